@@ -1,0 +1,51 @@
+"""The ``ambientgen`` command: ``generate`` (offline, to files) and ``run`` (the Discord bot)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from generation.cli import add_generate_arguments, run_generate
+
+CONFIG_ENV = "AMBIENTGEN_CONFIG"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ambientgen", description="Ambient soundscapes from text.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+    generate = commands.add_parser("generate", help="generate MP3 files from text (no Discord)")
+    add_generate_arguments(generate)
+    run = commands.add_parser("run", help="run the Discord bot")
+    run.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=os.environ.get(CONFIG_ENV),
+        help=f"TOML config file (default: ${CONFIG_ENV}, else built-in defaults)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Library chatter (download retries, dtype notes) is not for end users unless asked.
+    for noisy in ("diffusers", "transformers", "huggingface_hub", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.ERROR)
+    if args.command == "generate":
+        return run_generate(args)
+    from bot.runner import run_bot
+
+    return run_bot(args.config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

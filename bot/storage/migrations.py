@@ -1,0 +1,168 @@
+"""Versioned schema migrations, tracked with ``PRAGMA user_version``.
+
+``MIGRATIONS[i]`` upgrades a database from version ``i`` to ``i + 1``. Each one runs in its own
+``BEGIN IMMEDIATE`` transaction together with the ``user_version`` bump, so a failed migration
+leaves the database exactly at the previous version. Never edit a released migration: append one.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class SchemaVersionError(RuntimeError):
+    """The database was written by a newer AmbientGen than the one running."""
+
+
+_V1 = """
+CREATE TABLE jobs (
+    -- AUTOINCREMENT: ids are never reused, even after old jobs are pruned, because Discord
+    -- components and logs refer to jobs by id.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    status TEXT NOT NULL
+        CHECK (status IN ('queued', 'running', 'posting', 'done', 'failed', 'cancelled')),
+    -- 'ambient' | 'reroll' today; free text so that new kinds need no migration.
+    kind TEXT NOT NULL CHECK (kind <> ''),
+    user_id INTEGER NOT NULL,
+    user_name TEXT NOT NULL,
+    guild_id INTEGER,                       -- NULL in DMs
+    channel_id INTEGER NOT NULL,
+    request_json TEXT NOT NULL,
+    variations INTEGER NOT NULL DEFAULT 1 CHECK (variations >= 1),
+    parent_job_id INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+    reply_to_message_id INTEGER,
+    application_id INTEGER,
+    interaction_token TEXT,
+    interaction_created_at REAL,            -- epoch seconds
+    status_message_id INTEGER,
+    result_message_id INTEGER,
+    posting_started_at REAL,                -- delivery intent: set before the post is attempted
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    gen_seconds REAL,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    idempotency_key TEXT UNIQUE
+);
+
+-- Plain (not partial) indexes: the planner only uses a partial index when the query's WHERE
+-- provably implies the index's, which 'status = ?' with a bound parameter never does.
+CREATE INDEX jobs_by_status ON jobs (status, id);
+CREATE INDEX jobs_by_user_status ON jobs (user_id, status);
+CREATE INDEX jobs_by_user_created ON jobs (user_id, created_at);
+CREATE INDEX jobs_by_result_message ON jobs (result_message_id) WHERE result_message_id IS NOT NULL;
+CREATE INDEX jobs_by_parent ON jobs (parent_job_id) WHERE parent_job_id IS NOT NULL;
+
+CREATE TABLE generations (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    variation_index INTEGER NOT NULL CHECK (variation_index >= 0),
+    user_id INTEGER NOT NULL,
+    guild_id INTEGER,
+    channel_id INTEGER NOT NULL,
+    message_id INTEGER,                     -- the Discord message that carries the MP3
+    seed INTEGER NOT NULL,
+    prompt TEXT NOT NULL,                   -- expanded prompt sent to the model
+    user_text TEXT NOT NULL,
+    preset TEXT,
+    duration_s REAL NOT NULL,
+    steps INTEGER NOT NULL,
+    guidance REAL NOT NULL,
+    negative_prompt TEXT NOT NULL,
+    scheduler TEXT NOT NULL,
+    request_json TEXT NOT NULL,             -- the full request, for exact reproduction
+    model TEXT NOT NULL,
+    mp3_path TEXT NOT NULL,                 -- relative to the data folder
+    mp3_sha256 TEXT NOT NULL,
+    mp3_bytes INTEGER NOT NULL,
+    lufs REAL,                              -- NULL when unmeasurable (SQLite stores NaN as NULL)
+    gen_seconds REAL NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (job_id, variation_index)
+);
+
+CREATE INDEX generations_by_user ON generations (user_id, created_at DESC);
+CREATE INDEX generations_by_message ON generations (message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX generations_by_guild ON generations (guild_id, created_at DESC);
+
+-- One row per (message, user): a user's reroll reaction on one message queues at most one job.
+CREATE TABLE rerolls (
+    message_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (message_id, user_id)
+) WITHOUT ROWID;
+
+CREATE INDEX rerolls_by_job ON rerolls (job_id);
+"""
+
+#: SQL scripts; ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``.
+MIGRATIONS: tuple[str, ...] = (_V1,)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split an SQL script into single statements.
+
+    ``executescript`` cannot be used: Python's sqlite3 commits any open transaction before it
+    runs, which would apply a migration outside its transaction. ``sqlite3.complete_statement``
+    knows about string literals, comments and trigger bodies, so splitting at every ``;`` that
+    completes a statement is exact.
+    """
+    statements: list[str] = []
+    buffer = ""
+    pieces = script.split(";")
+    for piece in pieces[:-1]:
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if _has_code(buffer):
+                statements.append(buffer.strip())
+            buffer = ""
+    buffer += pieces[-1]
+    if _has_code(buffer):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {buffer.strip()[:80]!r}")
+    return statements
+
+
+def _has_code(sql: str) -> bool:
+    """Whether ``sql`` holds more than whitespace, ``--`` comments and semicolons."""
+    for line in sql.splitlines():
+        code = line.split("--", 1)[0].strip().strip(";").strip()
+        if code:
+            return True
+    return False
+
+
+async def migrate(db: Database, migrations: Sequence[str] = MIGRATIONS) -> int:
+    """Bring ``db`` up to ``len(migrations)``; return the version it is at afterwards.
+
+    The version is re-read inside each ``BEGIN IMMEDIATE`` transaction, so two processes opening
+    the same fresh database cannot both apply a migration.
+    """
+    target = len(migrations)
+    while True:
+        async with db.transaction() as tx:
+            row = await tx.fetchone("PRAGMA user_version")
+            current = int(row[0]) if row is not None else 0
+            if current > target:
+                raise SchemaVersionError(
+                    f"database {db.path} has schema version {current}, but this AmbientGen only "
+                    f"knows versions up to {target}; upgrade AmbientGen or use another data folder"
+                )
+            if current == target:
+                return current
+            version = current + 1
+            for statement in split_statements(migrations[current]):
+                await tx.execute(statement)
+            # PRAGMA takes no bound parameters; version is an int we computed.
+            await tx.execute(f"PRAGMA user_version = {version:d}")
+        log.info("database %s migrated to schema version %d", db.path, version)

@@ -1,0 +1,186 @@
+"""Audio finishing: turn a raw model waveform into a loudness-normalised, tagged MP3.
+
+Chain: NaN/inf → 0, DC removal, raised-cosine fades, integrated-loudness normalisation
+(BS.1770 via pyloudnorm), true-peak ceiling by plain gain reduction, MP3 encode, ID3 tags.
+Pure numpy/scipy; safe to import without torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from generation.loudness import (
+    db_to_gain,
+    integrated_loudness,
+    true_peak,
+    true_peak_dbfs,
+)
+from generation.mp3 import SUPPORTED_BITRATES, check_sample_rate, clamp_bitrate, encode_mp3, mp3_frames
+from generation.tags import Mp3Tags, write_tags
+
+__all__ = ["DEFAULT_SETTINGS", "FinishSettings", "FinishedAudio", "Mp3Tags", "finish"]
+
+#: Bounds FinishSettings enforces.
+MIN_TARGET_LUFS = -40.0
+MAX_TARGET_LUFS = -5.0
+MIN_TRUE_PEAK_DBFS = -20.0
+MAX_TRUE_PEAK_DBFS = 0.0
+MAX_FADE_S = 10.0
+
+#: Peaks at or below this (-120 dBFS, under 24-bit resolution) count as silence: boosting
+#: such residue to the loudness target would only amplify numerical noise.
+SILENCE_PEAK = 1e-6
+
+
+def _check_number(name: str, value: float, low: float, high: float, unit: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g} {unit}, got {value:g}")
+
+
+@dataclass(frozen=True)
+class FinishSettings:
+    """How a clip is finished. Validated on construction (ValueError says what is allowed)."""
+
+    target_lufs: float = -18.0
+    """Integrated loudness target (ITU-R BS.1770, LUFS)."""
+    true_peak_dbfs: float = -1.0
+    """True-peak ceiling (dBTP, 4x oversampled). Wins over the loudness target: very peaky
+    audio ends quieter than ``target_lufs`` rather than over the ceiling."""
+    fade_in_s: float = 0.05
+    fade_out_s: float = 0.25
+    mp3_bitrate_kbps: int = 128
+    """Nominal MP3 bitrate, fitted to the sample rate: the highest supported one not above it,
+    else the lowest (16 kHz audio is MPEG-2: 40-160 kbps)."""
+    mp3_vbr: bool = False
+    """Variable-size frames averaging about ``mp3_bitrate_kbps`` (LAME ABR) instead of CBR."""
+
+    def __post_init__(self) -> None:
+        _check_number("target_lufs", self.target_lufs, MIN_TARGET_LUFS, MAX_TARGET_LUFS, "LUFS")
+        _check_number("true_peak_dbfs", self.true_peak_dbfs, MIN_TRUE_PEAK_DBFS, MAX_TRUE_PEAK_DBFS, "dBTP")
+        _check_number("fade_in_s", self.fade_in_s, 0.0, MAX_FADE_S, "s")
+        _check_number("fade_out_s", self.fade_out_s, 0.0, MAX_FADE_S, "s")
+        bitrate = self.mp3_bitrate_kbps
+        if isinstance(bitrate, bool) or not isinstance(bitrate, int) or bitrate not in SUPPORTED_BITRATES:
+            allowed = ", ".join(str(r) for r in SUPPORTED_BITRATES)
+            raise ValueError(f"mp3_bitrate_kbps must be one of {allowed}, got {self.mp3_bitrate_kbps!r}")
+        if not isinstance(self.mp3_vbr, bool):
+            raise ValueError(f"mp3_vbr must be True or False, got {self.mp3_vbr!r}")
+
+
+DEFAULT_SETTINGS = FinishSettings()
+
+
+@dataclass(frozen=True, eq=False)
+class FinishedAudio:
+    """A finished clip: the MP3 to upload plus the PCM and measurements behind it."""
+
+    mp3: bytes
+    duration_s: float
+    """Length of the produced MP3 as its decoder reports it (gapless: equals the input)."""
+    sample_rate: int
+    lufs: float
+    """Integrated loudness of ``samples``; ``-inf`` for silence, ``nan`` under 400 ms."""
+    true_peak_dbfs: float
+    """True peak of ``samples`` (dBTP); ``-inf`` for silence."""
+    samples: np.ndarray
+    """The finished float32 PCM that was encoded (read-only)."""
+    bitrate_kbps: int
+    """The bitrate actually used, after fitting the requested one to the sample rate."""
+
+
+def _as_mono_float64(audio: np.ndarray) -> np.ndarray:
+    """A 1-D float64 copy of (n,), (1, n) or (n, 1) float audio, with NaN/inf set to 0."""
+    x = np.asarray(audio)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"audio must be floating point, got {x.dtype}")
+    if x.ndim == 2 and 1 in x.shape:
+        x = x.reshape(-1)
+    if x.ndim != 1:
+        raise ValueError(f"audio must be mono, shaped (n,) or (1, n); got {x.shape}")
+    if x.size == 0:
+        raise ValueError("audio is empty")
+    return np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _fade_ramp(length: int) -> np.ndarray:
+    """Raised-cosine ramp from exactly 0 towards 1: zero slope at both ends, so no click."""
+    return 0.5 - 0.5 * np.cos(np.pi * np.arange(length) / length)
+
+
+def _apply_fades(x: np.ndarray, sample_rate: int, fade_in_s: float, fade_out_s: float) -> np.ndarray:
+    """Fade in and out in place; each fade is capped at a quarter of the clip."""
+    limit = x.shape[0] // 4
+    fade_in = min(round(fade_in_s * sample_rate), limit)
+    fade_out = min(round(fade_out_s * sample_rate), limit)
+    if fade_in:
+        x[:fade_in] *= _fade_ramp(fade_in)
+    if fade_out:
+        x[-fade_out:] *= _fade_ramp(fade_out)[::-1]
+    return x
+
+
+def _normalised(x: np.ndarray, sample_rate: int, settings: FinishSettings) -> np.ndarray:
+    """``x`` (unit sample peak) scaled to the loudness target, then under the true-peak ceiling."""
+    ceiling = db_to_gain(settings.true_peak_dbfs)
+    peak = true_peak(x)
+    loudness = integrated_loudness(x, sample_rate)  # nan when shorter than a gating block
+    if math.isfinite(loudness):
+        gain = db_to_gain(settings.target_lufs - loudness)
+    else:
+        # Too short for BS.1770 gating (or fully gated): peak normalisation to the ceiling.
+        gain = ceiling / peak
+    # Plain gain reduction rather than a limiter: keeps the sound intact, at the cost of
+    # ending below the loudness target when the crest factor is very high.
+    gain = min(gain, ceiling / peak)
+    return x * gain
+
+
+def finish(
+    audio: np.ndarray,
+    sample_rate: int,
+    settings: FinishSettings = DEFAULT_SETTINGS,
+    tags: Mp3Tags | None = None,
+) -> FinishedAudio:
+    """Finish a mono model waveform (any float dtype and scale) into a tagged MP3.
+
+    Silence (or audio that is nothing but DC) stays silent and still yields a valid MP3.
+    Raises ValueError for non-float, non-mono or empty audio and unsupported sample rates.
+    """
+    check_sample_rate(sample_rate)
+    x = _as_mono_float64(audio)
+
+    # Work at unit peak: the input scale is arbitrary, loudness normalisation makes it
+    # irrelevant, and it keeps sums from overflowing and quiet audio above the -70 LUFS gate.
+    silent = True
+    peak = float(np.max(np.abs(x)))
+    if peak > SILENCE_PEAK:
+        x /= peak
+        x -= x.mean()
+        _apply_fades(x, sample_rate, settings.fade_in_s, settings.fade_out_s)
+        peak = float(np.max(np.abs(x)))
+        silent = peak <= SILENCE_PEAK
+    if silent:
+        x = np.zeros_like(x)
+    else:
+        x = _normalised(x / peak, sample_rate, settings)
+
+    samples = x.astype(np.float32)
+    samples.flags.writeable = False
+    bitrate = clamp_bitrate(settings.mp3_bitrate_kbps, sample_rate)
+    mp3 = encode_mp3(samples, sample_rate, bitrate, vbr=settings.mp3_vbr)
+    if tags is not None:
+        mp3 = write_tags(mp3, tags)
+    return FinishedAudio(
+        mp3=mp3,
+        duration_s=mp3_frames(mp3) / sample_rate,
+        sample_rate=sample_rate,
+        lufs=-math.inf if silent else integrated_loudness(samples, sample_rate),
+        true_peak_dbfs=true_peak_dbfs(samples),
+        samples=samples,
+        bitrate_kbps=bitrate,
+    )

@@ -1,0 +1,422 @@
+"""The preset catalogue: tuned prompt templates for common soundscapes, and matching free text to them.
+
+Keyword matching works on whole words with light inflection: a keyword matches a word that *is*
+the keyword plus an ordinary English ending ("rain" → "rains", "raining", "rainy"; "crackle" →
+"crackling"; "city" → "cities"). It never matches inside another word, so "brain", "train" and
+"terrain" do not mean rain, and "firework" does not mean fireplace (a firework is not a fire to
+sit by). Keywords shorter than four letters ("sea", "owl", "log") only take a plural "s", because
+longer endings turn them into unrelated words ("car" → "cared").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from generation.errors import RequestError
+
+#: Research notes: naming music and voices in the negative prompt keeps AudioLDM2 from adding
+#: a backing track or a narrator; "low quality, distorted" steers away from lo-fi artefacts.
+DEFAULT_NEGATIVE_PROMPT = "music, voices, low quality, distorted"
+
+#: Presets where background talk belongs: forbid intelligible speech, not the murmur.
+MURMUR_NEGATIVE_PROMPT = "music, clear speech, low quality, distorted"
+
+#: Defaults when no preset applies (also the defaults of :class:`Preset`). 50 steps is the sweet
+#: spot: 100 steps measured worse, not better.
+DEFAULT_DURATION_S = 10.0
+DEFAULT_STEPS = 50
+DEFAULT_GUIDANCE = 6.0
+
+#: Template for text that matched no preset: only the quality phrases that always help.
+GENERIC_TEMPLATE = "{text}, ambient soundscape, high quality recording, natural field recording, immersive"
+
+#: Discord shows at most 25 autocomplete choices.
+MAX_AUTOCOMPLETE = 25
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Preset:
+    """A tuned recipe for one kind of soundscape."""
+
+    key: str
+    label: str
+    keywords: tuple[str, ...]
+    """Base forms matched as whole words (inflections included); may be phrases ("coffee shop")."""
+    template: str
+    """Format string with one ``{text}`` placeholder where the user's words go."""
+    negative_prompt: str = DEFAULT_NEGATIVE_PROMPT
+    guidance: float = DEFAULT_GUIDANCE
+    steps: int = DEFAULT_STEPS
+    duration_s: float = DEFAULT_DURATION_S
+    example: str = ""
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    """Other names :func:`get_preset` accepts ("coffee shop" for "cafe")."""
+    priority: int = 0
+    """Breaks ties in :func:`match_preset`: a preset that contains another ranks higher."""
+
+    def __post_init__(self) -> None:
+        # Catch catalogue typos at import time rather than at the first request.
+        if self.template.count("{text}") != 1 or self.template.replace("{text}", "").count("{"):
+            raise ValueError(f"preset {self.key!r}: template needs exactly one {{text}} and no other braces")
+
+    def render(self, text: str) -> str:
+        """The template with the user's words in place (braces in ``text`` are not interpreted)."""
+        return self.template.format(text=text)
+
+
+_CATALOGUE: tuple[Preset, ...] = (
+    Preset(
+        key="rain",
+        label="🌧️ Rain",
+        keywords=("rain", "rainfall", "raindrop", "drizzle", "downpour", "patter"),
+        # Steady textures come out mushy; asking for distinct droplets and a little more guidance
+        # gives the model punctual events to render.
+        template=(
+            "{text}, distinct raindrops pattering on leaves and a rooftop, close-miked field recording, "
+            "high quality recording, ambient soundscape"
+        ),
+        guidance=7.0,
+        example="gentle rain on a tin roof",
+        description="Rainfall with distinct droplets, from drizzle to downpour.",
+    ),
+    Preset(
+        key="thunderstorm",
+        label="⛈️ Thunderstorm",
+        keywords=("thunder", "thunderstorm", "storm", "lightning", "thunderclap"),
+        template=(
+            "{text}, rolling thunder claps over heavy rain, wide stereo field recording, "
+            "high quality recording, ambient soundscape"
+        ),
+        guidance=6.5,
+        example="distant thunder rolling over heavy rain",
+        description="Thunder claps and rumbles over heavy rain.",
+        aliases=("storm", "thunder"),
+        # A storm includes rain and wind: "rain and thunder" means a thunderstorm.
+        priority=2,
+    ),
+    Preset(
+        key="ocean",
+        label="🌊 Ocean waves",
+        keywords=("ocean", "wave", "beach", "sea", "surf", "shore", "seaside", "tide", "tidal", "coast"),
+        template=(
+            "{text}, ocean waves crashing and washing up the shore, seaside field recording, "
+            "high quality recording, ambient soundscape"
+        ),
+        example="waves rolling onto a sandy beach",
+        description="Waves breaking on a shore.",
+        aliases=("ocean waves", "waves", "sea"),
+    ),
+    Preset(
+        key="forest-night",
+        label="🌲 Forest at night",
+        keywords=("forest", "woods", "woodland", "night", "nighttime", "midnight", "nocturnal", "owl"),
+        template=(
+            "{text}, quiet forest at night, rustling leaves and distant owl calls, nature field recording, "
+            "high quality recording, ambient soundscape"
+        ),
+        negative_prompt="music, voices, traffic, low quality, distorted",
+        example="a forest at night with an owl hooting",
+        description="A calm night forest: rustling leaves, owls, insects.",
+        aliases=("forest", "night forest", "forest night"),
+    ),
+    Preset(
+        key="fireplace",
+        label="🔥 Fireplace",
+        keywords=("fire", "fireplace", "crackle", "hearth", "campfire", "bonfire", "ember", "log"),
+        template=(
+            "{text}, crackling wood fire with popping embers, close-up field recording, "
+            "high quality recording, ambient soundscape"
+        ),
+        example="a crackling fire in a stone fireplace",
+        description="Crackling logs and popping embers.",
+        aliases=("fire", "campfire"),
+    ),
+    Preset(
+        key="river",
+        label="🏞️ River",
+        keywords=("river", "stream", "creek", "brook", "babble", "waterfall", "rapids"),
+        # Flowing water is a steady texture too: slightly higher guidance keeps it from turning to hiss.
+        template=(
+            "{text}, water flowing and babbling over rocks, nature field recording, "
+            "high quality recording, ambient soundscape"
+        ),
+        guidance=6.5,
+        example="a mountain stream babbling over rocks",
+        description="A stream or river flowing over stones.",
+        aliases=("stream", "creek"),
+    ),
+    Preset(
+        key="wind",
+        label="🌬️ Wind",
+        keywords=("wind", "breeze", "gust", "gale", "howl", "blizzard"),
+        template=(
+            "{text}, gusts of wind blowing through trees and grass, outdoor field recording, "
+            "high quality recording, ambient soundscape"
+        ),
+        guidance=6.5,
+        example="wind howling across an empty plain",
+        description="Gusts and breezes, from gentle to howling.",
+        aliases=("breeze",),
+    ),
+    Preset(
+        key="cafe",
+        label="☕ Café",
+        keywords=("cafe", "coffee", "coffee shop", "espresso", "barista", "bistro", "teahouse"),
+        template=(
+            "{text}, cozy café ambience, soft background murmur of conversation, clinking cups and "
+            "espresso machine, high quality recording, ambient soundscape"
+        ),
+        # Murmur is the point of a café; only intelligible speech is unwanted.
+        negative_prompt=MURMUR_NEGATIVE_PROMPT,
+        example="a busy coffee shop on a rainy morning",
+        description="Café murmur, cups and an espresso machine.",
+        aliases=("coffee shop", "coffee"),
+    ),
+    Preset(
+        key="city",
+        label="🏙️ City street",
+        keywords=("city", "street", "traffic", "urban", "downtown", "car", "siren", "sidewalk"),
+        template=(
+            "{text}, city street ambience, passing traffic and footsteps, distant crowd murmur, "
+            "high quality field recording, ambient soundscape"
+        ),
+        negative_prompt=MURMUR_NEGATIVE_PROMPT,
+        example="a city street at rush hour",
+        description="Traffic, footsteps and a distant crowd.",
+        aliases=("city street", "street"),
+    ),
+    Preset(
+        key="birdsong",
+        label="🐦 Birdsong at dawn",
+        keywords=("bird", "birdsong", "songbird", "dawn", "dawn chorus", "sunrise", "chirp", "warble"),
+        template=(
+            "{text}, dawn chorus of songbirds chirping in the trees, nature field recording, "
+            "high quality recording, ambient soundscape"
+        ),
+        example="birds singing at dawn in a meadow",
+        description="A dawn chorus of songbirds.",
+        aliases=("birds", "dawn chorus", "dawn"),
+    ),
+    Preset(
+        key="space",
+        label="🌌 Deep space drone",
+        keywords=("space", "deep space", "drone", "cosmic", "cosmos", "galaxy", "nebula", "spaceship"),
+        template=(
+            "{text}, deep space ambient drone, slowly evolving low rumble and shimmering tones, "
+            "vast reverberant ambient soundscape, high quality recording"
+        ),
+        # A drone is tonal, so "music" is not forbidden; beats and vocals are.
+        negative_prompt="vocals, speech, drums, percussion, low quality, distorted",
+        guidance=5.5,
+        duration_s=15.0,
+        example="drifting through a nebula",
+        description="A slow, vast, evolving drone.",
+        aliases=("deep space", "drone"),
+    ),
+    Preset(
+        key="crickets",
+        label="🦗 Crickets",
+        keywords=("cricket", "cicada", "insect", "katydid", "summer night"),
+        template=(
+            "{text}, crickets chirping on a warm summer night, nature field recording, "
+            "high quality recording, ambient soundscape"
+        ),
+        example="crickets in a summer meadow",
+        description="Crickets and cicadas on a warm night.",
+        aliases=("cicadas", "insects"),
+    ),
+    Preset(
+        key="underwater",
+        label="🫧 Underwater",
+        keywords=(
+            "underwater",
+            "submerged",
+            "submarine",
+            "diving",
+            "bubble",
+            "deep sea",
+            "whale",
+            "hydrophone",
+        ),
+        template=(
+            "{text}, muffled underwater ambience with bubbles and a deep low rumble, hydrophone recording, "
+            "high quality recording, ambient soundscape"
+        ),
+        guidance=5.5,
+        example="whales singing deep underwater",
+        description="Muffled depths, bubbles and distant whales.",
+        aliases=("deep sea",),
+        # "deep sea" also says "sea"; under the surface is the more specific wish.
+        priority=1,
+    ),
+    Preset(
+        key="train",
+        label="🚆 Train journey",
+        keywords=("train", "railway", "railroad", "locomotive", "carriage", "tram"),
+        template=(
+            "{text}, inside a moving train, rhythmic clatter of wheels on rails and steady rumble, "
+            "field recording, high quality recording, ambient soundscape"
+        ),
+        example="a train rolling through the countryside at night",
+        description="The rhythmic clatter of a moving train.",
+        aliases=("railway",),
+    ),
+)
+
+PRESETS: dict[str, Preset] = {p.key: p for p in _CATALOGUE}
+
+
+# --- word matching ----------------------------------------------------------------------------
+
+# Endings accepted after a keyword's base form, per way of joining (plain, doubled consonant,
+# dropped final "e", "y" turned into "i").
+_ENDINGS = frozenset({"", "s", "es", "ing", "ings", "ed", "er", "ers", "y", "ier", "iest", "ous", "ly"})
+_ENDINGS_DOUBLED = frozenset({"ing", "ed", "er", "ers", "y"})
+_ENDINGS_NO_E = frozenset({"ing", "ings", "ed", "er", "ers", "y", "ous"})
+_ENDINGS_Y_TO_I = frozenset({"es", "er", "est", "ed", "ly"})
+_VOWELS = frozenset("aeiou")
+_SHORT = 4
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII-ish form for comparisons: accents dropped ("Café" → "cafe"), casefolded."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text`` (letters and digits; punctuation and emoji separate words)."""
+    return re.findall(r"[^\W_]+", fold(text))
+
+
+def is_form_of(word: str, base: str) -> bool:
+    """Whether ``word`` is ``base`` or an inflection of it ("raining" of "rain", "cities" of "city")."""
+    if word == base:
+        return True
+    if len(base) < _SHORT:
+        return word == base + "s"
+    if word.startswith(base) and word[len(base) :] in _ENDINGS:
+        return True
+    tail = base[-3:]
+    if tail[2] not in _VOWELS | {"w", "x", "y"} and tail[1] in _VOWELS and tail[0] not in _VOWELS:
+        doubled = base + base[-1]  # drip → dripping, drum → drumming
+        if word.startswith(doubled) and word[len(doubled) :] in _ENDINGS_DOUBLED:
+            return True
+    if base.endswith("e") and word.startswith(base[:-1]) and word[len(base) - 1 :] in _ENDINGS_NO_E:
+        return True
+    return base.endswith("y") and word.startswith(base[:-1] + "i") and word[len(base) :] in _ENDINGS_Y_TO_I
+
+
+def _phrase_positions(text_words: list[str], phrase: str) -> list[int]:
+    """Indexes in ``text_words`` where every word of ``phrase`` matches in sequence."""
+    parts = words(phrase)
+    n = len(parts)
+    return [
+        i
+        for i in range(len(text_words) - n + 1)
+        if all(is_form_of(text_words[i + j], parts[j]) for j in range(n))
+    ]
+
+
+def mentions(text: str, phrase: str) -> bool:
+    """Whether ``text`` contains ``phrase`` as whole words, in either singular or plural form.
+
+    Checked both ways ("voice" mentions "voices" and vice versa), for comparing two pieces of
+    free text such as a prompt and a negative prompt.
+    """
+    text_words, parts = words(text), words(phrase)
+    n = len(parts)
+    if not n:
+        return False
+    return any(
+        all(
+            is_form_of(text_words[i + j], parts[j]) or is_form_of(parts[j], text_words[i + j])
+            for j in range(n)
+        )
+        for i in range(len(text_words) - n + 1)
+    )
+
+
+def match_preset(text: str) -> Preset | None:
+    """The preset that free text describes best, or ``None`` when no keyword appears.
+
+    Scoring: the preset with the most distinct keywords found wins; a tie goes to the higher
+    ``priority`` (so "rain and thunder" is a thunderstorm, not rain), then to the preset whose
+    first keyword appears earliest in the text ("rain with crickets" is rain), then to
+    catalogue order.
+    """
+    text_words = words(text)
+    best: tuple[int, int, int, int] | None = None
+    best_preset: Preset | None = None
+    for order, preset in enumerate(_CATALOGUE):
+        hits = 0
+        first = len(text_words)
+        for keyword in preset.keywords:
+            positions = _phrase_positions(text_words, keyword)
+            if positions:
+                hits += 1
+                first = min(first, positions[0])
+        if not hits:
+            continue
+        rank = (-hits, -preset.priority, first, order)
+        if best is None or rank < best:
+            best, best_preset = rank, preset
+    return best_preset
+
+
+# --- lookup -----------------------------------------------------------------------------------
+
+
+def _lookup_form(name: str) -> str:
+    """Key-like form of a name: "🌲 Forest at night" → "forest-at-night", "forest_night" → "forest-night"."""
+    return "-".join(words(name))
+
+
+def _build_index() -> dict[str, Preset]:
+    index: dict[str, Preset] = {}
+    for preset in _CATALOGUE:
+        for name in (preset.key, preset.label, *preset.aliases):
+            form = _lookup_form(name)
+            other = index.setdefault(form, preset)
+            if other is not preset:
+                raise ValueError(f"preset name {name!r} is used by both {other.key!r} and {preset.key!r}")
+    return index
+
+
+_INDEX = _build_index()
+
+
+def get_preset(key: str) -> Preset:
+    """The preset named ``key``: its key, label or an alias, in any case ("Ocean", "coffee shop")."""
+    found = _INDEX.get(_lookup_form(key)) if isinstance(key, str) else None
+    if found is None:
+        shown = str(key).strip()
+        if len(shown) > 40:
+            shown = shown[:39] + "…"
+        raise RequestError(f"Unknown preset '{shown}'. Choose one of: {', '.join(PRESETS)}.")
+    return found
+
+
+def search_presets(current: str, limit: int = MAX_AUTOCOMPLETE) -> list[Preset]:
+    """Presets for autocomplete: those whose key, label, alias or keyword contains ``current``.
+
+    Empty text lists all. Presets whose key or label starts with the text come first; at most
+    ``limit`` (and never more than Discord's 25) are returned.
+    """
+    limit = min(limit, MAX_AUTOCOMPLETE)
+    if limit <= 0:
+        return []
+    query = " ".join(words(current))
+    ranked: list[tuple[int, int, Preset]] = []
+    for order, preset in enumerate(_CATALOGUE):
+        names = [" ".join(words(n)) for n in (preset.key, preset.label)]
+        others = [" ".join(words(n)) for n in (*preset.aliases, *preset.keywords)]
+        if any(n.startswith(query) for n in names):
+            ranked.append((0, order, preset))
+        elif any(query in n for n in names + others):
+            ranked.append((1, order, preset))
+    ranked.sort(key=lambda item: item[:2])
+    return [preset for _, _, preset in ranked[:limit]]

@@ -1,0 +1,62 @@
+"""The immutable generation request: what the model is asked, exactly as it is stored and shown."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+#: Bounds every entry point (CLI, slash command, modal) enforces before any GPU work.
+MIN_DURATION_S = 2.5
+MAX_DURATION_S = 30.0
+MIN_STEPS = 10
+MAX_STEPS = 150
+MIN_GUIDANCE = 1.0
+MAX_GUIDANCE = 15.0
+MAX_SEED = 2**32 - 1
+MAX_PROMPT_CHARS = 300
+MAX_NEGATIVE_CHARS = 300
+
+#: Scheduler names the engine understands ("default" keeps the checkpoint's own).
+SCHEDULERS: tuple[str, ...] = ("default", "dpm++", "ddim")
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """One fully resolved request: the expanded prompt and every parameter the model sees.
+
+    Built by :func:`generation.prompting.build_request`, which validates every field; the
+    engine trusts it.
+    """
+
+    user_text: str
+    """What the user typed, cleaned of control characters but otherwise untouched."""
+    prompt: str
+    """The prompt sent to the model (preset template applied unless ``raw``)."""
+    negative_prompt: str
+    preset: str | None
+    """Catalogue key of the matched or chosen preset; ``None`` when nothing matched or ``raw``."""
+    raw: bool
+    duration_s: float
+    steps: int
+    guidance: float
+    seed: int
+    scheduler: str = "default"
+
+    def with_seed(self, seed: int) -> GenerationRequest:
+        """The same request with another seed (a reroll)."""
+        if not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"seed {seed} out of range")
+        return dataclasses.replace(self, seed=seed)
+
+    def batch_key(self) -> tuple[int, float, float, str]:
+        """Requests with equal keys can share one pipeline call (same latent shape and loop)."""
+        return (self.steps, self.duration_s, self.guidance, self.scheduler)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationRequest:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})

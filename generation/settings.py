@@ -1,0 +1,28 @@
+"""How the model is loaded: plain data, importable without torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_MODEL_ID = "cvssp/audioldm2"
+DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32")
+OFFLOAD_MODES: tuple[str, ...] = ("auto", "on", "off")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How to load the model. ``None`` means: choose automatically."""
+
+    model_id: str = DEFAULT_MODEL_ID
+    device: str | None = None
+    dtype: str | None = None
+    offload: str = "auto"
+    """"auto" (offload on CUDA GPUs under 12 GB), "on" or "off"."""
+    prompt_cache_size: int = 64
+    """How many prompt encodings to keep (0 disables the cache)."""
+
+    def __post_init__(self) -> None:
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
+        if self.offload not in OFFLOAD_MODES:
+            raise ValueError(f"offload must be 'auto', 'on' or 'off'; got {self.offload!r}")
