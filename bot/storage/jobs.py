@@ -456,6 +456,16 @@ class JobStore:
             log.info("job %d cancelled by user %d", job_id, user_id)
         return cancelled
 
+    async def mark_cancelled(self, job_id: int) -> Job:
+        """running → cancelled: the generation was stopped between steps on the user's request."""
+        return await self._transition(
+            job_id,
+            "cancel the run of",
+            {JobStatus.RUNNING},
+            "status = ?, finished_at = ?",
+            (JobStatus.CANCELLED.value, self._clock()),
+        )
+
     async def requeue_interrupted(self) -> list[Job]:
         """After a restart: running → queued; return every queued job, oldest first.
 

@@ -1,0 +1,124 @@
+"""The bot: a ``commands.Bot`` that owns the job machinery and loads one cog per feature."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+import discord.gateway
+import yarl
+from discord.ext import commands
+
+from bot.cogs import EXTENSIONS
+from bot.config import Config
+from bot.errors import AmbientTree
+from bot.jobs.messenger import Messenger
+from bot.jobs.queue import JobQueue
+from bot.jobs.service import JobService
+from bot.jobs.worker import Worker
+from bot.monitor import LoopMonitor
+from bot.storage import Database, GenerationStore, Job, JobStatus, JobStore, Mp3Files
+from generation.executor import GpuExecutor
+
+log = logging.getLogger(__name__)
+
+
+class AmbientBot(commands.Bot):
+    """Dependencies come in through the constructor; the runner owns their lifetimes."""
+
+    def __init__(self, *, config: Config, db: Database, executor: GpuExecutor) -> None:
+        # Default intents cover guilds and reactions; no message content or member list needed.
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            tree_cls=AmbientTree,
+            help_command=None,
+            # Nothing the bot echoes back (prompts, names) may ping anyone unless allowed per message.
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.config = config
+        self.db = db
+        self.executor = executor
+        self.jobs = JobStore(db)
+        self.generations = GenerationStore(db)
+        self.files = Mp3Files(config.storage.data_dir)
+        self.queue = JobQueue()
+        self.messenger = Messenger(
+            self,
+            status_interval_s=config.discord.status_interval_s,
+            interaction_ttl_s=config.discord.interaction_ttl_s,
+        )
+        self.worker = Worker(
+            queue=self.queue,
+            jobs=self.jobs,
+            generations=self.generations,
+            files=self.files,
+            executor=executor,
+            messenger=self.messenger,
+            finish_settings=config.audio.finish_settings(),
+            view_factory=self._result_view,
+        )
+        self.service = JobService(
+            jobs=self.jobs,
+            queue=self.queue,
+            worker=self.worker,
+            messenger=self.messenger,
+            limits=config.queue,
+        )
+        self.monitor = LoopMonitor()
+
+    @staticmethod
+    def _result_view(job: Job) -> discord.ui.View:
+        from bot.cogs.reroll import result_view
+
+        return result_view(job.id)
+
+    async def setup_hook(self) -> None:
+        await self._use_advertised_gateway()
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self.config.discord.sync_commands:
+            await self._sync_commands()
+        self.monitor.start()
+        await self.worker.start()
+
+    async def _use_advertised_gateway(self) -> None:
+        """Connect to the gateway that ``GET /gateway/bot`` names, as Discord intends.
+
+        A plain (unsharded) discord.py client would otherwise always dial Discord's default
+        gateway host, even when ``[discord] api_base_url`` points at a compatible server.
+        """
+        _shards, url, _limits = await self.http.get_bot_gateway()
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        log.info("gateway: %s", url)
+
+    async def _sync_commands(self) -> None:
+        guilds = self.config.discord.command_guilds
+        if guilds:
+            # Guild commands appear instantly: the right choice for testing and small deployments.
+            for guild_id in guilds:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+                log.info("synced %d commands to guild %d", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info(
+            "connected as %s (%s) to %d server(s)", self.user, getattr(self.user, "id", "?"), len(self.guilds)
+        )
+
+    async def close(self) -> None:
+        """Stop accepting, let deliveries in flight finish, keep queued jobs for the next start."""
+        self.service.accepting = False
+        await self.worker.stop()
+        await self.monitor.stop()
+        stats = await self.jobs.stats()
+        log.info(
+            "shutting down: %s queued job(s) kept for the next start; worst event-loop stall %.1f ms",
+            stats.get(JobStatus.QUEUED.value, 0),
+            self.monitor.worst_ms,
+        )
+        await super().close()

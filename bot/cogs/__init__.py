@@ -1,0 +1,8 @@
+"""One cog per feature; each module ends in ``async def setup(bot)``."""
+
+EXTENSIONS: tuple[str, ...] = (
+    "bot.cogs.ambient",
+    "bot.cogs.queue",
+    "bot.cogs.presets",
+    "bot.cogs.reroll",
+)

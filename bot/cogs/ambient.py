@@ -1,0 +1,67 @@
+"""``/ambient``: describe a soundscape, get it queued at once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from generation.presets import search_presets
+from generation.prompting import build_request
+from generation.request import MAX_SEED
+
+if TYPE_CHECKING:
+    from bot.app import AmbientBot
+
+
+async def preset_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """Presets whose name, key or keywords contain what was typed."""
+    return [
+        app_commands.Choice(name=f"{p.label} — {p.description}"[:100], value=p.key)
+        for p in search_presets(current)
+    ]
+
+
+class AmbientCog(commands.Cog):
+    def __init__(self, bot: AmbientBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="ambient")
+    @app_commands.describe(
+        prompt="What to hear, e.g. 'rain with crickets' (up to 300 characters)",
+        preset="A tuned soundscape style (default: matched from your words)",
+        duration="Length in seconds, 2.5–30 (default: the preset's, usually 10)",
+        seed="Random seed to reproduce a result (0–4294967295)",
+        negative="What to avoid (default: music, voices, low quality, distorted)",
+        guidance="How closely to follow the prompt, 1–15 (5–7.5 sounds best)",
+        variations="How many takes to generate at once, 1–4",
+        raw="Send your words to the model exactly as typed, without prompt craft",
+    )
+    @app_commands.autocomplete(preset=preset_autocomplete)
+    async def ambient(
+        self,
+        interaction: discord.Interaction,
+        prompt: str,
+        preset: str | None = None,
+        duration: float | None = None,
+        seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
+        negative: str | None = None,
+        guidance: float | None = None,
+        variations: app_commands.Range[int, 1, 4] = 1,
+        raw: bool = False,
+    ) -> None:
+        """Generate an ambient soundscape from a description."""
+        # Validation is pure and instant: a bad request is refused before anything is deferred.
+        request = build_request(
+            prompt, preset=preset, raw=raw, duration=duration, seed=seed, negative=negative, guidance=guidance
+        )
+        await interaction.response.defer(thinking=True)
+        await self.bot.service.submit_command(interaction, request, variations)
+
+
+async def setup(bot: AmbientBot) -> None:
+    await bot.add_cog(AmbientCog(bot))

@@ -1,0 +1,53 @@
+"""``/queue`` and ``/cancel``: what is waiting, and taking your own job back."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.storage import JobStatus
+from bot.ui.embeds import queue_embed
+
+if TYPE_CHECKING:
+    from bot.app import AmbientBot
+
+
+class QueueCog(commands.Cog):
+    def __init__(self, bot: AmbientBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="queue")
+    async def queue(self, interaction: discord.Interaction) -> None:
+        """Show what is generating and what waits, with positions and times."""
+        worker = self.bot.worker
+        await interaction.response.send_message(
+            embed=queue_embed(worker.queue.running, worker.waiting()), ephemeral=True
+        )
+
+    @app_commands.command(name="cancel")
+    @app_commands.describe(job="Which of your jobs (default: your latest queued one)")
+    async def cancel(self, interaction: discord.Interaction, job: int | None = None) -> None:
+        """Cancel one of your queued soundscapes (a running one stops after its current step)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        answer = await self.bot.service.cancel(interaction.user.id, job)
+        await interaction.followup.send(answer, ephemeral=True)
+
+    @cancel.autocomplete("job")
+    async def cancel_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        jobs = await self.bot.jobs.active_for_user(interaction.user.id)
+        choices = [
+            app_commands.Choice(name=f"#{j.id} {j.status.value}: {j.request.user_text}"[:100], value=j.id)
+            for j in jobs
+            if j.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+            and current in str(j.id) + j.request.user_text
+        ]
+        return choices[:25]
+
+
+async def setup(bot: AmbientBot) -> None:
+    await bot.add_cog(QueueCog(bot))

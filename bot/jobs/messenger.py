@@ -1,0 +1,303 @@
+"""Every Discord write a job makes: status edits (throttled), the result post, the 🔁 reaction.
+
+A job started by a slash command talks through its interaction webhook (rebuilt from the stored
+token, so it works after a restart) until the token nears its 15-minute end; after that, and for
+jobs started by a reaction, it uses plain channel messages. Failures are logged and reported to
+the caller; they never crash the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import discord
+
+from bot.jobs.estimate import Throttle
+from bot.storage import KIND_AMBIENT, Job
+from bot.ui.embeds import JOB_MARKER, REROLL_EMOJI
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Stop using an interaction token this long before Discord expires it (clock skew, slow uploads).
+TOKEN_MARGIN_S = 60.0
+#: Discord error codes meaning "this webhook/interaction token is no longer usable".
+_DEAD_TOKEN_CODES = {10015, 50027, 10062}
+#: Retries for 5xx/network errors on top of discord.py's own (it already handles 429s).
+_RETRIES = 3
+
+
+class DeliveryError(Exception):
+    """The result could not be posted anywhere; the message says why, for the job's error field."""
+
+
+async def with_retries(what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """Run ``call`` again after 5xx answers or dropped connections, with exponential backoff."""
+    delay = 1.0
+    for attempt in range(1, _RETRIES + 1):
+        try:
+            return await call()
+        except discord.DiscordServerError:
+            if attempt == _RETRIES:
+                raise
+            log.warning("%s: Discord answered 5xx, retry %d in %.0fs", what, attempt, delay)
+        except (TimeoutError, OSError, discord.GatewayNotFound) as exc:
+            if attempt == _RETRIES:
+                raise
+            log.warning("%s: network error (%s), retry %d in %.0fs", what, exc, attempt, delay)
+        await asyncio.sleep(delay)
+        delay *= 2
+    raise AssertionError("unreachable")
+
+
+class Messenger:
+    """Talks to Discord on behalf of jobs."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        status_interval_s: float,
+        interaction_ttl_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._ttl = interaction_ttl_s
+        self._clock = clock
+        self._throttle = Throttle(status_interval_s)
+        self._latest: dict[int, str] = {}
+        self._sent: dict[int, str] = {}
+        self._pending: dict[int, asyncio.Task[None]] = {}
+        self._dead_status: set[int] = set()
+        self._status_ids: dict[int, int] = {}
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def token_usable(self, job: Job) -> bool:
+        """Whether the job's interaction token can still be used (slash-command jobs only)."""
+        if job.kind != KIND_AMBIENT or not job.interaction_token or job.application_id is None:
+            return False
+        created = job.interaction_created_at or 0.0
+        return self._clock() - created < self._ttl - TOKEN_MARGIN_S
+
+    def _webhook(self, job: Job) -> discord.Webhook:
+        assert job.application_id is not None and job.interaction_token is not None
+        return discord.Webhook.partial(job.application_id, job.interaction_token, client=self._client)
+
+    def channel(self, job: Job) -> discord.PartialMessageable:
+        return self._client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
+
+    # -- status messages ------------------------------------------------------------------
+
+    def status_message_id(self, job: Job) -> int | None:
+        return self._status_ids.get(job.id, job.status_message_id)
+
+    def register_status(self, job: Job, message_id: int, shown: str) -> None:
+        """Record the status message a job got (and the text it shows) once it exists.
+
+        The worker may already have asked for a newer text in the meantime: it follows, throttled.
+        """
+        self._status_ids[job.id] = message_id
+        self._sent[job.id] = shown
+        self._throttle.mark(job.id)
+        latest = self._latest.get(job.id)
+        if latest is not None and latest != shown:
+            self.update_status(job, latest)
+
+    def update_status(self, job: Job, text: str) -> None:
+        """Show ``text`` on the job's status message: now if allowed, else once the throttle opens.
+
+        Only the latest text is sent; intermediate ones are skipped (coalesced).
+        """
+        if job.id in self._dead_status:
+            return
+        self._latest[job.id] = text
+        if self.status_message_id(job) is None:
+            return  # shown once the status message exists (see register_status)
+        if self._sent.get(job.id) == text or job.id in self._pending:
+            return
+        self._pending[job.id] = asyncio.create_task(self._flush(job), name=f"status-{job.id}")
+
+    async def _flush(self, job: Job) -> None:
+        try:
+            while True:
+                wait = self._throttle.wait_time(job.id)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                text = self._latest.get(job.id)
+                if text is None or text == self._sent.get(job.id):
+                    return
+                self._throttle.mark(job.id)
+                self._sent[job.id] = text
+                await self._edit_status(job, content=text)
+        finally:
+            self._pending.pop(job.id, None)
+
+    async def _edit_status(self, job: Job, **fields: object) -> bool:
+        message_id = self.status_message_id(job)
+        if message_id is None or job.id in self._dead_status:
+            return False
+        try:
+            if self.token_usable(job):
+                await with_retries(
+                    f"job {job.id} status", lambda: self._webhook(job).edit_message(message_id, **fields)
+                )
+            elif job.kind != KIND_AMBIENT:
+                message = self.channel(job).get_partial_message(message_id)
+                await with_retries(f"job {job.id} status", lambda: message.edit(**fields))
+            else:
+                return False  # the interaction token expired: that message can no longer be edited
+            return True
+        except discord.NotFound:
+            log.info("job %d: status message %d is gone; no more status edits", job.id, message_id)
+            self._dead_status.add(job.id)
+        except discord.HTTPException as exc:
+            log.warning("job %d: status edit failed: %s", job.id, exc)
+        return False
+
+    async def final_status(self, job: Job, text: str) -> None:
+        """Replace the status message one last time (bypassing the throttle) and forget the job."""
+        self._cancel_pending(job)
+        await self._edit_status(job, content=text)
+        self.forget(job)
+
+    async def remove_status(self, job: Job) -> None:
+        """Delete the status message (its result is posted as its own message) and forget the job."""
+        self._cancel_pending(job)
+        message_id = self.status_message_id(job)
+        if message_id is not None and job.id not in self._dead_status:
+            await self.delete_message(job, message_id)
+        self.forget(job)
+
+    def _cancel_pending(self, job: Job) -> None:
+        task = self._pending.pop(job.id, None)
+        if task is not None:
+            task.cancel()
+        self._latest.pop(job.id, None)
+
+    def forget(self, job: Job) -> None:
+        """Drop what is kept about a finished job's status message."""
+        for table in (self._latest, self._sent, self._status_ids):
+            table.pop(job.id, None)
+        self._dead_status.discard(job.id)
+        self._throttle.forget(job.id)
+
+    async def post_status(self, job: Job, text: str, reply_to: int | None) -> int | None:
+        """Post a new status message in the channel (jobs without an interaction)."""
+        reference = (
+            discord.MessageReference(message_id=reply_to, channel_id=job.channel_id, fail_if_not_exists=False)
+            if reply_to
+            else None
+        )
+        try:
+            message = await with_retries(
+                f"job {job.id} status post",
+                lambda: self.channel(job).send(
+                    text, reference=reference, allowed_mentions=discord.AllowedMentions.none()
+                ),
+            )
+        except discord.HTTPException as exc:
+            log.warning("job %d: could not post a status message: %s", job.id, exc)
+            return None
+        self.register_status(job, message.id, text)
+        return message.id
+
+    # -- results --------------------------------------------------------------------------
+
+    async def post_result(
+        self,
+        job: Job,
+        *,
+        content: str,
+        embed: discord.Embed,
+        files: Callable[[], Sequence[discord.File]],
+        view: discord.ui.View | None,
+    ) -> discord.Message:
+        """Post the finished soundscape; ``files`` builds fresh File objects for each attempt.
+
+        Slash-command jobs answer with an interaction follow-up while the token lasts; later
+        results, and rerolls, are channel messages that mention the user (only them).
+        """
+        mention_only_user = discord.AllowedMentions(
+            users=[discord.Object(job.user_id)], everyone=False, roles=False
+        )
+        if self.token_usable(job):
+            try:
+                return await with_retries(
+                    f"job {job.id} result",
+                    lambda: self._webhook(job).send(
+                        content=content,
+                        embed=embed,
+                        files=list(files()),
+                        view=view or discord.utils.MISSING,
+                        allowed_mentions=mention_only_user,
+                        wait=True,
+                    ),
+                )
+            except discord.HTTPException as exc:
+                if exc.code not in _DEAD_TOKEN_CODES and exc.status not in (401, 404):
+                    raise
+                log.info(
+                    "job %d: interaction token no longer valid (%s); posting in the channel", job.id, exc
+                )
+        reply_to = job.reply_to_message_id or job.status_message_id
+        reference = (
+            discord.MessageReference(message_id=reply_to, channel_id=job.channel_id, fail_if_not_exists=False)
+            if reply_to
+            else None
+        )
+        return await with_retries(
+            f"job {job.id} result",
+            lambda: self.channel(job).send(
+                content=f"<@{job.user_id}> {content}",
+                embed=embed,
+                files=list(files()),
+                view=view or discord.utils.MISSING,
+                reference=reference,
+                allowed_mentions=mention_only_user,
+            ),
+        )
+
+    async def find_posted_result(self, job: Job) -> int | None:
+        """After a crash while posting: the id of this job's result message if it made it."""
+        marker = JOB_MARKER.format(job_id=job.id)
+        after = discord.Object(job.status_message_id or job.reply_to_message_id or 0)
+        try:
+            async for message in self.channel(job).history(limit=100, after=after, oldest_first=True):
+                if message.author.id != getattr(self._client.user, "id", None):
+                    continue
+                if any((e.footer.text or "").startswith(marker + " ") for e in message.embeds):
+                    return message.id
+        except discord.HTTPException as exc:
+            log.warning("job %d: could not read the channel to check for a posted result: %s", job.id, exc)
+        return None
+
+    async def add_reroll_reaction(self, message: discord.Message | discord.PartialMessage) -> None:
+        try:
+            await with_retries("reroll reaction", lambda: message.add_reaction(REROLL_EMOJI))
+        except discord.HTTPException as exc:
+            log.info("could not add %s to message %d: %s", REROLL_EMOJI, message.id, exc)
+
+    async def delete_message(self, job: Job, message_id: int) -> None:
+        try:
+            await self.channel(job).get_partial_message(message_id).delete()
+        except discord.HTTPException as exc:
+            log.info("job %d: could not delete message %d: %s", job.id, message_id, exc)
+
+    async def notify(self, job: Job, text: str) -> None:
+        """A short channel message to the job's user (failures, refusals after a reaction)."""
+        try:
+            await with_retries(
+                f"job {job.id} notice",
+                lambda: self.channel(job).send(
+                    f"<@{job.user_id}> {text}",
+                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(job.user_id)]),
+                ),
+            )
+        except discord.HTTPException as exc:
+            log.warning("job %d: could not tell the user: %s", job.id, exc)

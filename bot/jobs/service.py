@@ -1,0 +1,150 @@
+"""Accepting, rerolling and cancelling jobs: the rules between a command and the queue."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+import discord
+
+from bot.config import QueueConfig
+from bot.errors import UserError
+from bot.jobs.estimate import queued_text
+from bot.jobs.fairness import check_limits
+from bot.jobs.messenger import Messenger
+from bot.jobs.queue import JobQueue
+from bot.jobs.worker import Worker
+from bot.storage import KIND_AMBIENT, KIND_REROLL, Job, JobStatus, JobStore
+from generation.request import MAX_SEED, GenerationRequest
+
+log = logging.getLogger(__name__)
+
+
+class JobService:
+    """Creates jobs (SQLite first, then the queue), enforces limits, cancels."""
+
+    def __init__(
+        self,
+        *,
+        jobs: JobStore,
+        queue: JobQueue,
+        worker: Worker,
+        messenger: Messenger,
+        limits: QueueConfig,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.jobs = jobs
+        self.queue = queue
+        self.worker = worker
+        self.messenger = messenger
+        self.limits = limits
+        self._rng = rng or random.SystemRandom()
+        self.accepting = True
+
+    async def check_limits(self, user_id: int) -> None:
+        """Raise :class:`UserError` if this user may not queue another job now."""
+        if not self.accepting:
+            raise UserError("The bot is restarting; please try again in a minute.")
+        last = await self.jobs.last_created_at(user_id)
+        refusal = check_limits(
+            user_pending=await self.jobs.pending_count(user_id),
+            total_pending=await self.jobs.active_count(),
+            seconds_since_last=None if last is None else time.time() - last,
+            max_pending_per_user=self.limits.max_pending_per_user,
+            max_queue=self.limits.max_queue,
+            cooldown_s=self.limits.cooldown_s,
+        )
+        if refusal:
+            raise UserError(refusal)
+
+    def status_text(self, job: Job) -> str:
+        place = self.queue.position(job.id)
+        if place is None:
+            return "Queued"
+        return queued_text(place[0], place[1], self.worker.eta_for(job))
+
+    async def submit_command(
+        self, interaction: discord.Interaction, request: GenerationRequest, variations: int
+    ) -> Job:
+        """Queue a slash-command job; the deferred response becomes its status message."""
+        if not 1 <= variations <= self.limits.max_variations:
+            raise UserError(
+                f"Variations must be between 1 and {self.limits.max_variations}; you asked for {variations}."
+            )
+        await self.check_limits(interaction.user.id)
+        job = await self.jobs.create(
+            kind=KIND_AMBIENT,
+            user_id=interaction.user.id,
+            user_name=interaction.user.display_name,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id or interaction.user.id,
+            request=request,
+            variations=variations,
+            application_id=interaction.application_id,
+            interaction_token=interaction.token,
+            interaction_created_at=interaction.created_at.timestamp(),
+            idempotency_key=f"interaction:{interaction.id}",
+        )
+        await self.queue.put(job)
+        shown = self.status_text(job)
+        message = await interaction.edit_original_response(content=shown)
+        self.messenger.register_status(job, message.id, shown)
+        await self.jobs.set_status_message(job.id, message.id)
+        log.info(
+            "job %d: queued by %s (%d) in channel %d", job.id, job.user_name, job.user_id, job.channel_id
+        )
+        return job
+
+    async def reroll(self, parent: Job, *, message_id: int, user: discord.abc.User) -> Job | None:
+        """Queue a new take of ``parent`` for ``user``; None if they already rerolled that message.
+
+        Raises :class:`UserError` when the user's limits refuse it (the reroll is then not
+        claimed, so they can try again later).
+        """
+        if parent.status is not JobStatus.DONE:
+            return None
+        await self.check_limits(user.id)
+        request = parent.request.with_seed(self._rng.randint(0, MAX_SEED))
+        job = await self.jobs.create_reroll(
+            parent,
+            message_id=message_id,
+            user_id=user.id,
+            user_name=user.display_name,
+            request=request,
+            variations=parent.variations,
+            kind=KIND_REROLL,
+        )
+        if job is None:
+            return None
+        await self.queue.put(job)
+        status_id = await self.messenger.post_status(
+            job, f"🔁 Reroll for <@{user.id}> — {self.status_text(job)}", reply_to=message_id
+        )
+        if status_id is not None:
+            await self.jobs.set_status_message(job.id, status_id)
+        log.info("job %d: reroll of job %d by %s (%d)", job.id, parent.id, user.display_name, user.id)
+        return job
+
+    async def cancel(self, user_id: int, job_id: int | None) -> str:
+        """Cancel the user's job (the latest queued one when ``job_id`` is None); returns the answer."""
+        own = [j for j in await self.jobs.active_for_user(user_id)]
+        if job_id is None:
+            queued = [j for j in own if j.status is JobStatus.QUEUED]
+            running = [j for j in own if j.status is JobStatus.RUNNING]
+            target = queued[-1] if queued else (running[0] if running else None)
+        else:
+            target = next((j for j in own if j.id == job_id), None)
+        if target is None:
+            raise UserError(
+                "You have no soundscape waiting to cancel."
+                if job_id is None
+                else f"Job #{job_id} is not one of your active jobs."
+            )
+        if target.status is JobStatus.QUEUED and await self.jobs.cancel(target.id, user_id):
+            await self.queue.remove(target.id)
+            await self.messenger.final_status(target, "🛑 Cancelled.")
+            return f"Cancelled job #{target.id} (“{target.request.user_text}”)."
+        if target.status is JobStatus.RUNNING and self.worker.request_stop(target.id):
+            return f"Stopping job #{target.id} (“{target.request.user_text}”) after the current step."
+        raise UserError(f"Job #{target.id} is already being delivered and can't be cancelled.")

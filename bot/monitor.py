@@ -1,0 +1,41 @@
+"""Event-loop health: how late the loop wakes up tells whether anything blocks it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+log = logging.getLogger(__name__)
+
+
+class LoopMonitor:
+    """Sleeps in short ticks and records how much later than asked the loop woke up."""
+
+    def __init__(self, interval_s: float = 0.02, report_above_ms: float = 50.0) -> None:
+        self.interval_s = interval_s
+        self.report_above_ms = report_above_ms
+        self.worst_ms = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="loop-monitor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.interval_s)
+            late_ms = (time.perf_counter() - before - self.interval_s) * 1000
+            if late_ms > self.worst_ms:
+                self.worst_ms = late_ms
+                # Logged so operators (and the end-to-end tests) can see the worst stall.
+                level = logging.WARNING if late_ms > self.report_above_ms else logging.DEBUG
+                log.log(level, "event loop stall: new worst %.1f ms", late_ms)

@@ -1,0 +1,1 @@
+"""What users see: embeds, texts and persistent components."""

@@ -1,0 +1,58 @@
+"""Small helpers for end-to-end assertions: what a user would see."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import soundfile as sf
+
+from tests.e2e.harness import World
+from tests.standin import InteractionHandle, User
+
+RESULT_TIMEOUT_S = 90.0
+
+
+async def ambient(world: World, user: User, **options: Any) -> InteractionHandle:
+    return await world.standin.invoke_command(
+        "ambient", options, user=user, guild_id=world.guild.id, channel_id=world.channel_id
+    )
+
+
+def is_result(message: dict[str, Any]) -> bool:
+    return bool(message.get("attachments")) and any(
+        (e.get("footer") or {}).get("text", "").startswith("Job #") for e in message.get("embeds", [])
+    )
+
+
+def job_id_of(message: dict[str, Any]) -> int:
+    footer = next(e["footer"]["text"] for e in message["embeds"] if e.get("footer"))
+    match = re.match(r"Job #(\d+)", footer)
+    assert match, footer
+    return int(match.group(1))
+
+
+def field(message: dict[str, Any], name: str) -> str:
+    for embed in message["embeds"]:
+        for item in embed.get("fields", []):
+            if item["name"] == name:
+                return item["value"]
+    raise KeyError(name)
+
+
+def decode(world: World, attachment: dict[str, Any]) -> tuple[int, int]:
+    """(frames, sample rate) of an attached MP3, decoded as a player would."""
+    data = world.standin.attachment_bytes(attachment)
+    with sf.SoundFile(io.BytesIO(data)) as audio:
+        return audio.frames, audio.samplerate
+
+
+async def result_for_job(world: World, job_id: int, timeout: float = RESULT_TIMEOUT_S) -> dict[str, Any]:  # noqa: ASYNC109
+    return await world.standin.wait_for_message(
+        world.channel_id, lambda m: is_result(m) and job_id_of(m) == job_id, timeout=timeout
+    )
+
+
+def results(world: World) -> list[dict[str, Any]]:
+    return [m for m in world.standin.messages_in(world.channel_id) if is_result(m)]

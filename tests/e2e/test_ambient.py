@@ -1,0 +1,149 @@
+"""The /ambient journey end to end: real bot process, tiny model, Discord stand-in."""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import World
+from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, decode, field, is_result, job_id_of
+
+pytestmark = pytest.mark.e2e
+
+QUEUED = re.compile(r"^Queued — position (\d+) of (\d+), (about .+|a few seconds)$")
+GENERATING = re.compile(r"^Generating — (\d+) % \(step (\d+)/(\d+)\)$")
+
+
+async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: World) -> None:
+    handle = await ambient(world, world.alice, prompt="rain with crickets", duration=10.0, guidance=6.5)
+    response = await handle.response()
+    assert response.type == 5  # deferred channel message with source: "thinking…"
+    assert response.elapsed < 3.0
+    assert not response.ephemeral
+
+    followup = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    await handle.wait_original(lambda m: m["content"].startswith("✅"))
+    contents = [edit.payload.get("content") for edit in handle.edits if "content" in edit.payload]
+    assert QUEUED.match(contents[0]), contents
+    assert any(GENERATING.match(c or "") for c in contents), contents
+    assert contents[-1].startswith("✅ Done in")
+    # Status edits are throttled to one per 1.5 s per message (the final one may come sooner).
+    times = [edit.at for edit in handle.edits]
+    assert all(later - earlier >= 1.4 for earlier, later in zip(times[:-2], times[1:-1], strict=True)), times
+
+    # The result: one MP3 named from the prompt, decoding to the asked duration.
+    (attachment,) = followup["attachments"]
+    seed = int(field(followup, "Seed"))
+    assert attachment["filename"] == f"rain-with-crickets-{seed}.mp3"
+    frames, rate = decode(world, attachment)
+    assert rate == 16_000
+    assert abs(frames / rate - 10.0) < 0.01
+    # The embed tells the whole request.
+    embed = followup["embeds"][0]
+    assert embed["title"] == "rain with crickets"
+    assert "rain with crickets" in embed["description"] and "high quality recording" in embed["description"]
+    assert field(followup, "Preset") == "🌧️ Rain"
+    assert field(followup, "Duration") == "10 s"
+    assert field(followup, "Steps") == "50"
+    assert field(followup, "Guidance") == "6.5"
+    assert field(followup, "Model") == "tiny"
+    assert field(followup, "Asked by") == f"<@{world.alice.id}>"
+    assert re.match(r"^\d+\.\d s$", field(followup, "Generated in"))
+    # Rerolls are offered both ways: the bot's own 🔁 and a persistent button.
+    message = await world.standin.wait_until(
+        lambda: (m := world.standin.message(int(followup["id"]))).get("reactions") and m
+    )
+    assert [r["emoji"]["name"] for r in message["reactions"] if r["me"]] == ["🔁"]
+    button = message["components"][0]["components"][0]
+    assert button["custom_id"] == f"ambientgen:reroll:{job_id_of(followup)}"
+
+    # Storage: one row per generation with the right fields, the MP3 in the data folder.
+    (row,) = world.bot.db_rows("SELECT * FROM generations")
+    assert (row["user_id"], row["guild_id"], row["channel_id"]) == (
+        world.alice.id,
+        world.guild.id,
+        world.channel_id,
+    )
+    assert row["message_id"] == int(followup["id"])
+    assert row["seed"] == seed and row["duration_s"] == 10.0 and row["steps"] == 50 and row["guidance"] == 6.5
+    assert row["user_text"] == "rain with crickets" and row["preset"] == "rain" and row["model"] == "tiny"
+    stored = world.bot.data_dir / row["mp3_path"]
+    assert stored.read_bytes() == world.standin.attachment_bytes(attachment)
+    assert Path(row["mp3_path"]).stem == row["mp3_sha256"]
+    (job,) = world.bot.db_rows("SELECT * FROM jobs")
+    assert job["status"] == "done" and job["result_message_id"] == int(followup["id"])
+
+    # The event loop stayed responsive while the model ran (measured inside the bot process).
+    assert await world.bot.stop(signal.SIGTERM) == 0
+    stall = re.search(r"worst event-loop stall ([\d.]+) ms", world.bot.log())
+    assert stall, world.bot.log()
+    assert float(stall.group(1)) < 100.0
+
+
+async def test_three_variations_arrive_in_one_message(world: World) -> None:
+    handle = await ambient(
+        world, world.bob, prompt="ocean waves at night", duration=3.0, variations=3, seed=100
+    )
+    followup = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    attachments = followup["attachments"]
+    assert [a["filename"] for a in attachments] == [
+        "ocean-waves-at-night-100.mp3",
+        "ocean-waves-at-night-101.mp3",
+        "ocean-waves-at-night-102.mp3",
+    ]
+    payloads = [world.standin.attachment_bytes(a) for a in attachments]
+    assert len(set(payloads)) == 3  # three different takes
+    for attachment in attachments:
+        frames, rate = decode(world, attachment)
+        assert abs(frames / rate - 3.0) < 0.01
+    assert field(followup, "Seeds") == "100, 101, 102"
+    rows = world.bot.db_rows(
+        "SELECT variation_index, seed, message_id FROM generations ORDER BY variation_index"
+    )
+    assert [(r["variation_index"], r["seed"]) for r in rows] == [(0, 100), (1, 101), (2, 102)]
+    assert {r["message_id"] for r in rows} == {int(followup["id"])}
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            {"prompt": "rain", "duration": 99.0},
+            "Duration must be between 2.5 and 30 seconds; you asked for 99.",
+        ),
+        ({"prompt": "   "}, "Please describe the soundscape you want"),
+        ({"prompt": "r" * 400}, "300"),
+        ({"prompt": "rain", "guidance": 40.0}, "Guidance must be between 1 and 15"),
+        ({"prompt": "rain", "preset": "lava"}, "Unknown preset 'lava'"),
+    ],
+)
+async def test_invalid_input_is_refused_privately_and_nothing_is_queued(
+    world: World, options: dict[str, object], expected: str
+) -> None:
+    handle = await ambient(world, world.alice, **options)
+    response = await handle.response()
+    assert response.type == 4 and response.ephemeral
+    assert expected in response.data["content"]
+    assert world.bot.db_rows("SELECT * FROM jobs") == []
+    assert [
+        m for m in world.standin.messages_in(world.channel_id, include_ephemeral=False) if is_result(m)
+    ] == []
+
+
+async def test_presets_and_autocomplete(world: World) -> None:
+    handle = await world.standin.invoke_command(
+        "presets", user=world.carol, guild_id=world.guild.id, channel_id=world.channel_id
+    )
+    response = await handle.response()
+    assert response.ephemeral
+    names = [f["name"] for f in response.data["embeds"][0]["fields"]]
+    assert any("`rain`" in n for n in names) and any("`fireplace`" in n for n in names)
+    complete = await world.standin.invoke_autocomplete(
+        "ambient", {"prompt": "x", "preset": "fir"}, focused="preset", user=world.carol,
+        guild_id=world.guild.id, channel_id=world.channel_id,
+    )  # fmt: skip
+    await complete.response()
+    assert [c["value"] for c in complete.choices or []][:1] == ["fireplace"]
