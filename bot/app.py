@@ -16,8 +16,20 @@ from bot.jobs.messenger import Messenger
 from bot.jobs.queue import JobQueue
 from bot.jobs.service import JobService
 from bot.jobs.worker import Worker
+from bot.library import Library, Pruner
 from bot.monitor import LoopMonitor
-from bot.storage import Database, GenerationStore, Job, JobStatus, JobStore, Mp3Files
+from bot.storage import (
+    Database,
+    GalleryStore,
+    GenerationStore,
+    HistoryStore,
+    Job,
+    JobStatus,
+    JobStore,
+    Mp3Files,
+    RetentionStore,
+    UserStore,
+)
 from generation.executor import GpuExecutor
 
 log = logging.getLogger(__name__)
@@ -66,12 +78,19 @@ class AmbientBot(commands.Bot):
             limits=config.queue,
         )
         self.monitor = LoopMonitor()
+        self.known_users = UserStore(db)
+        self.library = Library(history=HistoryStore(db), gallery=GalleryStore(db), files=self.files)
+        self.pruner = Pruner(RetentionStore(db), self.files, config.storage.retention_days)
 
     @staticmethod
     def _result_view(job: Job) -> discord.ui.View:
+        from bot.cogs.gallery import GalleryAddButton
         from bot.cogs.reroll import result_view
 
-        return result_view(job.id)
+        view = result_view(job.id)
+        if job.guild_id is not None:  # galleries belong to servers
+            view.add_item(GalleryAddButton(job.id))
+        return view
 
     async def setup_hook(self) -> None:
         await self._use_advertised_gateway()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.logs import configure_logging
 from generation.cli import add_generate_arguments, run_generate
 
 CONFIG_ENV = "AMBIENTGEN_CONFIG"
@@ -33,13 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Library chatter (download retries, dtype notes) is not for end users unless asked.
-    for noisy in ("diffusers", "transformers", "huggingface_hub", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.ERROR)
+    configure_logging(args.verbose)
     if args.command == "generate":
         return run_generate(args)
     from bot.runner import run_bot

@@ -293,7 +293,7 @@ class StorageConfig(_Section):
     data_dir: Path = _setting(DEFAULT_DATA_DIR, _directory)  # noqa: RUF009 - Path is immutable
     """Data folder; :func:`load_config` makes a relative one absolute (see the module docstring)."""
     retention_days: int = _setting(0, _integer(0, 36_500))
-    """Days to keep generated files; 0 keeps them forever."""
+    """Days to keep generated files; 0 keeps them forever (gallery files are always kept)."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import discord
 from discord import app_commands
@@ -36,17 +38,30 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
+_PRIVATE = "ambientgen_private_defer"
+
+
+async def defer_private(interaction: discord.Interaction) -> None:
+    """Defer with a private "thinking…" placeholder (remembered, so errors stay private too)."""
+    interaction.extras[_PRIVATE] = True
+    await interaction.response.defer(ephemeral=True, thinking=True)
+
+
 async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Answer privately whether or not the interaction was already deferred.
 
     A public "thinking…" placeholder left by an earlier ``defer()`` is removed first, so a
-    refusal never shows in the channel.
+    refusal never shows in the channel; after a private defer the answer simply replaces it.
     """
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
             return
-        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+        public_placeholder = (
+            interaction.response.type is discord.InteractionResponseType.deferred_channel_message
+            and not interaction.extras.get(_PRIVATE)
+        )
+        if public_placeholder:
             try:
                 await interaction.delete_original_response()
             except discord.NotFound:
@@ -54,6 +69,25 @@ async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
         await interaction.followup.send(text, ephemeral=True)
     except discord.HTTPException:
         log.warning("could not send an error message for interaction %s", interaction.id, exc_info=True)
+
+
+@asynccontextmanager
+async def answering_errors(interaction: discord.Interaction, what: str) -> AsyncIterator[None]:
+    """Give a component or modal callback the tree's error rules (they bypass its handler).
+
+    An expected error is shown to the user privately; anything else is logged and answered
+    with :data:`UNEXPECTED`. Nothing propagates.
+    """
+    try:
+        yield
+    except Exception as error:
+        text = user_message(error)
+        if text is None:
+            log.error("%s failed", what, exc_info=error)
+            text = UNEXPECTED
+        else:
+            log.info("%s refused for user %s: %s", what, interaction.user.id, text)
+        await send_ephemeral(interaction, text)
 
 
 class AmbientTree(app_commands.CommandTree):

@@ -50,7 +50,9 @@ async def _serve(config: Config, token: str) -> int:
     from generation.executor import GpuExecutor
 
     config.storage.data_dir.mkdir(parents=True, exist_ok=True)
-    executor = GpuExecutor(lambda: AudioEngine.load(config.model.engine_settings()))
+    executor = GpuExecutor(
+        lambda: AudioEngine.load(config.model.engine_settings()), stall_timeout_s=config.queue.job_timeout_s
+    )
     try:
         # Load the model before logging in: a bad model id fails fast, before users see the bot.
         await executor.start()

@@ -23,6 +23,8 @@ from generation.tiny import TINY_MODEL_ID, build_tiny_pipeline
 if TYPE_CHECKING:
     from diffusers import AudioLDM2Pipeline
 
+    from generation.ranking import RankedCandidates
+
 log = logging.getLogger(__name__)
 
 #: GPUs with less memory than this get accelerate's model CPU offload when offload is "auto".
@@ -214,6 +216,17 @@ class AudioEngine:
             raise GenerationError(f"{type(exc).__name__}: {exc}") from exc
         audios = np.asarray(output.audios, dtype=np.float32)
         return [audios[i] for i in range(audios.shape[0])]
+
+    def generate_ranked(
+        self, request: GenerationRequest, candidates: int, *, progress: ProgressCallback | None = None
+    ) -> RankedCandidates:
+        """Best-of-N: ``candidates`` (1-4) waveforms of ``request``, ranked best first by CLAP.
+
+        See :func:`generation.ranking.generate_ranked`.
+        """
+        from generation.ranking import generate_ranked
+
+        return generate_ranked(self, request, candidates, progress=progress)
 
     def free_memory(self) -> None:
         """Release cached accelerator memory after a failure."""

@@ -3,12 +3,18 @@
 Only this thread ever touches the model, so the event loop never blocks on it; progress goes
 back to the loop with ``call_soon_threadsafe``. Post-processing (MP3 finishing) is deliberately
 *not* done here: the caller runs it elsewhere so the GPU can start the next batch at once.
+
+Faults are contained here: an out-of-memory batch is retried one request at a time, and a
+watchdog abandons a generation that stops making progress and rebuilds the executor (a new
+thread with a freshly loaded engine), so one stuck job never stalls the queue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,30 +23,44 @@ from dataclasses import dataclass
 import numpy as np
 
 from generation.engine import AudioEngine
-from generation.errors import Cancelled, GenerationError
+from generation.errors import Cancelled, GenerationError, OutOfMemory
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
 
 EngineFactory = Callable[[], AudioEngine]
+#: How often the watchdog looks at the running generation.
+WATCHDOG_TICK_S = 0.25
+
+
+class StuckGeneration(GenerationError):
+    """No denoising step finished within the watchdog's limit; the executor was rebuilt."""
 
 
 @dataclass(frozen=True)
 class BatchResult:
-    """Waveforms of one pipeline call, grouped by request, and how long the call took."""
+    """Waveforms of one job, grouped by request, and how long the GPU work took."""
 
     waveforms: list[np.ndarray]
     sample_rate: int
     seconds: float
+    split: bool = False
+    """True when the batch ran out of memory and was redone one request at a time."""
 
 
 class GpuExecutor:
     """Runs engine calls one at a time on a single worker thread."""
 
-    def __init__(self, factory: EngineFactory) -> None:
+    def __init__(self, factory: EngineFactory, *, stall_timeout_s: float | None = None) -> None:
         self._factory = factory
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpu")
+        self._stall_timeout_s = stall_timeout_s
+        self._pool = self._new_pool()
         self._engine: AudioEngine | None = None
+        self.rebuilds = 0
+
+    @staticmethod
+    def _new_pool() -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpu")
 
     @property
     def engine(self) -> AudioEngine:
@@ -61,32 +81,82 @@ class GpuExecutor:
         *,
         on_progress: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
-        waveforms_per_request: int = 1,
     ) -> BatchResult:
-        """Generate ``requests`` as one batch.
+        """Generate ``requests`` as one batch, falling back to one at a time on out-of-memory.
 
         ``on_progress(step, total)`` is called on the event loop thread. ``should_stop`` is
         polled on the worker thread between steps; when it returns True the call ends with
-        :class:`Cancelled`.
+        :class:`Cancelled`. Raises :class:`OutOfMemory` if even a single request does not fit,
+        and :class:`StuckGeneration` when the watchdog gave up on the call.
         """
+        started = time.perf_counter()
+        try:
+            waveforms = await self._call(list(requests), on_progress, should_stop)
+            split = False
+        except OutOfMemory:
+            if len(requests) == 1:
+                raise
+            log.warning("out of memory on a batch of %d; retrying one at a time", len(requests))
+            waveforms = []
+            for request in requests:
+                waveforms.extend(await self._call([request], on_progress, should_stop))
+            split = True
+        return BatchResult(waveforms, self.engine.sample_rate, time.perf_counter() - started, split)
+
+    async def _call(
+        self,
+        requests: list[GenerationRequest],
+        on_progress: Callable[[int, int], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> list[np.ndarray]:
         engine = self.engine
         loop = asyncio.get_running_loop()
+        abandoned = threading.Event()
+        last_step = time.monotonic()
 
         def progress(step: int, total: int) -> None:
-            if should_stop is not None and should_stop():
+            nonlocal last_step
+            last_step = time.monotonic()
+            if abandoned.is_set() or (should_stop is not None and should_stop()):
                 raise Cancelled()
             if on_progress is not None:
                 loop.call_soon_threadsafe(on_progress, step, total)
 
-        def work() -> BatchResult:
-            started = time.perf_counter()
-            waveforms = engine.generate(
-                requests, progress=progress, waveforms_per_request=waveforms_per_request
-            )
-            return BatchResult(waveforms, engine.sample_rate, time.perf_counter() - started)
+        # Keep the caller's context (e.g. the job id its log lines carry) on the worker thread.
+        context = contextvars.copy_context()
+        future = loop.run_in_executor(
+            self._pool, context.run, lambda: engine.generate(requests, progress=progress)
+        )
+        if self._stall_timeout_s is None:
+            return await future
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=WATCHDOG_TICK_S)
+            if done:
+                return future.result()
+            if time.monotonic() - last_step > self._stall_timeout_s:
+                abandoned.set()  # if the step ever returns, the old thread stops at the next one
+                future.add_done_callback(_discard_result)
+                await self._rebuild()
+                raise StuckGeneration(
+                    f"no progress for {self._stall_timeout_s:g} s; the executor was rebuilt"
+                )
 
-        return await loop.run_in_executor(self._pool, work)
+    async def _rebuild(self) -> None:
+        """Replace the (stuck) worker thread and load a fresh engine on a new one."""
+        self.rebuilds += 1
+        log.error("rebuilding the GPU executor (rebuild #%d)", self.rebuilds)
+        old = self._pool
+        self._pool = self._new_pool()
+        old.shutdown(wait=False, cancel_futures=True)
+        self._engine = None
+        await self.start()
 
     async def close(self) -> None:
         """Wait for the running call (if any) and stop the thread."""
         await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
+
+
+def _discard_result(future: asyncio.Future[object]) -> None:
+    # The abandoned call may finish or fail later; its outcome is no longer anyone's business.
+    if not future.cancelled():
+        future.exception()

@@ -5,4 +5,8 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.queue",
     "bot.cogs.presets",
     "bot.cogs.reroll",
+    "bot.cogs.status",
+    "bot.cogs.history",
+    "bot.cogs.gallery",
+    "bot.cogs.retention",
 )

@@ -59,8 +59,10 @@ class AmbientCog(commands.Cog):
         request = build_request(
             prompt, preset=preset, raw=raw, duration=duration, seed=seed, negative=negative, guidance=guidance
         )
-        await interaction.response.defer(thinking=True)
-        await self.bot.service.submit_command(interaction, request, variations)
+        deferred = await interaction.response.defer(thinking=True)
+        await self.bot.service.submit_command(
+            interaction, request, variations, placeholder_id=deferred.message_id if deferred else None
+        )
 
 
 async def setup(bot: AmbientBot) -> None:

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.errors import defer_private
 from bot.storage import JobStatus
 from bot.ui.embeds import queue_embed
 
@@ -31,7 +32,7 @@ class QueueCog(commands.Cog):
     @app_commands.describe(job="Which of your jobs (default: your latest queued one)")
     async def cancel(self, interaction: discord.Interaction, job: int | None = None) -> None:
         """Cancel one of your queued soundscapes (a running one stops after its current step)."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_private(interaction)
         answer = await self.bot.service.cancel(interaction.user.id, job)
         await interaction.followup.send(answer, ephemeral=True)
 

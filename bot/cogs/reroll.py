@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
-from bot.errors import UNEXPECTED, UserError, send_ephemeral, user_message
+from bot.errors import UNEXPECTED, UserError, defer_private, send_ephemeral, user_message
 from bot.ui.embeds import REROLL_EMOJI
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class RerollButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot: AmbientBot = interaction.client  # type: ignore[assignment]
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer_private(interaction)
         try:
             parent = await bot.jobs.get(self.job_id)
             message_id = interaction.message.id if interaction.message else None

@@ -1,1 +1,1 @@
-"""The job queue: fair ordering, limits and estimates (pure), the in-memory queue, the worker and its messenger."""
+"""The job queue: fair ordering, limits, estimates (pure), the in-memory queue, the worker, its messenger."""

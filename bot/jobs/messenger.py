@@ -89,6 +89,9 @@ class Messenger:
         assert job.application_id is not None and job.interaction_token is not None
         return discord.Webhook.partial(job.application_id, job.interaction_token, client=self._client)
 
+    def guild(self, job: Job) -> discord.Guild | None:
+        return self._client.get_guild(job.guild_id) if job.guild_id is not None else None
+
     def channel(self, job: Job) -> discord.PartialMessageable:
         return self._client.get_partial_messageable(job.channel_id, guild_id=job.guild_id)
 
@@ -160,11 +163,15 @@ class Messenger:
             log.warning("job %d: status edit failed: %s", job.id, exc)
         return False
 
-    async def final_status(self, job: Job, text: str) -> None:
-        """Replace the status message one last time (bypassing the throttle) and forget the job."""
+    async def final_status(self, job: Job, text: str) -> bool:
+        """Replace the status message one last time (bypassing the throttle) and forget the job.
+
+        Returns whether the edit went through.
+        """
         self._cancel_pending(job)
-        await self._edit_status(job, content=text)
+        shown = await self._edit_status(job, content=text)
         self.forget(job)
+        return shown
 
     async def remove_status(self, job: Job) -> None:
         """Delete the status message (its result is posted as its own message) and forget the job."""
@@ -290,7 +297,7 @@ class Messenger:
             log.info("job %d: could not delete message %d: %s", job.id, message_id, exc)
 
     async def notify(self, job: Job, text: str) -> None:
-        """A short channel message to the job's user (failures, refusals after a reaction)."""
+        """Tell the job's user something (a failure): in the channel, else by direct message."""
         try:
             await with_retries(
                 f"job {job.id} notice",
@@ -299,5 +306,11 @@ class Messenger:
                     allowed_mentions=discord.AllowedMentions(users=[discord.Object(job.user_id)]),
                 ),
             )
+            return
         except discord.HTTPException as exc:
-            log.warning("job %d: could not tell the user: %s", job.id, exc)
+            log.warning("job %d: could not tell the user in the channel (%s); trying a DM", job.id, exc)
+        try:
+            user = self._client.get_user(job.user_id) or await self._client.fetch_user(job.user_id)
+            await user.send(text)
+        except discord.HTTPException as exc:
+            log.warning("job %d: could not tell the user by DM either: %s", job.id, exc)

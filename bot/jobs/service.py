@@ -65,9 +65,18 @@ class JobService:
         return queued_text(place[0], place[1], self.worker.eta_for(job))
 
     async def submit_command(
-        self, interaction: discord.Interaction, request: GenerationRequest, variations: int
+        self,
+        interaction: discord.Interaction,
+        request: GenerationRequest,
+        variations: int,
+        *,
+        placeholder_id: int | None = None,
     ) -> Job:
-        """Queue a slash-command job; the deferred response becomes its status message."""
+        """Queue a slash-command job; the deferred response becomes its status message.
+
+        ``placeholder_id`` is the deferred response's message id when Discord returned it: it
+        is stored with the job before anything else happens, so a restart can still update it.
+        """
         if not 1 <= variations <= self.limits.max_variations:
             raise UserError(
                 f"Variations must be between 1 and {self.limits.max_variations}; you asked for {variations}."
@@ -86,11 +95,14 @@ class JobService:
             interaction_created_at=interaction.created_at.timestamp(),
             idempotency_key=f"interaction:{interaction.id}",
         )
+        if placeholder_id is not None:
+            await self.jobs.set_status_message(job.id, placeholder_id)
         await self.queue.put(job)
         shown = self.status_text(job)
         message = await interaction.edit_original_response(content=shown)
         self.messenger.register_status(job, message.id, shown)
-        await self.jobs.set_status_message(job.id, message.id)
+        if message.id != placeholder_id:
+            await self.jobs.set_status_message(job.id, message.id)
         log.info(
             "job %d: queued by %s (%d) in channel %d", job.id, job.user_name, job.user_id, job.channel_id
         )
@@ -125,6 +137,58 @@ class JobService:
             await self.jobs.set_status_message(job.id, status_id)
         log.info("job %d: reroll of job %d by %s (%d)", job.id, parent.id, user.display_name, user.id)
         return job
+
+    async def submit_component(
+        self,
+        interaction: discord.Interaction,
+        request: GenerationRequest,
+        *,
+        kind: str,
+        label: str,
+        parent_job_id: int | None = None,
+    ) -> Job:
+        """Queue a job asked for from a button or a modal, credited to the user who clicked.
+
+        The caller has deferred the interaction (ephemerally) and tells the user; the job's
+        status is a channel message, as for rerolls, so it can be edited after the interaction
+        token is gone; ``label`` starts it ("🔁 Reroll"). Counted against the user's limits like
+        any other job.
+        """
+        await self.check_limits(interaction.user.id)
+        job = await self.jobs.create(
+            kind=kind,
+            user_id=interaction.user.id,
+            user_name=interaction.user.display_name,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id or interaction.user.id,
+            request=request,
+            parent_job_id=parent_job_id,
+            idempotency_key=f"interaction:{interaction.id}",
+        )
+        await self.queue.put(job)
+        status_id = await self.messenger.post_status(
+            job, f"{label} for <@{interaction.user.id}> — {self.status_text(job)}", reply_to=None
+        )
+        if status_id is not None:
+            await self.jobs.set_status_message(job.id, status_id)
+        log.info("job %d: %s by %s (%d)", job.id, kind, interaction.user.display_name, interaction.user.id)
+        return job
+
+    async def reroll_stored(
+        self,
+        interaction: discord.Interaction,
+        request: GenerationRequest,
+        *,
+        parent_job_id: int | None = None,
+    ) -> Job:
+        """Queue a new take (same request, new seed) of a stored soundscape for the clicking user."""
+        return await self.submit_component(
+            interaction,
+            request.with_seed(self._rng.randint(0, MAX_SEED)),
+            kind=KIND_REROLL,
+            parent_job_id=parent_job_id,
+            label="🔁 Reroll",
+        )
 
     async def cancel(self, user_id: int, job_id: int | None) -> str:
         """Cancel the user's job (the latest queued one when ``job_id`` is None); returns the answer."""

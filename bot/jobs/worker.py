@@ -21,16 +21,36 @@ import discord
 from bot.jobs.estimate import DurationEstimator, generating_text, queued_text, starting_text
 from bot.jobs.messenger import Messenger
 from bot.jobs.queue import JobQueue
-from bot.storage import KIND_AMBIENT, Generation, GenerationStore, Job, JobStateError, JobStore, Mp3Files
+from bot.logs import job_context
+from bot.storage import (
+    KIND_AMBIENT,
+    KIND_REROLL,
+    KIND_TWEAK,
+    Generation,
+    GenerationStore,
+    Job,
+    JobStateError,
+    JobStore,
+    Mp3Files,
+)
 from bot.ui.embeds import result_embed
 from generation.errors import Cancelled, GenerationError, OutOfMemory
-from generation.executor import GpuExecutor
+from generation.executor import GpuExecutor, StuckGeneration
 from generation.finishing import FinishedAudio, FinishSettings, finish
 from generation.naming import mp3_filename
+from generation.reencode import fit_mp3
 from generation.request import MAX_SEED, GenerationRequest
 from generation.tags import Mp3Tags
 
 log = logging.getLogger(__name__)
+
+#: Discord's per-file upload limit for bots when the server grants no more.
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+#: On shutdown, how long a running generation may take to finish before it is left for the
+#: next start (it stays "running" in the database and is re-queued then).
+SHUTDOWN_GRACE_S = 30.0
+#: How many times an upload refused as too large is re-encoded smaller and retried.
+UPLOAD_SHRINK_ATTEMPTS = 3
 
 
 def job_requests(job: Job) -> list[GenerationRequest]:
@@ -69,6 +89,9 @@ class Worker:
         self._idle_since: float | None = None
         self.completed = 0
         self.failed = 0
+        self._stopping = False
+        self._idle = asyncio.Event()
+        self._idle.set()
         queue.on_change(self.refresh_queue_statuses)
 
     @property
@@ -85,8 +108,17 @@ class Worker:
             self._spawn(self._recover_posting(job), f"recover-{job.id}")
         self._task = asyncio.create_task(self._loop(), name="worker")
 
-    async def stop(self) -> None:
-        """Stop taking jobs; let deliveries in flight finish (queued jobs stay in the database)."""
+    async def stop(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Stop taking jobs; give the running one ``grace_s`` to finish, then let deliveries end.
+
+        Queued jobs simply stay in the database for the next start.
+        """
+        self._stopping = True
+        if self._task is not None and self.queue.running:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._idle.wait()), grace_s)
+            except TimeoutError:
+                log.warning("shutdown: the running job did not finish in %.0f s; it will be redone", grace_s)
         if self._task is not None:
             self._task.cancel()
             try:
@@ -139,18 +171,21 @@ class Worker:
     # -- the GPU loop ---------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             batch = await self.queue.take()
             if self._idle_since is not None:
                 log.debug("executor idle gap %.1f ms", (time.perf_counter() - self._idle_since) * 1000)
+            self._idle.clear()
             try:
-                await self._run(batch[0])
+                with job_context(batch[0].id):
+                    await self._run(batch[0])
             except Exception:  # a bug in one job must not stop the worker
                 log.exception("job %d: unexpected failure", batch[0].id)
                 await self._fail(batch[0], "Something went wrong while generating. Please try again.")
             finally:
                 self._idle_since = time.perf_counter()
                 self.queue.set_running([])
+                self._idle.set()
 
     async def _run(self, job: Job) -> None:
         try:
@@ -182,6 +217,12 @@ class Worker:
             await self.messenger.final_status(job, "🛑 Cancelled.")
             log.info("job %d: cancelled while running", job.id)
             return
+        except StuckGeneration:
+            log.error("job %d: generation stalled; the executor was rebuilt", job.id)
+            await self._fail(
+                job, "The generator got stuck on this request and was restarted. Please try again."
+            )
+            return
         except OutOfMemory:
             await self._fail(
                 job, "The GPU ran out of memory for this request. Try a shorter duration or fewer variations."
@@ -204,8 +245,8 @@ class Worker:
             job = await self.jobs.mark_failed(job.id, message)
         except JobStateError:
             return
-        await self.messenger.final_status(job, f"⚠️ {message}")
-        if not self.messenger.token_usable(job) and job.kind != KIND_AMBIENT:
+        # Shown on the status message where it can still be edited, else sent to the user.
+        if not await self.messenger.final_status(job, f"⚠️ {message}"):
             await self.messenger.notify(job, message)
 
     # -- delivery (off the GPU path) ------------------------------------------------------
@@ -251,17 +292,32 @@ class Worker:
         def files() -> list[discord.File]:
             return [discord.File(io.BytesIO(data), filename=_filename(g)) for g, data in payloads]
 
-        verb = "Rerolled" if job.kind != KIND_AMBIENT else "Here is"
-        content = f"🎧 {verb} **{_escape(job.request.user_text)}**"
-        message = await self.messenger.post_result(
-            job, content=content, embed=embed, files=files, view=self.view_factory(job)
-        )
+        content = f"🎧 {_VERBS.get(job.kind, 'Here is')} **{_escape(job.request.user_text)}**"
+        limit = self._upload_limit(job)
+        for attempt in range(UPLOAD_SHRINK_ATTEMPTS + 1):
+            try:
+                message = await self.messenger.post_result(
+                    job, content=content, embed=embed, files=files, view=self.view_factory(job)
+                )
+                break
+            except discord.HTTPException as exc:
+                if (exc.status != 413 and exc.code != 40005) or attempt == UPLOAD_SHRINK_ATTEMPTS:
+                    raise
+                # Over the upload limit (which Discord does not always tell in advance): re-encode
+                # at the highest bitrate that fits a smaller budget, and try again.
+                limit = min(limit, int(max(len(data) for _, data in payloads) * 0.6))
+                log.warning("job %d: upload refused as too large; re-encoding under %d bytes", job.id, limit)
+                payloads = [(g, await asyncio.to_thread(fit_mp3, data, limit)) for g, data in payloads]
         await self.generations.set_message(job.id, message.id)
         job = await self.jobs.mark_done(job.id, message.id)
         self.completed += 1
         log.info("job %d: delivered as message %d", job.id, message.id)
         await self.messenger.add_reroll_reaction(message)
         await self._close_status(job)
+
+    def _upload_limit(self, job: Job) -> int:
+        guild = self.messenger.guild(job)
+        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
 
     async def _close_status(self, job: Job) -> None:
         if job.kind == KIND_AMBIENT:
@@ -271,6 +327,10 @@ class Worker:
 
     async def _recover_posting(self, job: Job) -> None:
         """A crash hit between "about to post" and "posted": post only if it did not arrive."""
+        with job_context(job.id):
+            await self._recover(job)
+
+    async def _recover(self, job: Job) -> None:
         found = await self.messenger.find_posted_result(job)
         if found is not None:
             await self.generations.set_message(job.id, found)
@@ -283,6 +343,9 @@ class Worker:
         except Exception as exc:
             log.exception("job %d: re-posting failed", job.id)
             await self._fail(job, f"Your soundscape could not be posted ({_reason(exc)}).")
+
+
+_VERBS = {KIND_REROLL: "Rerolled", KIND_TWEAK: "Tweaked"}
 
 
 def _filename(generation: Generation) -> str:

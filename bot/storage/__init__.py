@@ -4,32 +4,50 @@ from __future__ import annotations
 
 from bot.storage.database import Database, ExecResult, Transaction
 from bot.storage.files import Mp3Files
+from bot.storage.gallery import GalleryEntry, GalleryFilter, GallerySort, GalleryStore
 from bot.storage.generations import Generation, GenerationStore
+from bot.storage.history import EntryBusyError, HistoryEntry, HistoryFilter, HistoryStore
 from bot.storage.jobs import (
     ACTIVE,
     KIND_AMBIENT,
     KIND_REROLL,
+    KIND_TWEAK,
     Job,
     JobStateError,
     JobStatus,
     JobStore,
 )
 from bot.storage.migrations import MIGRATIONS, SchemaVersionError
+from bot.storage.paging import Page
+from bot.storage.retention import RetentionStore
+from bot.storage.users import UserStore
 
 __all__ = [
     "ACTIVE",
     "KIND_AMBIENT",
     "KIND_REROLL",
+    "KIND_TWEAK",
     "MIGRATIONS",
     "Database",
+    "EntryBusyError",
     "ExecResult",
+    "GalleryEntry",
+    "GalleryFilter",
+    "GallerySort",
+    "GalleryStore",
     "Generation",
     "GenerationStore",
+    "HistoryEntry",
+    "HistoryFilter",
+    "HistoryStore",
     "Job",
     "JobStateError",
     "JobStatus",
     "JobStore",
     "Mp3Files",
+    "Page",
+    "RetentionStore",
     "SchemaVersionError",
     "Transaction",
+    "UserStore",
 ]

@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 class Mp3Files:
     """MP3s stored as ``mp3/<sha256[:2]>/<sha256>.mp3`` relative to ``root`` (the data folder).
 
-    Identical bytes land in one file, so a file may back several generations: check
-    :meth:`bot.storage.generations.GenerationStore.count_for_path` before deleting. All methods
+    Identical bytes land in one file, so a file may back several generations and gallery
+    entries: check :func:`bot.storage.retention.mp3_in_use` before deleting. All methods
     do their file I/O in a worker thread so the event loop never blocks on the disk.
     """
 

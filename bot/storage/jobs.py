@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 #: Kinds the bot creates today; the column takes any non-empty kind.
 KIND_AMBIENT = "ambient"
 KIND_REROLL = "reroll"
+#: A stored request edited by its user (history "tweak") and queued again.
+KIND_TWEAK = "tweak"
 
 #: Longest error text kept; tracebacks belong in the log, the row keeps what the user is told.
 MAX_ERROR_CHARS = 2000

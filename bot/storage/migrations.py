@@ -106,8 +106,96 @@ CREATE TABLE rerolls (
 CREATE INDEX rerolls_by_job ON rerolls (job_id);
 """
 
+_V2 = """
+-- Everyone the bot has dealt with; gallery rows and votes refer to them.
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,                 -- the Discord user id
+    name TEXT NOT NULL,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL
+);
+
+INSERT INTO users (id, name, first_seen, last_seen)
+SELECT user_id,
+       (SELECT j2.user_name FROM jobs AS j2 WHERE j2.user_id = jobs.user_id
+        ORDER BY j2.created_at DESC, j2.id DESC LIMIT 1),
+       MIN(created_at),
+       MAX(created_at)
+FROM jobs
+GROUP BY user_id;
+
+-- Set by retention pruning: the row stays in the user's history, its MP3 is gone from disk.
+ALTER TABLE generations ADD COLUMN mp3_pruned_at REAL;
+
+-- History pages are newest first with the id as tie-break: (user_id, created_at) plus the
+-- implicit rowid, scanned backwards, gives exactly that order without a sort. The version 1
+-- index (created_at DESC) cannot, so it is rebuilt under the same name.
+DROP INDEX generations_by_user;
+CREATE INDEX generations_by_user ON generations (user_id, created_at);
+CREATE INDEX generations_by_user_preset ON generations (user_id, preset, created_at);
+-- Identical MP3s share one file: "is this file still used?" and retention look rows up by path.
+CREATE INDEX generations_by_mp3 ON generations (mp3_path);
+CREATE INDEX generations_by_created ON generations (created_at);
+
+-- A server's gallery. An entry copies what it needs from its generation, so it keeps working
+-- when the generation is deleted from its author's history or the Discord message is deleted.
+CREATE TABLE gallery_entries (
+    -- AUTOINCREMENT: buttons refer to entries by id, which must never point at a newer entry.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    guild_id INTEGER NOT NULL,
+    generation_id INTEGER REFERENCES generations (id) ON DELETE SET NULL,
+    author_id INTEGER NOT NULL REFERENCES users (id),    -- who made the soundscape
+    added_by INTEGER NOT NULL REFERENCES users (id),     -- who put it in the gallery
+    added_at REAL NOT NULL,
+    channel_id INTEGER NOT NULL,            -- where it was made
+    message_id INTEGER,                     -- its result post; informative only (may be deleted)
+    user_text TEXT NOT NULL,
+    preset TEXT,
+    request_json TEXT NOT NULL,
+    model TEXT NOT NULL,
+    mp3_path TEXT NOT NULL,                 -- relative to the data folder; never pruned
+    mp3_sha256 TEXT NOT NULL,
+    score INTEGER NOT NULL DEFAULT 0 CHECK (score >= 0),  -- votes, kept by the triggers below
+    UNIQUE (guild_id, generation_id)
+);
+
+-- "top" and "newest" pages, scanned backwards (DESC with the id as tie-break) without a sort.
+CREATE INDEX gallery_by_guild_score ON gallery_entries (guild_id, score, added_at);
+CREATE INDEX gallery_by_guild_added ON gallery_entries (guild_id, added_at);
+CREATE INDEX gallery_by_generation ON gallery_entries (generation_id) WHERE generation_id IS NOT NULL;
+CREATE INDEX gallery_by_mp3 ON gallery_entries (mp3_path);
+
+-- One vote per user and entry (a ⭐ counts once).
+CREATE TABLE gallery_votes (
+    entry_id INTEGER NOT NULL REFERENCES gallery_entries (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (entry_id, user_id)
+) WITHOUT ROWID;
+
+CREATE INDEX gallery_votes_by_user ON gallery_votes (user_id);
+
+CREATE TRIGGER gallery_vote_added AFTER INSERT ON gallery_votes BEGIN
+    UPDATE gallery_entries SET score = score + 1 WHERE id = NEW.entry_id;
+END;
+
+CREATE TRIGGER gallery_vote_removed AFTER DELETE ON gallery_votes BEGIN
+    UPDATE gallery_entries SET score = score - 1 WHERE id = OLD.entry_id;
+END;
+
+-- Messages where the bot played a gallery entry: a ⭐ on them votes for that entry.
+CREATE TABLE gallery_posts (
+    message_id INTEGER PRIMARY KEY,
+    entry_id INTEGER NOT NULL REFERENCES gallery_entries (id) ON DELETE CASCADE,
+    channel_id INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+
+CREATE INDEX gallery_posts_by_entry ON gallery_posts (entry_id);
+"""
+
 #: SQL scripts; ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 
 
 def split_statements(script: str) -> list[str]:

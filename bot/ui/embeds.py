@@ -15,14 +15,17 @@ from generation.request import GenerationRequest
 
 EMBED_COLOUR = discord.Colour.from_rgb(88, 148, 160)
 REROLL_EMOJI = "🔁"
+GALLERY_EMOJI = "⭐"
 JOB_MARKER = "Job #{job_id}"
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (Discord's field limits), with an ellipsis if cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _preset_label(request: GenerationRequest) -> str:
+def preset_label(request: GenerationRequest) -> str:
+    """The preset as users see it ("🌧️ Rain"), or "raw" / "none"."""
     if request.preset and request.preset in PRESETS:
         return PRESETS[request.preset].label
     return "raw" if request.raw else "none"
@@ -34,20 +37,20 @@ def result_embed(
     """The result card: the user's words, what the model saw, and every parameter."""
     request = job.request
     embed = discord.Embed(
-        title=_clip(request.user_text, 256),
-        description=_clip(f"**Expanded prompt:** {request.prompt}", 4096),
+        title=clip(request.user_text, 256),
+        description=clip(f"**Expanded prompt:** {request.prompt}", 4096),
         colour=EMBED_COLOUR,
     )
-    embed.add_field(name="Preset", value=_preset_label(request))
+    embed.add_field(name="Preset", value=preset_label(request))
     embed.add_field(name="Seed" if len(seeds) == 1 else "Seeds", value=", ".join(map(str, seeds)))
     embed.add_field(name="Duration", value=f"{format_number(request.duration_s)} s")
     embed.add_field(name="Steps", value=str(request.steps))
     embed.add_field(name="Guidance", value=format_number(request.guidance))
-    embed.add_field(name="Model", value=_clip(model, 1024))
+    embed.add_field(name="Model", value=clip(model, 1024))
     if request.negative_prompt:
-        embed.add_field(name="Negative prompt", value=_clip(request.negative_prompt, 1024), inline=False)
+        embed.add_field(name="Negative prompt", value=clip(request.negative_prompt, 1024), inline=False)
     embed.add_field(name="Generated in", value=f"{gen_seconds:.1f} s")
-    embed.add_field(name="Asked by", value=_clip(requester, 1024))
+    embed.add_field(name="Asked by", value=clip(requester, 1024))
     # The footer marks the message as this job's result: after a crash between posting and
     # recording, the bot finds it again by this marker instead of posting twice.
     embed.set_footer(text=f"{JOB_MARKER.format(job_id=job.id)} · react {REROLL_EMOJI} for a new take")
@@ -64,16 +67,16 @@ def queue_embed(
         embed.description = "The queue is empty — `/ambient` something!"
         return embed
     lines = [
-        f"▶️ **{_clip(job.request.user_text, 60)}** — {job.user_name}, running for "
+        f"▶️ **{clip(job.request.user_text, 60)}** — {job.user_name}, running for "
         f"{format_eta(now - (job.started_at or now)).removeprefix('about ')}"
         for job in running
     ]
     for position, (job, eta) in enumerate(waiting, start=1):
         lines.append(
-            f"`{position:>2}.` **{_clip(job.request.user_text, 60)}** — {job.user_name}, waiting "
+            f"`{position:>2}.` **{clip(job.request.user_text, 60)}** — {job.user_name}, waiting "
             f"{format_eta(now - job.created_at).removeprefix('about ')}, starts in {format_eta(eta)}"
         )
-    embed.description = _clip("\n".join(lines), 4096)
+    embed.description = clip("\n".join(lines), 4096)
     embed.set_footer(text=f"{len(running)} running · {len(waiting)} waiting")
     return embed
 
@@ -87,8 +90,8 @@ def presets_embed() -> discord.Embed:
     )
     for preset in list(PRESETS.values())[:25]:
         embed.add_field(
-            name=_clip(f"{preset.label} (`{preset.key}`)", 256),
-            value=_clip(f"{preset.description}\n*e.g.* `/ambient {preset.example}`", 1024),
+            name=clip(f"{preset.label} (`{preset.key}`)", 256),
+            value=clip(f"{preset.description}\n*e.g.* `/ambient {preset.example}`", 1024),
             inline=False,
         )
     return embed

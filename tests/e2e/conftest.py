@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import World, running_world
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, object, object]:
+    report = yield
+    item.stash.setdefault(_FAILED, False)
+    if getattr(report, "failed", False):
+        item.stash[_FAILED] = True
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
 
 
 @pytest.fixture
@@ -16,5 +30,6 @@ async def world(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator
     overrides = marker.args[0] if marker else None
     async with running_world(tmp_path, overrides) as world:
         yield world
-    if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
-        print(world.bot.log())
+        if request.node.stash.get(_FAILED, False):
+            # The bot's own log is the first thing to read when an end-to-end test fails.
+            print(f"----- bot log -----\n{world.bot.log()}")

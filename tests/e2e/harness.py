@@ -50,6 +50,12 @@ class BotProcess:
     overrides: dict[str, dict[str, object]] = field(default_factory=dict)
     process: asyncio.subprocess.Process | None = None
     starts: int = 0
+    #: More guilds the bot syncs its commands to (tests about several servers).
+    other_guilds: list[Guild] = field(default_factory=list)
+
+    @property
+    def guilds(self) -> list[Guild]:
+        return [self.guild, *self.other_guilds]
 
     @property
     def data_dir(self) -> Path:
@@ -61,7 +67,10 @@ class BotProcess:
 
     def config(self) -> dict[str, dict[str, object]]:
         sections: dict[str, dict[str, object]] = {
-            "discord": {"api_base_url": self.standin.api_base_url, "command_guilds": [str(self.guild.id)]},
+            "discord": {
+                "api_base_url": self.standin.api_base_url,
+                "command_guilds": [str(g.id) for g in self.guilds],
+            },
             "model": {"id": "tiny", "device": "cpu"},
             "storage": {"data_dir": str(self.data_dir)},
         }
@@ -86,9 +95,9 @@ class BotProcess:
             cwd=REPO, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         log.close()
-        sessions_before = len(self.standin.sessions)
+        readies_before = self._readies()
         await self.standin.wait_until(
-            lambda: self._ready(sessions_before) or self._exited(), timeout=START_TIMEOUT_S
+            lambda: self._ready(readies_before) or self._exited(), timeout=START_TIMEOUT_S
         )
         if self.process.returncode is not None:
             raise AssertionError(f"the bot exited with {self.process.returncode}:\n{self.log()}")
@@ -96,12 +105,16 @@ class BotProcess:
     def _exited(self) -> bool:
         return self.process is not None and self.process.returncode is not None
 
-    def _ready(self, sessions_before: int) -> bool:
-        # Commands synced to the test guild and a gateway session identified: the bot is serving.
-        commands = {c["name"] for c in self.standin.commands(self.guild.id)}
-        return {"ambient", "queue", "cancel", "presets"} <= commands and len(
-            self.standin.sessions
-        ) > sessions_before
+    def _readies(self) -> int:
+        return sum(1 for f in self.standin.gateway_frames if f.direction == "send" and f.t == "READY")
+
+    def _ready(self, readies_before: int) -> bool:
+        # Commands synced to the test guilds and a new gateway session is READY: the bot is serving.
+        synced = all(
+            {"ambient", "queue", "cancel", "presets"} <= {c["name"] for c in self.standin.commands(g.id)}
+            for g in self.guilds
+        )
+        return synced and self._readies() > readies_before
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:  # noqa: ASYNC109
         assert self.process is not None
@@ -135,21 +148,27 @@ class World:
     bob: User
     carol: User
     bot: BotProcess
+    #: A second server with the same three members (``running_world(..., second_guild=True)``).
+    other_guild: Guild | None = None
 
 
 @contextlib.asynccontextmanager
 async def running_world(
-    workdir: Path, overrides: dict[str, dict[str, object]] | None = None
+    workdir: Path, overrides: dict[str, dict[str, object]] | None = None, *, second_guild: bool = False
 ) -> AsyncIterator[World]:
     async with DiscordStandIn(token="e2e-token") as standin:
         guild = standin.add_guild("Ambient Test Server")
+        other = standin.add_guild("Other Server") if second_guild else None
         users = [standin.make_user(name) for name in ("alice", "bob", "carol")]
         for user in users:
-            standin.add_member(guild.id, user)
-        bot = BotProcess(standin, workdir, guild, overrides or {})
+            for each in (guild, other):
+                if each is not None:
+                    standin.add_member(each.id, user)
+        bot = BotProcess(standin, workdir, guild, overrides or {}, other_guilds=[other] if other else [])
         try:
             await bot.start()
-            yield World(standin, guild, standin.text_channel(guild.id).id, *users, bot=bot)
+            channel_id = standin.text_channel(guild.id).id
+            yield World(standin, guild, channel_id, *users, bot=bot, other_guild=other)
         finally:
             if bot.process is not None and bot.process.returncode is None:
                 try:

@@ -56,3 +56,15 @@ async def result_for_job(world: World, job_id: int, timeout: float = RESULT_TIME
 
 def results(world: World) -> list[dict[str, Any]]:
     return [m for m in world.standin.messages_in(world.channel_id) if is_result(m)]
+
+
+async def rerollable(world: World, message: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:  # noqa: ASYNC109
+    """The result message once the bot has put its own 🔁 on it: what a user clicks to reroll."""
+    message_id = int(message["id"])
+
+    def ready() -> dict[str, Any] | None:
+        current = world.standin.message(message_id)
+        mine = [r for r in current.get("reactions", []) if r["me"] and r["emoji"]["name"] == "🔁"]
+        return current if mine else None
+
+    return await world.standin.wait_until(ready, timeout=timeout)

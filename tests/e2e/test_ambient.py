@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import signal
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, decode, field, is_result, job_id_of
+from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, decode, field, is_result, job_id_of, rerollable
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +33,7 @@ async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: Wo
     assert contents[-1].startswith("✅ Done in")
     # Status edits are throttled to one per 1.5 s per message (the final one may come sooner).
     times = [edit.at for edit in handle.edits]
-    assert all(later - earlier >= 1.4 for earlier, later in zip(times[:-2], times[1:-1], strict=True)), times
+    assert all(later - earlier >= 1.4 for earlier, later in itertools.pairwise(times[:-1])), times
 
     # The result: one MP3 named from the prompt, decoding to the asked duration.
     (attachment,) = followup["attachments"]
@@ -53,9 +54,7 @@ async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: Wo
     assert field(followup, "Asked by") == f"<@{world.alice.id}>"
     assert re.match(r"^\d+\.\d s$", field(followup, "Generated in"))
     # Rerolls are offered both ways: the bot's own 🔁 and a persistent button.
-    message = await world.standin.wait_until(
-        lambda: (m := world.standin.message(int(followup["id"]))).get("reactions") and m
-    )
+    message = await rerollable(world, followup)
     assert [r["emoji"]["name"] for r in message["reactions"] if r["me"]] == ["🔁"]
     button = message["components"][0]["components"][0]
     assert button["custom_id"] == f"ambientgen:reroll:{job_id_of(followup)}"
@@ -87,7 +86,7 @@ async def test_three_variations_arrive_in_one_message(world: World) -> None:
     handle = await ambient(
         world, world.bob, prompt="ocean waves at night", duration=3.0, variations=3, seed=100
     )
-    followup = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    followup = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
     attachments = followup["attachments"]
     assert [a["filename"] for a in attachments] == [
         "ocean-waves-at-night-100.mp3",

@@ -182,12 +182,14 @@ class UserActions:
         )
         return self._handle(record)
 
-    def _component_message(self, message_id: int, user: User) -> tuple[StoredMessage, Channel]:
+    def _component_message(
+        self, message_id: int, user: User, *, forged: bool = False
+    ) -> tuple[StoredMessage, Channel]:
         world = self._core.world
         message = world.live_message(message_id)
         if message is None:
             raise StandInUsageError(f"message {message_id} does not exist (or was deleted)")
-        if message.ephemeral:
+        if message.ephemeral and not forged:
             owner = self._core.interactions.get(message.interaction_id or 0)
             if owner is None or owner.user_id != user.id:
                 raise StandInUsageError(
@@ -207,7 +209,18 @@ class UserActions:
 
     async def click_button(self, message_id: int, custom_id: str, *, user: User) -> InteractionHandle:
         """A user clicks a button (MESSAGE_COMPONENT, component_type 2)."""
-        message, channel = self._component_message(message_id, user)
+        return await self._click(message_id, custom_id, user, forged=False)
+
+    async def forge_click(self, message_id: int, custom_id: str, *, user: User) -> InteractionHandle:
+        """``user`` clicks a button of someone else's ephemeral message.
+
+        Discord's client never offers that, but a crafted request can carry any custom id:
+        this lets a test check that the bot verifies who clicks, not only what was clicked.
+        """
+        return await self._click(message_id, custom_id, user, forged=True)
+
+    async def _click(self, message_id: int, custom_id: str, user: User, *, forged: bool) -> InteractionHandle:
+        message, channel = self._component_message(message_id, user, forged=forged)
         button = self._find_component(message, custom_id)
         if button.get("type") != 2:
             raise StandInUsageError(f"component {custom_id!r} is not a button")

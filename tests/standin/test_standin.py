@@ -486,6 +486,37 @@ async def test_button_select_and_modal_reach_the_bot(standin: DiscordStandIn, wo
             await standin.click_button(message_id, "nope", user=world.alice)
 
 
+async def test_only_the_recipient_clicks_an_ephemeral_message_unless_forged(
+    standin: DiscordStandIn, world: World
+) -> None:
+    bot = make_bot()
+    clickers: list[int] = []
+
+    class Secret(discord.ui.View):
+        @discord.ui.button(label="Open", custom_id="open")
+        async def open(self, interaction: discord.Interaction, button: discord.ui.Button[Secret]) -> None:
+            clickers.append(interaction.user.id)
+            await interaction.response.send_message("opened", ephemeral=True)
+
+    @bot.tree.command(name="secret", description="d")
+    async def secret(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("for you only", view=Secret(timeout=None), ephemeral=True)
+
+    mallory = standin.make_user("mallory")
+    standin.add_member(world.guild.id, mallory)
+    async with running(standin, bot):
+        await sync_to(bot, world.guild)
+        command = await standin.invoke_command("secret", user=world.alice, guild_id=world.guild.id)
+        await command.response()
+        message_id = int(command.original["id"])
+        with pytest.raises(StandInUsageError, match="only the user who received"):
+            await standin.click_button(message_id, "open", user=mallory)
+        forged = await standin.forge_click(message_id, "open", user=mallory)
+        assert (await forged.response()).data["content"] == "opened"
+        assert forged.payload["member"]["user"]["id"] == str(mallory.id)
+    assert clickers == [mallory.id]
+
+
 async def test_dm_command_uses_user_not_member(standin: DiscordStandIn, world: World) -> None:
     bot = make_bot()
 

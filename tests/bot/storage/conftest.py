@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,6 +12,9 @@ from bot.storage.database import Database
 from bot.storage.generations import GenerationStore
 from bot.storage.jobs import KIND_AMBIENT, Job, JobStore
 from generation.request import GenerationRequest
+
+if TYPE_CHECKING:
+    from tests.bot.storage.factories import Stores
 
 
 class FakeClock:
@@ -84,3 +87,11 @@ def jobs(db: Database, clock: FakeClock) -> JobStore:
 @pytest.fixture
 def generations(db: Database, clock: FakeClock) -> GenerationStore:
     return GenerationStore(db, clock=clock)
+
+
+@pytest.fixture
+def stores(db: Database, jobs: JobStore, generations: GenerationStore, clock: FakeClock) -> Stores:
+    """Every store of the history and the gallery over ``db`` (see ``factories.Stores``)."""
+    from tests.bot.storage.factories import Stores
+
+    return Stores(db, jobs, generations, clock)

@@ -1,0 +1,403 @@
+"""``/history``: your own soundscapes — list, replay, reroll, tweak, add to the gallery, delete, export.
+
+Everything here is private: answers are ephemeral, and every control checks that the person
+clicking owns what it acts on (a custom id can be crafted, so it is never trusted). Controls are
+``DynamicItem``s and the tweak form is answered by a listener, so they work after restarts.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs.ambient import preset_autocomplete
+from bot.errors import UserError, answering_errors, defer_private
+from bot.library import EXPORT_FORMATS, export_history
+from bot.storage import KIND_TWEAK, HistoryFilter
+from bot.ui.components import (
+    MAX_SEARCH,
+    client_bot,
+    custom_id_with_tail,
+    listing_filters,
+    nav_buttons,
+    paged_view,
+    pick_select,
+    selected_id,
+    submitted_values,
+)
+from bot.ui.embeds import GALLERY_EMOJI
+from bot.ui.library import PAGE_SIZE, history_embed, history_entry_embed, history_options, place_in
+from generation.naming import mp3_filename
+from generation.prompting import build_request
+from generation.request import MAX_PROMPT_CHARS, GenerationRequest
+
+if TYPE_CHECKING:
+    from bot.app import AmbientBot
+    from bot.storage import HistoryEntry
+
+log = logging.getLogger(__name__)
+
+NOT_YOUR_LIST = "These controls belong to someone else's history: use `/history list` for yours."
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryListing:
+    """What one history message lists; all of it lives in its controls' custom ids."""
+
+    owner: int
+    preset: str | None = None
+    search: str | None = None
+
+    def filter(self) -> HistoryFilter:
+        return HistoryFilter(self.owner, search=self.search, preset=self.preset)
+
+    def nav_id(self, direction: str, page: int) -> str:
+        prefix = f"ambientgen:hist:{direction}:{self.owner}:{page}:{self.preset or ''}:"
+        return custom_id_with_tail(prefix, self.search or "")
+
+    def check(self, interaction: discord.Interaction) -> None:
+        if interaction.user.id != self.owner:
+            raise UserError(NOT_YOUR_LIST)
+
+
+async def history_message(
+    bot: AmbientBot, listing: HistoryListing, number: int
+) -> tuple[discord.Embed, discord.ui.View]:
+    page = await bot.library.history.page(listing.filter(), number, PAGE_SIZE)
+    embed = history_embed(page, search=listing.search, preset=listing.preset, place=place_in(bot))
+    pick = HistoryPickSelect(listing.owner, history_options(page)) if page.items else None
+    previous, following = (
+        HistoryNavButton(listing, direction, target) for direction, target in nav_buttons(page)
+    )
+    return embed, paged_view(page, pick, previous, following)
+
+
+class HistoryNavButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ambientgen:hist:(?P<dir>prev|next):(?P<owner>\d+):(?P<page>\d+):(?P<preset>[a-z0-9-]*):(?P<search>.*)",
+):
+    """◀ / ▶ of a history page."""
+
+    def __init__(self, listing: HistoryListing, direction: str, page: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                emoji="◀️" if direction == "prev" else "▶️",
+                style=discord.ButtonStyle.secondary,
+                custom_id=listing.nav_id(direction, page),
+            )
+        )
+        self.listing = listing
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> HistoryNavButton:
+        listing = HistoryListing(int(match["owner"]), match["preset"] or None, match["search"] or None)
+        return cls(listing, match["dir"], int(match["page"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        async with answering_errors(interaction, "history page"):
+            self.listing.check(interaction)
+            await interaction.response.defer()
+            embed, view = await history_message(client_bot(interaction), self.listing, self.page)
+            await interaction.edit_original_response(embed=embed, view=view)
+
+
+class HistoryPickSelect(
+    discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ambientgen:hist:pick:(?P<owner>\d+)"
+):
+    """Picks one entry of a history page: its card comes back with the actions."""
+
+    def __init__(self, owner: int, options: list[discord.SelectOption]) -> None:
+        super().__init__(pick_select(f"ambientgen:hist:pick:{owner}", options))
+        self.owner = owner
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Select[Any], match: re.Match[str], /
+    ) -> HistoryPickSelect:
+        return cls(int(match["owner"]), item.options)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        async with answering_errors(interaction, "history pick"):
+            HistoryListing(self.owner).check(interaction)
+            await defer_private(interaction)
+            bot = client_bot(interaction)
+            entry = await bot.library.own_entry(interaction.user.id, selected_id(self.item))
+            await interaction.followup.send(
+                embed=history_entry_embed(entry, place_in(bot)), view=entry_view(entry), ephemeral=True
+            )
+
+
+#: action → (label, emoji, style) of the buttons on a history card.
+_ACTIONS: dict[str, tuple[str, str, discord.ButtonStyle]] = {
+    "replay": ("Replay", "▶️", discord.ButtonStyle.primary),
+    "reroll": ("Reroll", "🔁", discord.ButtonStyle.secondary),
+    "tweak": ("Tweak", "✏️", discord.ButtonStyle.secondary),
+    "share": ("Add to gallery", GALLERY_EMOJI, discord.ButtonStyle.secondary),
+    "delete": ("Delete", "🗑️", discord.ButtonStyle.danger),
+    "erase": ("Delete for good", "🗑️", discord.ButtonStyle.danger),
+}
+
+
+class HistoryActionButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"ambientgen:hist:(?P<action>replay|reroll|tweak|share|delete|erase):(?P<gen>\d+)",
+):
+    """One action on one of the clicking user's own soundscapes."""
+
+    def __init__(self, action: str, generation_id: int) -> None:
+        label, emoji, style = _ACTIONS[action]
+        super().__init__(
+            discord.ui.Button(
+                label=label, emoji=emoji, style=style, custom_id=f"ambientgen:hist:{action}:{generation_id}"
+            )
+        )
+        self.action = action
+        self.generation_id = generation_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> HistoryActionButton:
+        return cls(match["action"], int(match["gen"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        async with answering_errors(interaction, f"history {self.action}"):
+            if self.action == "tweak":
+                await _open_tweak(interaction, self.generation_id)
+                return
+            await defer_private(interaction)
+            await _HANDLERS[self.action](interaction, self.generation_id)
+
+
+def entry_view(entry: HistoryEntry) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in ("replay", "reroll", "tweak", "share", "delete"):
+        view.add_item(HistoryActionButton(action, entry.id))
+    return view
+
+
+async def _replay(interaction: discord.Interaction, generation_id: int) -> None:
+    # The stored bytes from the data folder: no GPU work, and no Discord URL that may expire.
+    entry, data = await client_bot(interaction).library.replay(interaction.user.id, generation_id)
+    g = entry.generation
+    await interaction.followup.send(
+        f"▶️ **{discord.utils.escape_markdown(g.user_text)}** (seed {g.seed})",
+        file=discord.File(io.BytesIO(data), filename=mp3_filename(g.user_text, g.seed)),
+        ephemeral=True,
+    )
+
+
+async def _reroll(interaction: discord.Interaction, generation_id: int) -> None:
+    bot = client_bot(interaction)
+    entry = await bot.library.own_entry(interaction.user.id, generation_id)
+    job = await bot.service.reroll_stored(
+        interaction, entry.generation.request, parent_job_id=entry.generation.job_id
+    )
+    await interaction.followup.send(
+        f"🔁 Queued a new take (job #{job.id}); it will be posted in this channel.", ephemeral=True
+    )
+
+
+async def _share(interaction: discord.Interaction, generation_id: int) -> None:
+    user = interaction.user
+    added = await client_bot(interaction).library.share(user.id, user.display_name, generation_id)
+    answer = (
+        f"{GALLERY_EMOJI} Added to the server's gallery as #{added.entry.id}: "
+        f"anyone there can vote with {GALLERY_EMOJI}."
+        if added.created
+        else f"It is already in the server's gallery (#{added.entry.id})."
+    )
+    await interaction.followup.send(answer, ephemeral=True)
+
+
+async def _ask_delete(interaction: discord.Interaction, generation_id: int) -> None:
+    entry = await client_bot(interaction).library.own_entry(interaction.user.id, generation_id)
+    note = " The gallery keeps its copy." if entry.in_gallery else ""
+    view = discord.ui.View(timeout=None)
+    view.add_item(HistoryActionButton("erase", generation_id))
+    await interaction.followup.send(
+        f"Delete **{discord.utils.escape_markdown(entry.generation.user_text)}** from your history, "
+        f"with its file? This can't be undone.{note}",
+        view=view,
+        ephemeral=True,
+    )
+
+
+async def _erase(interaction: discord.Interaction, generation_id: int) -> None:
+    entry = await client_bot(interaction).library.delete(interaction.user.id, generation_id)
+    await interaction.followup.send(
+        f"🗑️ Deleted **{discord.utils.escape_markdown(entry.generation.user_text)}** from your history.",
+        ephemeral=True,
+    )
+
+
+_HANDLERS = {
+    "replay": _replay,
+    "reroll": _reroll,
+    "share": _share,
+    "delete": _ask_delete,
+    "erase": _erase,
+}
+
+
+# -- tweak: a form pre-filled with the stored request ---------------------------------------
+
+TWEAK_FORM = re.compile(r"ambientgen:hist:tweaked:(?P<gen>\d+)")
+
+
+async def _open_tweak(interaction: discord.Interaction, generation_id: int) -> None:
+    # A modal must be the first answer, so this one lookup happens before any defer (it is fast).
+    entry = await client_bot(interaction).library.own_entry(interaction.user.id, generation_id)
+    request = entry.generation.request
+    modal = discord.ui.Modal(
+        title="Tweak this soundscape", custom_id=f"ambientgen:hist:tweaked:{generation_id}"
+    )
+    fields = (
+        ("prompt", "Prompt", request.user_text, discord.TextStyle.paragraph, True),
+        ("duration", "Duration (seconds, 2.5–30)", f"{request.duration_s:g}", discord.TextStyle.short, True),
+        ("guidance", "Guidance (1–15)", f"{request.guidance:g}", discord.TextStyle.short, True),
+        ("seed", "Seed (empty: a random one)", str(request.seed), discord.TextStyle.short, False),
+    )
+    for custom_id, label, default, style, required in fields:
+        modal.add_item(
+            discord.ui.Label(
+                text=label,
+                component=discord.ui.TextInput(
+                    custom_id=custom_id,
+                    default=default,
+                    style=style,
+                    required=required,
+                    max_length=MAX_PROMPT_CHARS if custom_id == "prompt" else 20,
+                ),
+            )
+        )
+    # The submission is answered by HistoryCog.on_tweak_submitted (also after a restart), so
+    # discord.py must not keep this modal object waiting for it.
+    modal.stop()
+    await interaction.response.send_modal(modal)
+
+
+def tweaked_request(original: GenerationRequest, values: dict[str, str]) -> GenerationRequest:
+    """The request the tweak form describes; raises ``UserError``/``RequestError`` when invalid.
+
+    An unchanged prompt keeps the original preset, negative prompt and steps; a new prompt is
+    matched to a preset afresh, as ``/ambient`` would.
+    """
+    prompt = values.get("prompt", "")
+    same_prompt = prompt.strip() == original.user_text
+    return build_request(
+        prompt,
+        preset=original.preset if same_prompt else None,
+        raw=original.raw,
+        duration=_number(values, "duration", "Duration"),
+        guidance=_number(values, "guidance", "Guidance"),
+        seed=_seed(values),
+        negative=original.negative_prompt if same_prompt else None,
+        steps=original.steps if same_prompt else None,
+        scheduler=original.scheduler,
+    )
+
+
+def _number(values: dict[str, str], key: str, name: str) -> float:
+    text = values.get(key, "").strip().replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"**{name}** must be a number; you typed {text[:20]!r}.") from None
+
+
+def _seed(values: dict[str, str]) -> int | None:
+    text = values.get("seed", "").strip()
+    if not text:
+        return None
+    if not text.isdecimal():
+        raise UserError(
+            f"**Seed** must be a whole number (or empty for a random one); you typed {text[:20]!r}."
+        )
+    return int(text)
+
+
+class HistoryCog(commands.GroupCog, group_name="history", group_description="Your own soundscapes"):
+    def __init__(self, bot: AmbientBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="list")
+    @app_commands.describe(
+        search="Only soundscapes whose prompt contains this text",
+        preset="Only soundscapes of this preset",
+    )
+    @app_commands.autocomplete(preset=preset_autocomplete)
+    async def list_history(
+        self,
+        interaction: discord.Interaction,
+        search: app_commands.Range[str, 1, MAX_SEARCH] | None = None,
+        preset: str | None = None,
+    ) -> None:
+        """Your soundscapes, newest first: replay, reroll, tweak, share or delete them."""
+        search, preset = listing_filters(search, preset)
+        listing = HistoryListing(interaction.user.id, preset=preset, search=search)
+        await defer_private(interaction)
+        embed, view = await history_message(self.bot, listing, 0)
+        await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+
+    @app_commands.command(name="export")
+    @app_commands.rename(fmt="format")
+    @app_commands.describe(fmt="JSON (complete, for programs) or CSV (for spreadsheets)")
+    @app_commands.choices(fmt=[app_commands.Choice(name=f.upper(), value=f) for f in EXPORT_FORMATS])
+    async def export(self, interaction: discord.Interaction, fmt: str = "json") -> None:
+        """Get a file with your whole history (only you can see it)."""
+        await defer_private(interaction)
+        entries = await self.bot.library.history.export(interaction.user.id)
+        if not entries:
+            raise UserError("Your history is empty: nothing to export yet.")
+        data = export_history(entries, fmt)
+        if len(data) > interaction.filesize_limit:
+            raise UserError("Your history is too large for one file here; try the CSV format.")
+        await interaction.followup.send(
+            f"📦 Your history: {len(entries)} soundscape{'s' if len(entries) != 1 else ''}.",
+            file=discord.File(io.BytesIO(data), filename=f"ambientgen-history.{fmt}"),
+            ephemeral=True,
+        )
+        log.info("history of user %d exported (%d entries, %s)", interaction.user.id, len(entries), fmt)
+
+    @commands.Cog.listener("on_interaction")
+    async def on_tweak_submitted(self, interaction: discord.Interaction) -> None:
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        match = TWEAK_FORM.fullmatch(str((interaction.data or {}).get("custom_id", "")))
+        if match is None:
+            return
+        async with answering_errors(interaction, "history tweak"):
+            await defer_private(interaction)
+            entry = await self.bot.library.own_entry(interaction.user.id, int(match["gen"]))
+            request = tweaked_request(entry.generation.request, submitted_values(interaction))
+            job = await self.bot.service.submit_component(
+                interaction, request, kind=KIND_TWEAK, label="✏️ Tweak", parent_job_id=entry.generation.job_id
+            )
+            await interaction.followup.send(
+                f"✏️ Queued your tweak (job #{job.id}); it will be posted in this channel.", ephemeral=True
+            )
+
+    @commands.Cog.listener("on_interaction")
+    async def on_user_seen(self, interaction: discord.Interaction) -> None:
+        """Keep ``users`` current: who they are and when they last used the bot."""
+        if interaction.type is discord.InteractionType.autocomplete:
+            return  # one keystroke is not a visit
+        user = interaction.user
+        await self.bot.known_users.seen(user.id, user.global_name or user.name)
+
+
+async def setup(bot: AmbientBot) -> None:
+    bot.add_dynamic_items(HistoryNavButton, HistoryPickSelect, HistoryActionButton)
+    await bot.add_cog(HistoryCog(bot))

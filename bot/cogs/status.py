@@ -1,0 +1,47 @@
+"""``/status``: is the bot healthy, and how busy is it."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.jobs.estimate import format_eta
+from bot.ui.embeds import EMBED_COLOUR
+
+if TYPE_CHECKING:
+    from bot.app import AmbientBot
+
+
+class StatusCog(commands.Cog):
+    def __init__(self, bot: AmbientBot) -> None:
+        self.bot = bot
+        self.started = time.time()
+
+    @app_commands.command(name="status")
+    async def status(self, interaction: discord.Interaction) -> None:
+        """Show the model, the queue and how generation has been going."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot = self.bot
+        engine = bot.executor.engine
+        stats = await bot.jobs.stats()
+        average = stats.get("avg_gen_seconds")
+        embed = discord.Embed(title="AmbientGen status", colour=EMBED_COLOUR)
+        embed.add_field(name="Model", value=engine.model_name)
+        embed.add_field(name="Device", value=f"{engine.device} ({str(engine.dtype).removeprefix('torch.')})")
+        embed.add_field(name="Queue", value=f"{len(bot.queue.running)} running · {len(bot.queue)} waiting")
+        embed.add_field(name="Done", value=str(stats.get("done", 0)))
+        embed.add_field(name="Failed", value=str(stats.get("failed", 0)))
+        embed.add_field(name="Cancelled", value=str(stats.get("cancelled", 0)))
+        embed.add_field(name="Average generation", value=f"{average:.1f} s" if average else "no jobs yet")
+        embed.add_field(name="Event loop worst stall", value=f"{bot.monitor.worst_ms:.0f} ms")
+        embed.add_field(name="Executor rebuilds", value=str(bot.executor.rebuilds))
+        embed.set_footer(text=f"Up for {format_eta(time.time() - self.started).removeprefix('about ')}")
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+
+async def setup(bot: AmbientBot) -> None:
+    await bot.add_cog(StatusCog(bot))

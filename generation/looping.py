@@ -1,0 +1,287 @@
+"""Seamless loops: choose where a clip's end can flow into its start, join it there, measure the seam.
+
+A loop is cut from the clip as ``[start, end)``; the ``crossfade`` samples after ``end`` are
+blended into the ``crossfade`` samples after ``start`` and placed at the *end* of the loop:
+
+    loop = x[start + C : end]  +  crossfade(x[end : end + C], x[start : start + C])
+
+so the loop's last sample is ``x[start + C - 1]`` and its first is ``x[start + C]``: playing it
+round and round is as continuous as the clip itself. The crossfade sits at the end (not the
+start) so that a streaming writer (:mod:`generation.long_render`) only has to hold back the
+first ``C`` samples.
+
+Where to cut: the two crossfade regions should sound alike, so :func:`find_loop_point` compares
+the mel spectral envelopes (dB) of every candidate pair near the clip's two ends and takes the
+closest, then slides the end by up to one analysis hop to the best waveform correlation (tonal
+drones then blend in phase). Any remaining level difference between the two regions is spread
+over the whole loop as a slow gain tilt, so the crossfade never carries a level jump.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyloudnorm
+from scipy.signal import correlate
+
+from generation.crossfade import correlation, crossfade
+from generation.finishing import FinishSettings
+from generation.loudness import GATING_BLOCK_S, db_to_gain
+from generation.spectral import fft_size, frame_count, mel_power, to_db
+
+#: Default crossfade of a loop seam: long enough to hide a change of texture, short enough to
+#: keep most of a 10 s clip.
+DEFAULT_CROSSFADE_S = 1.5
+
+#: Loop points are searched within this share of the clip at each end (and at most
+#: :data:`MAX_SEARCH_S`), so a loop keeps most of the clip.
+SEARCH_FRACTION = 0.15
+MAX_SEARCH_S = 5.0
+
+#: Mel bands of the spectral envelope compared at candidate loop points.
+ENVELOPE_BANDS = 24
+
+#: The level tilt that matches the two crossfade regions is capped: a region much quieter than
+#: the other is a pause in the sound, not a level to match.
+MAX_LEVEL_MATCH_DB = 12.0
+
+#: Short-term loudness windows for seam measurement: BS.1770 momentary blocks, 100 ms apart.
+LOUDNESS_HOP_S = 0.1
+_BLOCKS_PER_WINDOW = round(GATING_BLOCK_S / LOUDNESS_HOP_S)
+
+#: Loudness floor (BS.1770 absolute gate): silent windows count as -70 LUFS, not -inf.
+LOUDNESS_FLOOR_LUFS = -70.0
+
+
+def _signal(audio: np.ndarray) -> np.ndarray:
+    x = np.asarray(audio)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"audio must be floating point, got {x.dtype}")
+    if x.ndim != 1:
+        raise ValueError(f"audio must be mono, shaped (n,); got {x.shape}")
+    return np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+@dataclass(frozen=True)
+class LoopPoint:
+    """Where a loop is cut: ``[start, end)`` of the source, with ``crossfade`` samples blended."""
+
+    start: int
+    end: int
+    crossfade: int
+    distance_db: float
+    """RMS difference of the two crossfade regions' mel envelopes (dB; 0 = identical)."""
+    rho: float
+    """Waveform correlation of the two crossfade regions at the chosen alignment."""
+
+    @property
+    def length(self) -> int:
+        """Samples in the loop."""
+        return self.end - self.start
+
+
+def _crossfade_samples(num_samples: int, sample_rate: int, crossfade_s: float) -> int:
+    if not (math.isfinite(crossfade_s) and crossfade_s > 0):
+        raise ValueError(f"crossfade_s must be a positive number of seconds, got {crossfade_s}")
+    if num_samples < sample_rate // 2:
+        raise ValueError(f"a loop needs at least 0.5 s of audio, got {num_samples / sample_rate:.3f} s")
+    # A quarter of the clip at most, so the loop keeps the larger part of it.
+    return max(1, min(round(crossfade_s * sample_rate), num_samples // 4))
+
+
+def _diagonal_window_sums(gram: np.ndarray, width: int, rows: int, cols: int) -> np.ndarray:
+    """``out[i, j] = sum_k gram[i + k, j + k]`` for ``k < width``."""
+    out = np.zeros((rows, cols))
+    for k in range(width):
+        out += gram[k : k + rows, k : k + cols]
+    return out
+
+
+def _window_sums(values: np.ndarray, width: int) -> np.ndarray:
+    """Sums of ``width`` consecutive values (``len(values) - width + 1`` of them)."""
+    cumulative = np.concatenate(([0.0], np.cumsum(values)))
+    return cumulative[width:] - cumulative[:-width]
+
+
+def find_loop_point(
+    audio: np.ndarray,
+    sample_rate: int,
+    crossfade_s: float = DEFAULT_CROSSFADE_S,
+    *,
+    search_s: float | None = None,
+) -> LoopPoint:
+    """The loop cut whose two crossfade regions are most alike.
+
+    ``start`` is searched in the first ``search_s`` seconds and ``end`` in the last
+    ``search_s`` + crossfade (default: 15 % of the clip, at most 5 s). Similarity is the mean
+    squared difference of 24-band mel envelopes in dB, frame by frame over the crossfade, so
+    both the spectral shape and its movement must match; the end is then refined to the sample
+    by normalised cross-correlation within one analysis hop.
+    """
+    x = _signal(audio)
+    n = x.shape[0]
+    fade = _crossfade_samples(n, sample_rate, crossfade_s)
+    if search_s is None:
+        search_s = min(SEARCH_FRACTION * n / sample_rate, MAX_SEARCH_S)
+    # Keep at least two crossfades between start and end, whatever was asked.
+    search = min(max(round(search_s * sample_rate), 0), max((n - 3 * fade) // 2, 0))
+    n_fft = fft_size(sample_rate)
+    hop = n_fft // 2
+
+    head = x[: search + fade]
+    tail_offset = n - fade - search
+    tail = x[tail_offset:]
+    a = to_db(mel_power(head, sample_rate, n_fft, hop, ENVELOPE_BANDS))
+    b = to_db(mel_power(tail, sample_rate, n_fft, hop, ENVELOPE_BANDS))
+    width = max(1, frame_count(fade, n_fft, hop))
+    rows, cols = a.shape[0] - width + 1, b.shape[0] - width + 1
+    if rows < 1 or cols < 1:
+        start, end, distance = 0, n - fade, math.nan
+    else:
+        # Mean over the crossfade of ||a[i+k] - b[j+k]||², for every (i, j), without a 4-D array.
+        squares = (
+            _window_sums(np.sum(a * a, axis=1), width)[:rows, None]
+            + _window_sums(np.sum(b * b, axis=1), width)[None, :cols]
+            - 2.0 * _diagonal_window_sums(a @ b.T, width, rows, cols)
+        ) / (width * ENVELOPE_BANDS)
+        i, j = np.unravel_index(int(np.argmin(squares)), squares.shape)
+        start, end = int(i) * hop, tail_offset + int(j) * hop
+        distance = math.sqrt(max(float(squares[i, j]), 0.0))
+
+    end, rho = _align_end(x, start, end, fade, hop)
+    return LoopPoint(start=start, end=end, crossfade=fade, distance_db=distance, rho=rho)
+
+
+def _align_end(x: np.ndarray, start: int, end: int, fade: int, reach: int) -> tuple[int, float]:
+    """``end`` moved by at most ``reach`` samples to where ``x[end:end+fade]`` best matches the start."""
+    low = max(start + 2 * fade, end - reach)
+    high = min(x.shape[0] - fade, end + reach)
+    reference = x[start : start + fade]
+    if high <= low:
+        return end, correlation(reference, x[end : end + fade])
+    candidates = x[low : high + fade]
+    products = correlate(candidates, reference, mode="valid", method="fft")
+    energies = _window_sums(candidates * candidates, fade) * float(np.dot(reference, reference))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(energies > 0.0, products / np.sqrt(energies), 0.0)
+    best = int(np.argmax(scores))
+    return low + best, float(scores[best])
+
+
+def make_seamless_loop(
+    audio: np.ndarray,
+    sample_rate: int,
+    crossfade_s: float = DEFAULT_CROSSFADE_S,
+    *,
+    point: LoopPoint | None = None,
+) -> np.ndarray:
+    """A float32 loop of ``audio`` whose end flows into its start (see the module docstring).
+
+    ``point`` defaults to :func:`find_loop_point`. The loop is shorter than the clip by the
+    crossfade plus whatever the search trimmed at the ends.
+    """
+    x = _signal(audio)
+    p = point or find_loop_point(x, sample_rate, crossfade_s)
+    start, end, fade = p.start, p.end, p.crossfade
+    if not (0 <= start and start + 2 * fade <= end and end + fade <= x.shape[0]):
+        raise ValueError(f"loop point {p} does not fit a clip of {x.shape[0]} samples")
+    source = x[start : end + fade].copy()
+    length = end - start
+
+    # Spread the level difference of the two crossfade regions over the loop, in dB, from the
+    # middle of the first region to the middle of the second.
+    head_ms = float(np.mean(source[:fade] ** 2))
+    tail_ms = float(np.mean(source[length:] ** 2))
+    if head_ms > 0.0 and tail_ms > 0.0:
+        tilt_db = min(max(10.0 * math.log10(head_ms / tail_ms), -MAX_LEVEL_MATCH_DB), MAX_LEVEL_MATCH_DB)
+        position = np.clip((np.arange(source.shape[0]) - fade / 2) / length, 0.0, 1.0)
+        source *= db_to_gain(tilt_db) ** position
+
+    loop = np.empty(length)
+    loop[: length - fade] = source[fade:length]
+    loop[length - fade :] = crossfade(source[length:], source[:fade])
+    return loop.astype(np.float32)
+
+
+def loop_finish_settings(settings: FinishSettings) -> FinishSettings:
+    """``settings`` without fades: a fade would put a dip at every repetition of a loop."""
+    return dataclasses.replace(settings, fade_in_s=0.0, fade_out_s=0.0)
+
+
+# --- measuring a seam ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeamReport:
+    """How a loop's wrap-around (last sample → first sample) compares with the clip itself.
+
+    Steps are ``|x[n+1] - x[n]|``; loudness jumps are the change of momentary loudness
+    (K-weighted, 400 ms) between the window just before and just after a boundary, at every
+    100 ms boundary. The seam's own windows are excluded from the clip's distribution.
+    """
+
+    seam_step: float
+    step_p999: float
+    """99.9th percentile of the clip's own sample steps."""
+    step_max: float
+    seam_jump_db: float
+    """Loudness change across the seam (LU)."""
+    jump_p99_db: float
+    jump_max_db: float
+    """Largest loudness change across any boundary away from the seam (LU)."""
+
+    @property
+    def step_ratio(self) -> float:
+        """Seam step relative to the clip's 99.9th percentile (≤ 1: not a click)."""
+        return self.seam_step / self.step_p999 if self.step_p999 > 0 else math.inf
+
+    @property
+    def stands_out(self) -> bool:
+        """Whether the seam is outside the clip's own range: a bigger step than 99.9 % of the
+        clip's, or a bigger loudness jump than any inside it."""
+        return self.seam_step > self.step_p999 or self.seam_jump_db > self.jump_max_db
+
+
+def momentary_loudness(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """K-weighted loudness (LUFS) of 400 ms windows every 100 ms, floored at -70 LUFS.
+
+    Window ``j`` starts at sample ``j * round(0.1 * sample_rate)`` (pyloudnorm's gating blocks).
+    """
+    overlap = 1.0 - LOUDNESS_HOP_S / GATING_BLOCK_S
+    meter = pyloudnorm.Meter(sample_rate, block_size=GATING_BLOCK_S, overlap=overlap)
+    meter.integrated_loudness(np.asarray(samples, dtype=np.float64))
+    return np.maximum(np.asarray(meter.blockwise_loudness, dtype=np.float64), LOUDNESS_FLOOR_LUFS)
+
+
+def seam_report(audio: np.ndarray, sample_rate: int) -> SeamReport:
+    """Measure the wrap-around seam of a loop against the loop's own variation."""
+    y = _signal(audio)
+    n = y.shape[0]
+    hop = round(LOUDNESS_HOP_S * sample_rate)
+    window = _BLOCKS_PER_WINDOW * hop
+    if n < 4 * window:
+        raise ValueError(f"seam measurement needs at least {4 * GATING_BLOCK_S:g} s of audio")
+    steps = np.abs(np.diff(y))
+
+    # Rotate so the seam sits mid-signal on a block boundary, and prepend one window of the
+    # loop's own end so the loudness filter has settled before the first measured block.
+    seam_at = (n // 2) // hop * hop
+    rotated = np.roll(y, seam_at)
+    extended = np.concatenate((rotated[-window:], rotated))
+    loudness = momentary_loudness(extended, sample_rate)[_BLOCKS_PER_WINDOW:]
+    jumps = np.abs(loudness[_BLOCKS_PER_WINDOW:] - loudness[:-_BLOCKS_PER_WINDOW])
+    boundaries = np.arange(_BLOCKS_PER_WINDOW, loudness.shape[0])  # boundary j: blocks j-4 | j
+    seam_block = seam_at // hop
+    near = np.abs(boundaries - seam_block) < _BLOCKS_PER_WINDOW
+    inside = jumps[~near]
+    return SeamReport(
+        seam_step=float(abs(y[0] - y[-1])),
+        step_p999=float(np.percentile(steps, 99.9)),
+        step_max=float(steps.max()),
+        seam_jump_db=float(jumps[boundaries == seam_block][0]),
+        jump_p99_db=float(np.percentile(inside, 99)),
+        jump_max_db=float(inside.max()),
+    )

@@ -1,0 +1,316 @@
+"""Layered scenes: "rain:0.8 + crickets:0.4 + distant thunder" as separately rendered, mixed stems.
+
+Each layer is its own request (its own preset match, seed ``seed + i``), rendered on its own,
+then loudness-normalised to a common reference (-23 LUFS) so that gains mean *relative levels*:
+a gain is a linear amplitude factor on that reference, so ``rain:1 + crickets:0.5`` puts the
+crickets 6 dB under the rain whatever the model's raw levels were. The sum is then finished
+like any clip (:func:`generation.finishing.finish`: loudness target, true-peak ceiling).
+
+Default gains: the first layer 1.0, every other layer 0.6 (about -4.4 dB). People name the
+bed first ("rain + crickets + distant thunder"), and details a little under the bed sound
+natural, where equal loudness makes every layer fight for attention.
+
+:class:`Mix` keeps the normalised stems, so changing a level (:meth:`Mix.remix`) or rerolling
+one layer (:meth:`Mix.replace_layer`) re-renders nothing else; the stems are never modified and
+are shared between mixes. :meth:`Mix.save` / :meth:`Mix.load` store them (``.npz``, no pickle)
+for a bot to reload later.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+
+from generation.errors import RequestError
+from generation.finishing import DEFAULT_SETTINGS, SILENCE_PEAK, FinishedAudio, FinishSettings, finish
+from generation.loudness import db_to_gain, integrated_loudness
+from generation.prompting import build_request, clean_text, format_number
+from generation.request import MAX_SEED, GenerationRequest
+from generation.tags import Mp3Tags
+
+MAX_LAYERS = 4
+MIN_GAIN = 0.0
+MAX_GAIN = 2.0
+FIRST_LAYER_GAIN = 1.0
+OTHER_LAYER_GAIN = 0.6
+
+#: Loudness every stem is brought to before its gain (EBU R 128's reference level).
+STEM_LUFS = -23.0
+
+LAYER_SEPARATOR = "+"
+EXAMPLE = "rain:0.8 + crickets:0.4"
+
+# "text:0.8" — a trailing colon and something number-like. Anything else after a colon
+# ("forest: owls") stays part of the text.
+_GAIN_SUFFIX = re.compile(r"^(?P<text>.*?)\s*:\s*(?P<gain>[-+]?[\d.,]+%?)$")
+_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One parsed layer: what to hear and how loud, relative to the others."""
+
+    text: str
+    gain: float
+
+    def describe(self) -> str:
+        return f"{self.text}:{format_number(self.gain)}"
+
+
+def is_layered(text: str) -> bool:
+    """Whether ``text`` asks for a layered scene (it contains ``+``)."""
+    return LAYER_SEPARATOR in text
+
+
+def _check_gain(text: str, gain: float) -> float:
+    if not (math.isfinite(gain) and MIN_GAIN <= gain <= MAX_GAIN):
+        raise RequestError(
+            f"The level of '{text}' must be between {format_number(MIN_GAIN)} and "
+            f"{format_number(MAX_GAIN)} (1 = reference); you asked for {format_number(gain)}."
+        )
+    return float(gain)
+
+
+def _parse_layer(part: str, position: int) -> tuple[str, float | None]:
+    match = _GAIN_SUFFIX.match(part)
+    if match is None:
+        return part, None
+    text, gain = match.group("text"), match.group("gain")
+    if not text:
+        raise RequestError(
+            f"Layer {position} has a level but nothing to hear; write layers like '{EXAMPLE}'."
+        )
+    if not _NUMBER.match(gain):
+        raise RequestError(
+            f"The level of '{text}' must be a number like 0.8 (a dot for decimals); you wrote '{gain}'."
+        )
+    return text, _check_gain(text, float(gain))
+
+
+def parse_layers(text: str) -> list[LayerSpec]:
+    """Split ``"rain:0.8 + crickets + distant thunder"`` into layers; raises :class:`RequestError`.
+
+    A layer's ``:gain`` suffix (0 to 2) sets its level; layers without one get the defaults
+    (first 1.0, others 0.6). At most four layers, none empty, and at least one audible.
+    """
+    cleaned = clean_text(text)
+    parts = [part.strip() for part in cleaned.split(LAYER_SEPARATOR)]
+    if len(parts) > MAX_LAYERS:
+        raise RequestError(
+            f"A mix can have at most {MAX_LAYERS} layers; you gave {len(parts)}. "
+            "Combine some into one layer, e.g. 'rain and wind + crickets'."
+        )
+    layers: list[LayerSpec] = []
+    for position, part in enumerate(parts, start=1):
+        if not part:
+            raise RequestError(f"Layer {position} is empty; write layers like '{EXAMPLE}'.")
+        layer_text, gain = _parse_layer(part, position)
+        if gain is None:
+            gain = FIRST_LAYER_GAIN if position == 1 else OTHER_LAYER_GAIN
+        layers.append(LayerSpec(layer_text, gain))
+    if all(layer.gain == 0.0 for layer in layers):
+        raise RequestError("At least one layer needs a level above 0, or the mix is silent.")
+    return layers
+
+
+def describe_layers(layers: Sequence[LayerSpec]) -> str:
+    """Layers written back as a user would type them: ``"rain:1 + crickets:0.6"``."""
+    return f" {LAYER_SEPARATOR} ".join(layer.describe() for layer in layers)
+
+
+def layer_requests(
+    layers: Sequence[LayerSpec],
+    *,
+    duration: float | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    scheduler: str | None = None,
+) -> list[GenerationRequest]:
+    """One validated request per layer, each matched to its own preset (raises :class:`RequestError`).
+
+    All layers share one duration (mixing needs equal lengths): ``duration``, else the first
+    layer's preset default. Layer ``i`` gets seed ``seed + i``. ``steps``, ``guidance`` and
+    ``scheduler`` apply to every layer; left out, each layer's preset decides.
+    """
+    requests: list[GenerationRequest] = []
+    for i, layer in enumerate(layers):
+        requests.append(
+            build_request(
+                layer.text,
+                duration=requests[0].duration_s if requests else duration,
+                seed=(requests[0].seed + i) % (MAX_SEED + 1) if requests else seed,
+                steps=steps,
+                guidance=guidance,
+                scheduler=scheduler,
+            )
+        )
+    return requests
+
+
+def render_stems(
+    requests: Sequence[GenerationRequest],
+    generate: Callable[[Sequence[GenerationRequest]], list[np.ndarray]],
+) -> list[np.ndarray]:
+    """Waveforms of ``requests`` in order, one ``generate`` call per group of batchable requests.
+
+    ``generate`` is :meth:`generation.engine.AudioEngine.generate` or anything with its contract.
+    """
+    groups: dict[tuple[int, float, float, str], list[int]] = {}
+    for index, request in enumerate(requests):
+        groups.setdefault(request.batch_key(), []).append(index)
+    stems: list[np.ndarray | None] = [None] * len(requests)
+    for indexes in groups.values():
+        for index, waveform in zip(indexes, generate([requests[i] for i in indexes]), strict=True):
+            stems[index] = waveform
+    return [stem for stem in stems if stem is not None]
+
+
+def normalise_stem(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """``audio`` (mono float) without DC, at :data:`STEM_LUFS`; silence stays silent. Read-only float32."""
+    x = np.nan_to_num(np.asarray(audio, dtype=np.float64).reshape(-1), nan=0.0, posinf=0.0, neginf=0.0)
+    x -= x.mean()
+    if float(np.max(np.abs(x), initial=0.0)) <= SILENCE_PEAK:
+        x[:] = 0.0
+    else:
+        loudness = integrated_loudness(x, sample_rate)
+        # Under 400 ms loudness is undefined: such a stem is mixed as it is.
+        if math.isfinite(loudness):
+            x *= db_to_gain(STEM_LUFS - loudness)
+    stem = x.astype(np.float32)
+    stem.flags.writeable = False
+    return stem
+
+
+@dataclass(frozen=True, eq=False)
+class Mix:
+    """Loudness-normalised stems with their gains; every change returns a new :class:`Mix`."""
+
+    layers: tuple[LayerSpec, ...]
+    requests: tuple[GenerationRequest, ...]
+    stems: tuple[np.ndarray, ...]
+    """Read-only float32 stems at :data:`STEM_LUFS`, all the same length."""
+    sample_rate: int
+
+    @classmethod
+    def create(
+        cls,
+        layers: Sequence[LayerSpec],
+        requests: Sequence[GenerationRequest],
+        waveforms: Sequence[np.ndarray],
+        sample_rate: int,
+    ) -> Mix:
+        """Normalise raw model ``waveforms`` (one per layer) into a mix."""
+        if not len(layers) == len(requests) == len(waveforms) or not layers:
+            raise ValueError("a mix needs one request and one waveform per layer")
+        length = min(np.asarray(w).reshape(-1).shape[0] for w in waveforms)
+        stems = tuple(normalise_stem(np.asarray(w).reshape(-1)[:length], sample_rate) for w in waveforms)
+        return cls(tuple(layers), tuple(requests), stems, sample_rate)
+
+    @property
+    def gains(self) -> tuple[float, ...]:
+        return tuple(layer.gain for layer in self.layers)
+
+    def contribution(self, index: int) -> np.ndarray:
+        """What layer ``index`` adds to :meth:`mixdown` (float64)."""
+        return self.stems[index] * np.float64(self.layers[index].gain)
+
+    def mixdown(self) -> np.ndarray:
+        """The sum of every layer's contribution, before finishing (float64)."""
+        total = np.zeros(self.stems[0].shape[0])
+        for index in range(len(self.stems)):
+            total += self.contribution(index)
+        return total
+
+    def remix(self, gains: Sequence[float]) -> Mix:
+        """The same stems with new gains (one per layer, 0 to 2); nothing is re-rendered."""
+        if len(gains) != len(self.layers):
+            raise RequestError(f"{len(gains)} levels were given for {len(self.layers)} layers.")
+        layers = tuple(
+            LayerSpec(layer.text, _check_gain(layer.text, float(gain)))
+            for layer, gain in zip(self.layers, gains, strict=True)
+        )
+        if all(layer.gain == 0.0 for layer in layers):
+            raise RequestError("At least one layer needs a level above 0, or the mix is silent.")
+        return Mix(layers, self.requests, self.stems, self.sample_rate)
+
+    def with_gain(self, index: int, gain: float) -> Mix:
+        """The mix with layer ``index`` at ``gain``."""
+        gains = list(self.gains)
+        gains[index] = gain
+        return self.remix(gains)
+
+    def replace_layer(
+        self, index: int, waveform: np.ndarray, request: GenerationRequest | None = None
+    ) -> Mix:
+        """The mix with layer ``index`` re-rendered (``waveform``, by ``request``); the others untouched.
+
+        The new waveform is normalised like the others and fitted to the mix's length (cut, or
+        padded with silence if the model returned a few samples less).
+        """
+        length = self.stems[0].shape[0]
+        raw = np.asarray(waveform).reshape(-1)[:length]
+        if raw.shape[0] < length:
+            raw = np.pad(raw, (0, length - raw.shape[0]))
+        stems = list(self.stems)
+        stems[index] = normalise_stem(raw, self.sample_rate)
+        requests = list(self.requests)
+        if request is not None:
+            requests[index] = request
+        return Mix(self.layers, tuple(requests), tuple(stems), self.sample_rate)
+
+    def describe(self) -> str:
+        """``"rain:1 + crickets:0.6"``"""
+        return describe_layers(self.layers)
+
+    def tags(self, model: str) -> Mp3Tags:
+        """ID3 tags for the finished mix: every layer's prompt, the first layer's seed."""
+        first = self.requests[0]
+        return Mp3Tags(
+            prompt=f" {LAYER_SEPARATOR} ".join(r.prompt for r in self.requests),
+            seed=first.seed,
+            model=model,
+            title=self.describe(),
+            preset=" + ".join(r.preset or "none" for r in self.requests),
+            steps=first.steps,
+            guidance=first.guidance,
+        )
+
+    def finish(
+        self, settings: FinishSettings = DEFAULT_SETTINGS, tags: Mp3Tags | None = None
+    ) -> FinishedAudio:
+        """The mix finished like a single clip (loudness target, true-peak ceiling, MP3)."""
+        return finish(self.mixdown(), self.sample_rate, settings, tags)
+
+    def save(self, file: BinaryIO) -> None:
+        """Store the mix (stems, gains, requests) as an ``.npz`` archive."""
+        meta = {
+            "sample_rate": self.sample_rate,
+            "layers": [{"text": layer.text, "gain": layer.gain} for layer in self.layers],
+            "requests": [request.to_dict() for request in self.requests],
+        }
+        arrays = {f"stem{i}": stem for i, stem in enumerate(self.stems)}
+        np.savez(file, meta=np.array(json.dumps(meta)), **arrays)
+
+    @classmethod
+    def load(cls, file: BinaryIO) -> Mix:
+        """A mix stored by :meth:`save`."""
+        with np.load(file, allow_pickle=False) as archive:
+            meta = json.loads(str(archive["meta"]))
+            stems = []
+            for i in range(len(meta["layers"])):
+                stem = archive[f"stem{i}"].astype(np.float32)
+                stem.flags.writeable = False
+                stems.append(stem)
+        return cls(
+            layers=tuple(LayerSpec(layer["text"], float(layer["gain"])) for layer in meta["layers"]),
+            requests=tuple(GenerationRequest.from_dict(r) for r in meta["requests"]),
+            stems=tuple(stems),
+            sample_rate=int(meta["sample_rate"]),
+        )

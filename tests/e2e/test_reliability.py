@@ -1,0 +1,138 @@
+"""Never lose a job: restarts, token expiry, fairness, limits and faults, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections import Counter
+
+import pytest
+
+from tests.e2e.harness import World
+from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, field, is_result, job_id_of, rerollable, results
+from tests.standin import InteractionHandle, Perm
+
+pytestmark = pytest.mark.e2e
+
+
+async def _running(handle: InteractionHandle) -> None:
+    await handle.wait_original(lambda m: m["content"].startswith(("Starting", "Generating")), timeout=60)
+
+
+async def _queued(handle: InteractionHandle) -> None:
+    await handle.wait_original(lambda m: m["content"].startswith("Queued"), timeout=30)
+
+
+async def test_sigkill_with_six_jobs_then_restart_delivers_each_exactly_once(world: World) -> None:
+    running = await ambient(world, world.alice, prompt="thunderstorm at night", duration=30.0)
+    await _running(running)
+    queued = [
+        await ambient(world, user, prompt=f"gentle wind {i}", duration=2.5)
+        for i, user in enumerate((world.alice, world.alice, world.bob, world.bob, world.carol))
+    ]
+    for handle in queued:
+        await _queued(handle)
+    assert await world.bot.stop(signal.SIGKILL) == -signal.SIGKILL
+    states = Counter(r["status"] for r in world.bot.db_rows("SELECT status FROM jobs"))
+    assert states == {"running": 1, "queued": 5}
+
+    await world.bot.start()
+    for handle in [running, *queued]:
+        await handle.followup(timeout=RESULT_TIMEOUT_S)
+    # Every job's status message was brought up to date by the restarted bot.
+    for handle in [running, *queued]:
+        await handle.wait_original(lambda m: m["content"].startswith("✅ Done"), timeout=30)
+    posted = Counter(job_id_of(m) for m in results(world))
+    assert posted == dict.fromkeys(range(1, 7), 1)
+    assert {r["status"] for r in world.bot.db_rows("SELECT status FROM jobs")} == {"done"}
+    attempts = {r["id"]: r["attempts"] for r in world.bot.db_rows("SELECT id, attempts FROM jobs")}
+    assert attempts[1] == 2  # the interrupted job ran again after the restart
+
+
+async def test_sigterm_finishes_the_running_job_and_keeps_the_queue(world: World) -> None:
+    running = await ambient(world, world.alice, prompt="river stream", duration=10.0)
+    await _running(running)
+    waiting = await ambient(world, world.bob, prompt="city street", duration=2.5)
+    await _queued(waiting)
+    assert await world.bot.stop(signal.SIGTERM) == 0
+    assert "kept for the next start" in world.bot.log()
+    states = {r["id"]: r["status"] for r in world.bot.db_rows("SELECT id, status FROM jobs")}
+    assert states == {1: "done", 2: "queued"}
+    await running.followup(timeout=5)  # delivered before the bot exited
+    await world.bot.start()
+    await waiting.followup(timeout=RESULT_TIMEOUT_S)
+
+
+async def test_result_after_the_interaction_token_expired_arrives_in_the_channel(world: World) -> None:
+    handle = await ambient(world, world.alice, prompt="deep space drone", duration=30.0)
+    await _running(handle)
+    world.standin.advance_clock(16 * 60)  # Discord's interaction tokens last 15 minutes
+    message = await world.standin.wait_for_message(world.channel_id, is_result, timeout=RESULT_TIMEOUT_S)
+    assert message.get("webhook_id") is None  # a plain channel message, not an interaction follow-up
+    assert message["content"].startswith(f"<@{world.alice.id}>")
+    assert [u["id"] for u in message["mentions"]] == [str(world.alice.id)]
+    status_id = world.bot.db_rows("SELECT status_message_id FROM jobs")[0]["status_message_id"]
+    assert message["message_reference"]["message_id"] == str(status_id)
+    await rerollable(world, message)
+    assert world.bot.db_rows("SELECT status FROM jobs")[0]["status"] == "done"
+
+
+async def test_round_robin_and_the_per_user_limit(world: World) -> None:
+    first = await ambient(world, world.alice, prompt="ocean waves", duration=20.0)
+    await _running(first)
+    alice_more = [await ambient(world, world.alice, prompt=f"ocean waves {i}", duration=2.5) for i in (2, 3)]
+    for handle in alice_more:
+        await _queued(handle)
+    # A fourth pending job of one user is refused, privately, and nothing is queued.
+    await ambient(world, world.alice, prompt="one too many", duration=2.5)
+    refusal = await world.standin.wait_for_message(
+        world.channel_id, lambda m: "You already have 3 soundscapes in the queue" in m.get("content", "")
+    )
+    assert refusal["flags"] & 64  # ephemeral
+    bob = await ambient(world, world.bob, prompt="birdsong at dawn", duration=2.5)
+    await _queued(bob)
+    for handle in (first, *alice_more, bob):
+        await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
+
+    rows = world.bot.db_rows(
+        "SELECT request_json, status FROM jobs WHERE status = 'done' ORDER BY started_at"
+    )
+    order = [json.loads(r["request_json"])["user_text"] for r in rows]
+    # Bob queued after Alice's three, yet his job runs second.
+    assert order == ["ocean waves", "birdsong at dawn", "ocean waves 2", "ocean waves 3"]
+    texts = [
+        json.loads(r["request_json"])["user_text"] for r in world.bot.db_rows("SELECT request_json FROM jobs")
+    ]
+    assert "one too many" not in texts
+
+
+async def test_discord_faults_end_with_every_job_delivered_or_reported(world: World) -> None:
+    standin = world.standin
+    app = standin.application_id
+    # 5xx on the result upload and a dropped connection on a status edit: retried, delivered.
+    standin.inject_fault("POST", rf"/webhooks/{app}/[^/]+$", status=502, times=2)
+    standin.inject_disconnect("PATCH", rf"/webhooks/{app}/[^/]+/messages/\d+$", times=1)
+    ok = await ambient(world, world.alice, prompt="crackling fireplace", duration=2.5)
+    delivered = await rerollable(world, await ok.followup(timeout=RESULT_TIMEOUT_S))
+
+    # An upload over the server's limit is re-encoded at a lower bitrate and delivered.
+    standin.set_upload_limit(world.guild.id, 120_000)
+    big = await ambient(world, world.bob, prompt="heavy rain on a tent", duration=10.0)
+    shrunk = await big.followup(timeout=RESULT_TIMEOUT_S)
+    (attachment,) = shrunk["attachments"]
+    assert attachment["size"] <= 120_000
+
+    # No Attach Files permission: the reroll's channel post is refused; the job fails and says why.
+    standin.deny_bot_permissions(world.channel_id, Perm.ATTACH_FILES)
+    await standin.add_reaction(world.carol, world.channel_id, int(delivered["id"]), "🔁")
+    failure = await standin.wait_for_message(
+        world.channel_id, lambda m: "missing a permission" in m.get("content", ""), timeout=RESULT_TIMEOUT_S
+    )
+    assert "Attach Files" in failure["content"]
+
+    jobs = world.bot.db_rows("SELECT status, error FROM jobs ORDER BY id")
+    assert [j["status"] for j in jobs] == ["done", "done", "failed"]
+    assert "missing a permission" in jobs[2]["error"]
+    assert field(delivered, "Model") == "tiny"
+    await asyncio.sleep(0)

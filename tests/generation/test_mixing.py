@@ -1,0 +1,195 @@
+"""Layered scenes: parsing, per-layer gains as measured in the mix, the loudness target, rerolls."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from generation.engine import AudioEngine
+from generation.errors import RequestError
+from generation.finishing import FinishSettings
+from generation.loudness import integrated_loudness
+from generation.mixing import (
+    STEM_LUFS,
+    LayerSpec,
+    Mix,
+    describe_layers,
+    is_layered,
+    layer_requests,
+    normalise_stem,
+    parse_layers,
+    render_stems,
+)
+from generation.mp3 import decode_mp3
+from generation.request import GenerationRequest
+from generation.tags import read_tags
+
+SR = 16_000
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def test_layers_with_and_without_levels() -> None:
+    assert parse_layers("rain:0.8 + crickets:0.4 + distant thunder") == [
+        LayerSpec("rain", 0.8),
+        LayerSpec("crickets", 0.4),
+        LayerSpec("distant thunder", 0.6),
+    ]
+    # Defaults: the first layer is the bed, the others sit a little under it.
+    assert [layer.gain for layer in parse_layers("rain + crickets + wind")] == [1.0, 0.6, 0.6]
+    # A colon in prose stays part of the text; spacing around ':' and '+' is free.
+    assert parse_layers("forest: owls+ rain : 1.5") == [
+        LayerSpec("forest: owls", 1.0),
+        LayerSpec("rain", 1.5),
+    ]
+    assert describe_layers(parse_layers("rain + crickets:.5")) == "rain:1 + crickets:0.5"
+    assert is_layered("rain + crickets") and not is_layered("rain on a roof")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a + b + c + d + e", "at most 4 layers; you gave 5"),
+        ("rain + + crickets", "Layer 2 is empty"),
+        ("rain:2.5 + crickets", "between 0 and 2 (1 = reference); you asked for 2.5"),
+        ("rain:-1 + crickets", "between 0 and 2"),
+        ("rain:1,5 + crickets", "a number like 0.8"),
+        ("rain:0 + crickets:0", "At least one layer needs a level above 0"),
+        ("rain + :0.5", "Layer 2 has a level but nothing to hear"),
+        ("rain + \x07", "control character"),
+    ],
+)
+def test_layer_mistakes_are_friendly_request_errors(text: str, message: str) -> None:
+    with pytest.raises(RequestError, match=re.escape(message)):
+        parse_layers(text)
+
+
+def test_each_layer_is_its_own_request_with_its_own_preset() -> None:
+    requests = layer_requests(parse_layers("rain + crickets + distant thunder"), seed=40, steps=10)
+    assert [r.preset for r in requests] == ["rain", "crickets", "thunderstorm"]
+    assert [r.seed for r in requests] == [40, 41, 42]
+    assert {r.duration_s for r in requests} == {10.0}  # the first layer's preset default, shared
+    assert {r.steps for r in requests} == {10}
+    with pytest.raises(RequestError, match="Duration"):
+        layer_requests(parse_layers("rain + wind"), duration=45)
+
+
+def test_render_stems_batches_what_can_share_a_call() -> None:
+    requests = layer_requests(parse_layers("rain + crickets + ocean waves"), seed=1, steps=10, duration=3)
+    calls: list[list[int]] = []
+
+    def generate(batch: Sequence[GenerationRequest]) -> list[np.ndarray]:
+        calls.append([r.seed for r in batch])
+        return [np.full(10, r.seed, dtype=np.float32) for r in batch]
+
+    stems = render_stems(requests, generate)
+    # Rain has its own guidance (7.0); crickets and ocean share the default and one call.
+    assert sorted(calls) == [[1], [2, 3]]
+    assert [int(s[0]) for s in stems] == [1, 2, 3]
+
+
+# --- mixing on the tiny model ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered(tiny_engine: AudioEngine) -> tuple[Mix, list[np.ndarray]]:
+    """A three-layer mix and the raw model output of its layers."""
+    layers = parse_layers("rain:1 + crickets:0.5 + distant thunder:0.25")
+    requests = layer_requests(layers, seed=5, steps=10, duration=4)
+    raw = render_stems(requests, tiny_engine.generate)
+    return Mix.create(layers, requests, raw, tiny_engine.sample_rate), raw
+
+
+@pytest.fixture
+def mix(rendered: tuple[Mix, list[np.ndarray]]) -> Mix:
+    return rendered[0]
+
+
+def _contributions_by_regression(audio: np.ndarray, raw_stems: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each raw stem scaled by how much of it the mix contains (least squares), with no knowledge
+    of the mix's internals."""
+    matrix = np.stack([np.asarray(s, dtype=np.float64) for s in raw_stems], axis=1)
+    matrix -= matrix.mean(axis=0)
+    coefficients, *_ = np.linalg.lstsq(matrix, audio, rcond=None)
+    return [matrix[:, i] * coefficients[i] for i in range(matrix.shape[1])]
+
+
+def test_each_layer_sits_at_its_gain_in_the_finished_mix(rendered: tuple[Mix, list[np.ndarray]]) -> None:
+    mix, raw = rendered
+    done = mix.finish(FinishSettings(fade_in_s=0.0, fade_out_s=0.0))
+    parts = _contributions_by_regression(done.samples.astype(np.float64), raw)
+    levels = [integrated_loudness(part, SR) for part in parts]
+    # rain:1, crickets:0.5, thunder:0.25 -> 0, -6.0, -12.0 dB relative to the rain.
+    assert levels[1] - levels[0] == pytest.approx(-6.02, abs=0.1)
+    assert levels[2] - levels[0] == pytest.approx(-12.04, abs=0.1)
+    # The mix is nothing but those three contributions.
+    assert np.abs(done.samples - sum(parts)).max() < 1e-5
+
+
+def test_mix_is_at_the_loudness_target(mix: Mix) -> None:
+    for target in (-18.0, -23.0):
+        done = mix.finish(FinishSettings(target_lufs=target))
+        assert done.lufs == pytest.approx(target, abs=0.05)
+        assert done.true_peak_dbfs <= -1.0 + 1e-6
+    samples, _ = decode_mp3(mix.finish(tags=mix.tags("tiny")).mp3)
+    assert samples.shape[0] == mix.stems[0].shape[0]
+    tags = read_tags(mix.finish(tags=mix.tags("tiny")).mp3)
+    assert tags["title"] == "rain:1 + crickets:0.5 + distant thunder:0.25"
+
+
+def test_stems_are_normalised_to_a_common_loudness(mix: Mix) -> None:
+    for stem in mix.stems:
+        assert integrated_loudness(stem, SR) == pytest.approx(STEM_LUFS, abs=0.05)
+        assert not stem.flags.writeable
+
+
+def test_rerolling_one_layer_changes_only_that_layer(mix: Mix, tiny_engine: AudioEngine) -> None:
+    new_request = mix.requests[1].with_seed(999)
+    (new_wave,) = tiny_engine.generate([new_request])
+    rerolled = mix.replace_layer(1, new_wave, new_request)
+
+    assert rerolled.stems[0] is mix.stems[0] and rerolled.stems[2] is mix.stems[2]
+    assert rerolled.requests[1].seed == 999 and rerolled.requests[0] == mix.requests[0]
+    assert rerolled.gains == mix.gains
+    difference = rerolled.mixdown() - mix.mixdown()
+    # Before finishing, the mixes differ by exactly the swapped layer's contributions...
+    expected = rerolled.contribution(1) - mix.contribution(1)
+    assert np.abs(difference - expected).max() < 1e-6
+    assert np.abs(expected).max() > 0.01
+    # ...and after finishing, the untouched layers keep their relative level.
+    assert rerolled.finish().lufs == pytest.approx(-18.0, abs=0.05)
+
+
+def test_changing_a_level_rerenders_nothing(mix: Mix) -> None:
+    louder = mix.with_gain(2, 1.0)
+    assert all(a is b for a, b in zip(louder.stems, mix.stems, strict=True))
+    assert louder.gains == (1.0, 0.5, 1.0)
+    assert louder.describe() == "rain:1 + crickets:0.5 + distant thunder:1"
+    with pytest.raises(RequestError, match="between 0 and 2"):
+        mix.with_gain(0, 3.0)
+    with pytest.raises(RequestError, match="2 levels were given for 3 layers"):
+        mix.remix([1.0, 1.0])
+
+
+def test_saved_mix_loads_back_identical(mix: Mix) -> None:
+    buffer = io.BytesIO()
+    mix.save(buffer)
+    buffer.seek(0)
+    loaded = Mix.load(buffer)
+    assert loaded.layers == mix.layers and loaded.requests == mix.requests
+    assert loaded.sample_rate == mix.sample_rate
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.stems, mix.stems, strict=True))
+    assert loaded.finish().mp3 == mix.finish().mp3
+
+
+def test_stem_normalisation_edge_cases() -> None:
+    assert not np.any(normalise_stem(np.zeros(SR), SR))
+    short = np.full(100, 0.5)
+    assert np.array_equal(normalise_stem(short, SR), np.zeros(100, dtype=np.float32))  # DC only
+    with pytest.raises(ValueError, match="one request and one waveform per layer"):
+        Mix.create([LayerSpec("rain", 1.0)], [], [], SR)
