@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 from collections import Counter
@@ -135,4 +134,12 @@ async def test_discord_faults_end_with_every_job_delivered_or_reported(world: Wo
     assert [j["status"] for j in jobs] == ["done", "done", "failed"]
     assert "missing a permission" in jobs[2]["error"]
     assert field(delivered, "Model") == "tiny"
-    await asyncio.sleep(0)
+
+    # /status counts them, privately.
+    status = await standin.invoke_command(
+        "status", user=world.alice, guild_id=world.guild.id, channel_id=world.channel_id
+    )
+    assert (await status.response()).ephemeral
+    card = await status.wait_original(lambda m: bool(m.get("embeds")), timeout=10)
+    assert (field(card, "Model"), field(card, "Done"), field(card, "Failed")) == ("tiny", "2", "1")
+    assert field(card, "Device").startswith("cpu")
