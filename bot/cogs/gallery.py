@@ -22,6 +22,8 @@ from bot.errors import UserError, answering_errors, defer_private
 from bot.storage import GalleryEntry, GalleryFilter, GallerySort
 from bot.ui.components import (
     MAX_SEARCH,
+    ActionLook,
+    action_button,
     client_bot,
     custom_id_with_tail,
     listing_filters,
@@ -162,7 +164,7 @@ def _may_remove(entry: GalleryEntry, interaction: discord.Interaction) -> bool:
 
 
 #: action → (label, emoji, style) of the buttons on a gallery card.
-_ACTIONS: dict[str, tuple[str, str, discord.ButtonStyle]] = {
+_ACTIONS: dict[str, ActionLook] = {
     "play": ("Play", "▶️", discord.ButtonStyle.primary),
     "reroll": ("Make my own take", "🔁", discord.ButtonStyle.secondary),
     "remove": ("Remove from gallery", "🗑️", discord.ButtonStyle.danger),
@@ -176,12 +178,7 @@ class GalleryActionButton(
     """One action on one entry of the clicker's server gallery."""
 
     def __init__(self, action: str, entry_id: int) -> None:
-        label, emoji, style = _ACTIONS[action]
-        super().__init__(
-            discord.ui.Button(
-                label=label, emoji=emoji, style=style, custom_id=f"ambientgen:gal:{action}:{entry_id}"
-            )
-        )
+        super().__init__(action_button("ambientgen:gal", action, entry_id, _ACTIONS))
         self.action = action
         self.entry_id = entry_id
 

@@ -23,6 +23,8 @@ from bot.library import EXPORT_FORMATS, export_history
 from bot.storage import KIND_TWEAK, HistoryFilter
 from bot.ui.components import (
     MAX_SEARCH,
+    ActionLook,
+    action_button,
     client_bot,
     custom_id_with_tail,
     listing_filters,
@@ -138,7 +140,7 @@ class HistoryPickSelect(
 
 
 #: action → (label, emoji, style) of the buttons on a history card.
-_ACTIONS: dict[str, tuple[str, str, discord.ButtonStyle]] = {
+_ACTIONS: dict[str, ActionLook] = {
     "replay": ("Replay", "▶️", discord.ButtonStyle.primary),
     "reroll": ("Reroll", "🔁", discord.ButtonStyle.secondary),
     "tweak": ("Tweak", "✏️", discord.ButtonStyle.secondary),
@@ -155,12 +157,7 @@ class HistoryActionButton(
     """One action on one of the clicking user's own soundscapes."""
 
     def __init__(self, action: str, generation_id: int) -> None:
-        label, emoji, style = _ACTIONS[action]
-        super().__init__(
-            discord.ui.Button(
-                label=label, emoji=emoji, style=style, custom_id=f"ambientgen:hist:{action}:{generation_id}"
-            )
-        )
+        super().__init__(action_button("ambientgen:hist", action, generation_id, _ACTIONS))
         self.action = action
         self.generation_id = generation_id
 

@@ -26,6 +26,20 @@ def custom_id_with_tail(prefix: str, tail: str) -> str:
     return prefix + tail[: max(0, MAX_CUSTOM_ID - len(prefix))]
 
 
+#: (label, emoji, style) of one action button on a card.
+ActionLook = tuple[str, str, discord.ButtonStyle]
+
+
+def action_button(
+    prefix: str, action: str, target_id: int, looks: dict[str, ActionLook]
+) -> discord.ui.Button[Any]:
+    """The button of ``action`` on the card of ``target_id``; its custom id is ``prefix:action:id``."""
+    label, emoji, style = looks[action]
+    return discord.ui.Button(
+        label=label, emoji=emoji, style=style, custom_id=f"{prefix}:{action}:{target_id}"
+    )
+
+
 def listing_filters(search: str | None, preset: str | None) -> tuple[str | None, str | None]:
     """(search, preset key) of a listing command; blanks mean "any", an unknown preset is refused."""
     search = search.strip() if search else None
