@@ -55,6 +55,20 @@ async def with_retries(what: str, call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
+def _reply_to(job: Job, message_id: int | None) -> discord.MessageReference | None:
+    """A reply reference in the job's channel that does not fail if the message is gone."""
+    if not message_id:
+        return None
+    return discord.MessageReference(
+        message_id=message_id, channel_id=job.channel_id, fail_if_not_exists=False
+    )
+
+
+def _only_user(user_id: int) -> discord.AllowedMentions:
+    """Mentions that may ping this user and nobody else."""
+    return discord.AllowedMentions(users=[discord.Object(user_id)], everyone=False, roles=False)
+
+
 class Messenger:
     """Talks to Discord on behalf of jobs."""
 
@@ -196,11 +210,7 @@ class Messenger:
 
     async def post_status(self, job: Job, text: str, reply_to: int | None) -> int | None:
         """Post a new status message in the channel (jobs without an interaction)."""
-        reference = (
-            discord.MessageReference(message_id=reply_to, channel_id=job.channel_id, fail_if_not_exists=False)
-            if reply_to
-            else None
-        )
+        reference = _reply_to(job, reply_to)
         try:
             message = await with_retries(
                 f"job {job.id} status post",
@@ -230,9 +240,7 @@ class Messenger:
         Slash-command jobs answer with an interaction follow-up while the token lasts; later
         results, and rerolls, are channel messages that mention the user (only them).
         """
-        mention_only_user = discord.AllowedMentions(
-            users=[discord.Object(job.user_id)], everyone=False, roles=False
-        )
+        mention_only_user = _only_user(job.user_id)
         if self.token_usable(job):
             try:
                 return await with_retries(
@@ -253,11 +261,7 @@ class Messenger:
                     "job %d: interaction token no longer valid (%s); posting in the channel", job.id, exc
                 )
         reply_to = job.reply_to_message_id or job.status_message_id
-        reference = (
-            discord.MessageReference(message_id=reply_to, channel_id=job.channel_id, fail_if_not_exists=False)
-            if reply_to
-            else None
-        )
+        reference = _reply_to(job, reply_to)
         return await with_retries(
             f"job {job.id} result",
             lambda: self.channel(job).send(
@@ -303,7 +307,7 @@ class Messenger:
                 f"job {job.id} notice",
                 lambda: self.channel(job).send(
                     f"<@{job.user_id}> {text}",
-                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(job.user_id)]),
+                    allowed_mentions=_only_user(job.user_id),
                 ),
             )
             return

@@ -84,16 +84,12 @@ class JobService:
         await self.check_limits(interaction.user.id)
         job = await self.jobs.create(
             kind=KIND_AMBIENT,
-            user_id=interaction.user.id,
-            user_name=interaction.user.display_name,
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id or interaction.user.id,
             request=request,
             variations=variations,
             application_id=interaction.application_id,
             interaction_token=interaction.token,
             interaction_created_at=interaction.created_at.timestamp(),
-            idempotency_key=f"interaction:{interaction.id}",
+            **_asked_by(interaction),
         )
         if placeholder_id is not None:
             await self.jobs.set_status_message(job.id, placeholder_id)
@@ -108,6 +104,19 @@ class JobService:
         )
         return job
 
+    def _new_take(self, request: GenerationRequest) -> GenerationRequest:
+        """The same request with a fresh random seed."""
+        return request.with_seed(self._rng.randint(0, MAX_SEED))
+
+    async def _enqueue_with_channel_status(self, job: Job, label: str, *, reply_to: int | None) -> None:
+        """Queue a job that has no interaction message of its own: its status is a channel post."""
+        await self.queue.put(job)
+        status_id = await self.messenger.post_status(
+            job, f"{label} for <@{job.user_id}> — {self.status_text(job)}", reply_to=reply_to
+        )
+        if status_id is not None:
+            await self.jobs.set_status_message(job.id, status_id)
+
     async def reroll(self, parent: Job, *, message_id: int, user: discord.abc.User) -> Job | None:
         """Queue a new take of ``parent`` for ``user``; None if they already rerolled that message.
 
@@ -117,7 +126,7 @@ class JobService:
         if parent.status is not JobStatus.DONE:
             return None
         await self.check_limits(user.id)
-        request = parent.request.with_seed(self._rng.randint(0, MAX_SEED))
+        request = self._new_take(parent.request)
         job = await self.jobs.create_reroll(
             parent,
             message_id=message_id,
@@ -129,12 +138,7 @@ class JobService:
         )
         if job is None:
             return None
-        await self.queue.put(job)
-        status_id = await self.messenger.post_status(
-            job, f"🔁 Reroll for <@{user.id}> — {self.status_text(job)}", reply_to=message_id
-        )
-        if status_id is not None:
-            await self.jobs.set_status_message(job.id, status_id)
+        await self._enqueue_with_channel_status(job, "🔁 Reroll", reply_to=message_id)
         log.info("job %d: reroll of job %d by %s (%d)", job.id, parent.id, user.display_name, user.id)
         return job
 
@@ -156,21 +160,9 @@ class JobService:
         """
         await self.check_limits(interaction.user.id)
         job = await self.jobs.create(
-            kind=kind,
-            user_id=interaction.user.id,
-            user_name=interaction.user.display_name,
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id or interaction.user.id,
-            request=request,
-            parent_job_id=parent_job_id,
-            idempotency_key=f"interaction:{interaction.id}",
+            kind=kind, request=request, parent_job_id=parent_job_id, **_asked_by(interaction)
         )
-        await self.queue.put(job)
-        status_id = await self.messenger.post_status(
-            job, f"{label} for <@{interaction.user.id}> — {self.status_text(job)}", reply_to=None
-        )
-        if status_id is not None:
-            await self.jobs.set_status_message(job.id, status_id)
+        await self._enqueue_with_channel_status(job, label, reply_to=None)
         log.info("job %d: %s by %s (%d)", job.id, kind, interaction.user.display_name, interaction.user.id)
         return job
 
@@ -184,7 +176,7 @@ class JobService:
         """Queue a new take (same request, new seed) of a stored soundscape for the clicking user."""
         return await self.submit_component(
             interaction,
-            request.with_seed(self._rng.randint(0, MAX_SEED)),
+            self._new_take(request),
             kind=KIND_REROLL,
             parent_job_id=parent_job_id,
             label="🔁 Reroll",
@@ -192,7 +184,7 @@ class JobService:
 
     async def cancel(self, user_id: int, job_id: int | None) -> str:
         """Cancel the user's job (the latest queued one when ``job_id`` is None); returns the answer."""
-        own = [j for j in await self.jobs.active_for_user(user_id)]
+        own = await self.jobs.active_for_user(user_id)
         if job_id is None:
             queued = [j for j in own if j.status is JobStatus.QUEUED]
             running = [j for j in own if j.status is JobStatus.RUNNING]
@@ -212,3 +204,14 @@ class JobService:
         if target.status is JobStatus.RUNNING and self.worker.request_stop(target.id):
             return f"Stopping job #{target.id} (“{target.request.user_text}”) after the current step."
         raise UserError(f"Job #{target.id} is already being delivered and can't be cancelled.")
+
+
+def _asked_by(interaction: discord.Interaction) -> dict[str, object]:
+    """Who asked, where, and the key that makes queueing one interaction idempotent."""
+    return {
+        "user_id": interaction.user.id,
+        "user_name": interaction.user.display_name,
+        "guild_id": interaction.guild_id,
+        "channel_id": interaction.channel_id or interaction.user.id,
+        "idempotency_key": f"interaction:{interaction.id}",
+    }
