@@ -5,6 +5,7 @@ The engine is not thread-safe by design: exactly one thread (the GPU executor's)
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,15 @@ log = logging.getLogger(__name__)
 OFFLOAD_BELOW_BYTES = 12 * 1024**3
 #: The real checkpoint's GPT-2 generates 8 "audio tokens"; the pipeline needs it in the config.
 DEFAULT_MAX_NEW_TOKENS = 8
+#: Upper bound of the automatic batch size (beyond it throughput stops improving on an H100).
+MAX_AUTO_BATCH = 8
+#: Automatic batch size where memory cannot be measured (CPU, MPS).
+DEFAULT_AUTO_BATCH = 4
+#: Share of the free GPU memory the automatic batch size may plan to use.
+BATCH_MEMORY_SHARE = 0.8
+#: The warm-up clip: the usual duration, two steps (enough to compile and to measure memory).
+WARM_UP_DURATION_S = 10.0
+WARM_UP_STEPS = 2
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (steps done, total steps) after each denoising step, on the engine's thread."""
@@ -89,6 +99,21 @@ def _make_scheduler(name: str, base_config: dict) -> object:
     raise ValueError(f"unknown scheduler {name!r}")
 
 
+def use_sdpa_attention(pipe: AudioLDM2Pipeline) -> str:
+    """Make sure the UNet runs PyTorch's fused scaled-dot-product attention; returns its name.
+
+    diffusers picks it by default on PyTorch 2; this guards against a checkpoint or an older
+    code path that set the classic (memory-hungry) processor.
+    """
+    from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
+
+    processors = pipe.unet.attn_processors.values()
+    if any(type(p) is AttnProcessor for p in processors):
+        pipe.unet.set_attn_processor(AttnProcessor2_0())
+    names = sorted({type(p).__name__ for p in pipe.unet.attn_processors.values()})
+    return "sdpa" if names == ["AttnProcessor2_0"] else "+".join(names)
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for CUDA OOM and for the CPU allocator's "can't allocate memory"."""
     if isinstance(exc, torch.cuda.OutOfMemoryError | MemoryError):
@@ -110,6 +135,9 @@ class AudioEngine:
         self.dtype = pipe.unet.dtype
         self.sample_rate = int(pipe.vocoder.config.sampling_rate)
         self._schedulers: dict[str, object] = {"default": pipe.scheduler}
+        self.compiled = False
+        self._item_bytes_per_s: float | None = None
+        """GPU memory one request needs per second of audio, measured by :meth:`warm_up`."""
 
     @classmethod
     def load(cls, settings: EngineSettings | None = None) -> AudioEngine:
@@ -127,6 +155,7 @@ class AudioEngine:
                 pipe = _load_pretrained(settings.model_id, dtype)
             except Exception as exc:  # OSError, hub HTTP/validation errors, bad folder layouts
                 raise _model_unavailable(settings.model_id, exc) from exc
+        attention = use_sdpa_attention(pipe)
         offload = settings.offload == "on" or (
             settings.offload == "auto"
             and device.type == "cuda"
@@ -138,16 +167,61 @@ class AudioEngine:
             pipe.to(device)
         pipe.set_progress_bar_config(disable=True)
         log.info(
-            "model %s loaded on %s (%s, offload=%s) in %.1fs",
+            "model %s loaded on %s (%s, offload=%s, attention=%s) in %.1fs",
             settings.model_id,
             device,
             str(dtype).removeprefix("torch."),
             offload,
+            attention,
             time.perf_counter() - started,
         )
-        return cls(
+        engine = cls(
             pipe, model_name=settings.model_id, device=device, prompt_cache_size=settings.prompt_cache_size
         )
+        if settings.compile:
+            engine.compile_unet(settings.compile_backend)
+        return engine
+
+    def compile_unet(self, backend: str = "inductor") -> None:
+        """Wrap the UNet in ``torch.compile``; the compile itself happens on the first call
+        (:meth:`warm_up`). Shapes vary with batch size and duration, so they are marked dynamic
+        on the second shape seen rather than recompiling for each."""
+        self.pipe.unet = torch.compile(self.pipe.unet, backend=backend)
+        self.compiled = True
+
+    def warm_up(self, request: GenerationRequest, batch_sizes: Sequence[int] = (1,)) -> float:
+        """Run ``request`` for :data:`WARM_UP_STEPS` steps at each batch size; returns seconds.
+
+        Pays the ``torch.compile`` cost (and CUDA's lazy initialisation) before any user's job,
+        and measures the GPU memory one request needs, which sizes the automatic batch.
+        """
+        started = time.perf_counter()
+        probe = dataclasses.replace(request, steps=WARM_UP_STEPS)
+        for size in batch_sizes:
+            cuda = self.device.type == "cuda"
+            if cuda:
+                torch.cuda.synchronize(self.device)
+                torch.cuda.reset_peak_memory_stats(self.device)
+                before = torch.cuda.memory_allocated(self.device)
+            self.generate([probe.with_seed(i) for i in range(size)])
+            if cuda:
+                used = torch.cuda.max_memory_allocated(self.device) - before
+                per_item = used / size / probe.duration_s
+                self._item_bytes_per_s = max(self._item_bytes_per_s or 0.0, per_item)
+        return time.perf_counter() - started
+
+    def max_batch(self, duration_s: float) -> int:
+        """How many requests of ``duration_s`` seconds fit one call, from free GPU memory.
+
+        On CUDA: the free memory (:data:`BATCH_MEMORY_SHARE` of it) over what one request was
+        measured to need in :meth:`warm_up`, capped at :data:`MAX_AUTO_BATCH`. Elsewhere, or
+        before a warm-up: :data:`DEFAULT_AUTO_BATCH`.
+        """
+        if self.device.type != "cuda" or not self._item_bytes_per_s:
+            return DEFAULT_AUTO_BATCH
+        free, _total = torch.cuda.mem_get_info(self.device)
+        fits = int(free * BATCH_MEMORY_SHARE / (self._item_bytes_per_s * duration_s))
+        return max(1, min(MAX_AUTO_BATCH, fits))
 
     def _scheduler(self, name: str) -> object:
         if name not in SCHEDULERS:

@@ -25,6 +25,8 @@ from generation.presets import (
     mentions,
 )
 from generation.request import (
+    FAST_SCHEDULER,
+    FAST_STEPS,
     MAX_DURATION_S,
     MAX_GUIDANCE,
     MAX_NEGATIVE_CHARS,
@@ -34,6 +36,9 @@ from generation.request import (
     MIN_DURATION_S,
     MIN_GUIDANCE,
     MIN_STEPS,
+    QUALITIES,
+    QUALITY_FAST,
+    QUALITY_STANDARD,
     SCHEDULERS,
     GenerationRequest,
 )
@@ -152,6 +157,17 @@ def _scheduler(name: str | None) -> str:
     return chosen
 
 
+def _quality(name: str | None) -> str:
+    if name is None:
+        return QUALITY_STANDARD
+    if not isinstance(name, str):
+        raise RequestError(f"The quality must be a name; you passed {name!r}.")
+    chosen = name.strip().lower()
+    if chosen not in QUALITIES:
+        raise RequestError(f"Unknown quality '{name.strip()}'. Choose one of: {', '.join(QUALITIES)}.")
+    return chosen
+
+
 def _explicit_preset(preset: str | None) -> Preset | None:
     # A blank option (an empty Discord field) means "not chosen", not an unknown preset.
     if preset is None or (isinstance(preset, str) and not preset.strip()):
@@ -180,6 +196,7 @@ def build_request(
     seed: int | None = None,
     negative: str | None = None,
     scheduler: str | None = None,
+    quality: str | None = None,
     rng: random.Random | None = None,
 ) -> GenerationRequest:
     """Validate what a user asked for and resolve it into a request; raises :class:`RequestError`.
@@ -194,8 +211,14 @@ def build_request(
     text asks for (not in raw mode); a string is used as given, and ``""`` means none.
 
     ``seed``: ``None`` draws one from ``rng`` (a ``random.SystemRandom`` when not given).
+
+    ``quality``: "standard" (the default) or "fast" — DPM-Solver++ with :data:`FAST_STEPS`
+    steps unless ``steps``/``scheduler`` say otherwise.
     """
     user_text = _clean_prompt(text)
+    fast = _quality(quality) == QUALITY_FAST
+    if fast and scheduler is None:
+        scheduler = FAST_SCHEDULER
     explicit = _explicit_preset(preset)
     raw = bool(raw)
     chosen = explicit if raw else (explicit or match_preset(user_text))
@@ -217,7 +240,7 @@ def build_request(
         else _bounded("Duration", duration, MIN_DURATION_S, MAX_DURATION_S, whole=False, unit=" seconds")
     )
     steps_n = int(
-        (chosen.steps if chosen else DEFAULT_STEPS)
+        (FAST_STEPS if fast else chosen.steps if chosen else DEFAULT_STEPS)
         if steps is None
         else _bounded("Steps", steps, MIN_STEPS, MAX_STEPS, whole=True)
     )

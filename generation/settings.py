@@ -20,6 +20,10 @@ class EngineSettings:
     """"auto" (offload on CUDA GPUs under 12 GB), "on" or "off"."""
     prompt_cache_size: int = 64
     """How many prompt encodings to keep (0 disables the cache)."""
+    compile: bool = False
+    """``torch.compile`` the UNet (compiled during :meth:`AudioEngine.warm_up`, not on a user's job)."""
+    compile_backend: str = "inductor"
+    """The ``torch.compile`` backend; tests use "eager" to exercise the path without a C compiler."""
 
     def __post_init__(self) -> None:
         if self.dtype is not None and self.dtype not in DTYPES:
