@@ -19,6 +19,7 @@ from bot.jobs.worker import Worker
 from bot.library import Library, Pruner
 from bot.monitor import LoopMonitor
 from bot.storage import (
+    CandidateStore,
     Database,
     GalleryStore,
     GenerationStore,
@@ -28,6 +29,7 @@ from bot.storage import (
     JobStore,
     Mp3Files,
     RetentionStore,
+    StemFiles,
     UserStore,
 )
 from generation.executor import GpuExecutor
@@ -69,6 +71,10 @@ class AmbientBot(commands.Bot):
             messenger=self.messenger,
             finish_settings=config.audio.finish_settings(),
             view_factory=self._result_view,
+            candidates=CandidateStore(db),
+            stems=StemFiles(config.storage.data_dir),
+            max_batch=config.queue.max_batch,
+            batch_window_ms=config.queue.batch_window_ms,
         )
         self.service = JobService(
             jobs=self.jobs,
@@ -76,6 +82,7 @@ class AmbientBot(commands.Bot):
             worker=self.worker,
             messenger=self.messenger,
             limits=config.queue,
+            candidates=self.worker.candidates,
         )
         self.monitor = LoopMonitor()
         self.known_users = UserStore(db)
@@ -85,11 +92,15 @@ class AmbientBot(commands.Bot):
     @staticmethod
     def _result_view(job: Job) -> discord.ui.View:
         from bot.cogs.gallery import GalleryAddButton
+        from bot.cogs.mix import mix_controls
         from bot.cogs.reroll import result_view
 
         view = result_view(job.id)
         if job.guild_id is not None:  # galleries belong to servers
             view.add_item(GalleryAddButton(job.id))
+        if job.recipe.layered:
+            for item in mix_controls(job):
+                view.add_item(item)
         return view
 
     async def setup_hook(self) -> None:

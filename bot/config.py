@@ -272,6 +272,8 @@ class ModelConfig(_Section):
     """Model CPU offload: "auto" (CUDA GPUs under 12 GB), "on" or "off"."""
     prompt_cache_size: int = _setting(64, _integer(0, 10_000))
     """Prompt encodings kept in memory (0 disables the cache)."""
+    compile: bool = _setting(False, _boolean)
+    """``torch.compile`` the UNet, compiled during the warm-up at start."""
 
     def engine_settings(self) -> EngineSettings:
         """The engine's view of this section."""
@@ -281,6 +283,7 @@ class ModelConfig(_Section):
             dtype=self.dtype,
             offload=self.offload,
             prompt_cache_size=self.prompt_cache_size,
+            compile=self.compile,
         )
 
 

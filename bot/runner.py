@@ -48,11 +48,19 @@ async def _serve(config: Config, token: str) -> int:
     from generation.engine import AudioEngine
     from generation.errors import ModelUnavailable
     from generation.executor import GpuExecutor
+    from generation.prompting import warm_up_request
 
     config.storage.data_dir.mkdir(parents=True, exist_ok=True)
-    executor = GpuExecutor(
-        lambda: AudioEngine.load(config.model.engine_settings()), stall_timeout_s=config.queue.job_timeout_s
-    )
+
+    def load_warm() -> AudioEngine:
+        # Warm up on the GPU thread, before any user's job: CUDA's lazy start, the torch.compile
+        # of the UNet (when enabled) and the memory measurement that sizes automatic batches.
+        engine = AudioEngine.load(config.model.engine_settings())
+        seconds = engine.warm_up(warm_up_request(), (1, 2) if engine.compiled else (1,))
+        log.info("warm-up done in %.1fs (batch size now %d)", seconds, engine.max_batch(10.0))
+        return engine
+
+    executor = GpuExecutor(load_warm, stall_timeout_s=config.queue.job_timeout_s)
     try:
         # Load the model before logging in: a bad model id fails fast, before users see the bot.
         await executor.start()

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from generation.request import GenerationRequest
 log = logging.getLogger(__name__)
 
 EngineFactory = Callable[[], AudioEngine]
+T = TypeVar("T")
+#: Work for the GPU thread: gets the engine and a progress callback (which may raise Cancelled).
+EngineWork = Callable[[AudioEngine, Callable[[int, int], None]], T]
 #: How often the watchdog looks at the running generation.
 WATCHDOG_TICK_S = 0.25
 
@@ -90,25 +94,42 @@ class GpuExecutor:
         and :class:`StuckGeneration` when the watchdog gave up on the call.
         """
         started = time.perf_counter()
+        batch = list(requests)
         try:
-            waveforms = await self._call(list(requests), on_progress, should_stop)
+            waveforms = await self.run(
+                lambda engine, progress: engine.generate(batch, progress=progress),
+                on_progress=on_progress,
+                should_stop=should_stop,
+            )
             split = False
         except OutOfMemory:
-            if len(requests) == 1:
+            if len(batch) == 1:
                 raise
-            log.warning("out of memory on a batch of %d; retrying one at a time", len(requests))
+            log.warning("out of memory on a batch of %d; retrying one at a time", len(batch))
             waveforms = []
-            for request in requests:
-                waveforms.extend(await self._call([request], on_progress, should_stop))
+            for request in batch:
+                waveforms.extend(
+                    await self.run(
+                        lambda engine, progress, one=request: engine.generate([one], progress=progress),
+                        on_progress=on_progress,
+                        should_stop=should_stop,
+                    )
+                )
             split = True
         return BatchResult(waveforms, self.engine.sample_rate, time.perf_counter() - started, split)
 
-    async def _call(
+    async def run(
         self,
-        requests: list[GenerationRequest],
-        on_progress: Callable[[int, int], None] | None,
-        should_stop: Callable[[], bool] | None,
-    ) -> list[np.ndarray]:
+        work: EngineWork[T],
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> T:
+        """Run ``work(engine, progress)`` on the GPU thread, under the watchdog.
+
+        For work other than one batch (best-of-N ranking, layered scenes); ``progress`` must be
+        called after each denoising step, as :meth:`AudioEngine.generate` does.
+        """
         engine = self.engine
         loop = asyncio.get_running_loop()
         abandoned = threading.Event()
@@ -124,9 +145,7 @@ class GpuExecutor:
 
         # Keep the caller's context (e.g. the job id its log lines carry) on the worker thread.
         context = contextvars.copy_context()
-        future = loop.run_in_executor(
-            self._pool, context.run, lambda: engine.generate(requests, progress=progress)
-        )
+        future = loop.run_in_executor(self._pool, context.run, lambda: work(engine, progress))
         if self._stall_timeout_s is None:
             return await future
         while True:

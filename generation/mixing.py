@@ -230,15 +230,20 @@ class Mix:
 
     def remix(self, gains: Sequence[float]) -> Mix:
         """The same stems with new gains (one per layer, 0 to 2); nothing is re-rendered."""
-        if len(gains) != len(self.layers):
-            raise RequestError(f"{len(gains)} levels were given for {len(self.layers)} layers.")
-        layers = tuple(
+        return Mix(self.check_gains(self.layers, gains), self.requests, self.stems, self.sample_rate)
+
+    @staticmethod
+    def check_gains(layers: Sequence[LayerSpec], gains: Sequence[float]) -> tuple[LayerSpec, ...]:
+        """``layers`` at ``gains`` (one each, 0 to 2, not all 0); raises :class:`RequestError`."""
+        if len(gains) != len(layers):
+            raise RequestError(f"{len(gains)} levels were given for {len(layers)} layers.")
+        checked = tuple(
             LayerSpec(layer.text, _check_gain(layer.text, float(gain)))
-            for layer, gain in zip(self.layers, gains, strict=True)
+            for layer, gain in zip(layers, gains, strict=True)
         )
-        if all(layer.gain == 0.0 for layer in layers):
+        if all(layer.gain == 0.0 for layer in checked):
             raise RequestError("At least one layer needs a level above 0, or the mix is silent.")
-        return Mix(layers, self.requests, self.stems, self.sample_rate)
+        return checked
 
     def with_gain(self, index: int, gain: float) -> Mix:
         """The mix with layer ``index`` at ``gain``."""

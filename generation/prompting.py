@@ -289,3 +289,8 @@ def describe_request(req: GenerationRequest) -> list[tuple[str, str]]:
         ("Guidance", format_number(req.guidance)),
         ("Scheduler", req.scheduler),
     ]
+
+
+def warm_up_request() -> GenerationRequest:
+    """A typical request (10 s, default steps, fixed seed) for warming the model up at start."""
+    return build_request("gentle rain on leaves", seed=0, duration=10.0)

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from scipy.signal import resample_poly
 
 from generation.errors import GenerationError, RequestError
 from generation.request import MAX_SEED, GenerationRequest
 
 if TYPE_CHECKING:
+    import torch
     from diffusers import AudioLDM2Pipeline
 
     from generation.engine import AudioEngine, ProgressCallback
@@ -136,6 +136,8 @@ def clap_scores(
         return_tensors="pt",
     )
     tokens = pipe.tokenizer([text], padding=True, truncation=True, return_tensors="pt")
+    import torch  # here, so that ranking's pure parts import without torch
+
     with torch.inference_mode():
         output = clap(
             input_ids=tokens.input_ids.to(device),

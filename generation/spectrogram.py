@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -125,3 +126,32 @@ def spectrogram_png(
     builder = SpectrogramBuilder(sample_rate, x.shape[0], width=width, height=height)
     builder.add(x)
     return builder.png()
+
+
+#: Pixels between the pictures of two clips in :func:`spectrogram_strip_png`.
+STRIP_GAP = 3
+
+
+def spectrogram_strip_png(
+    clips: Sequence[np.ndarray], sample_rate: int, *, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT
+) -> bytes:
+    """One picture of several mono clips (variations), stacked top to bottom within ``height``."""
+    from PIL import Image
+
+    if len(clips) == 1:
+        return spectrogram_png(np.asarray(clips[0]).reshape(-1), sample_rate, width=width, height=height)
+    if not clips:
+        raise ValueError("no clips to draw")
+    row = max(8, (height - STRIP_GAP * (len(clips) - 1)) // len(clips))
+    total = row * len(clips) + STRIP_GAP * (len(clips) - 1)
+    strip = Image.new("P", (width, total), 0)
+    for index, clip in enumerate(clips):
+        picture = Image.open(
+            io.BytesIO(spectrogram_png(np.asarray(clip).reshape(-1), sample_rate, width=width, height=row))
+        )
+        if index == 0:
+            strip.putpalette(picture.getpalette() or [])
+        strip.paste(picture, (0, index * (row + STRIP_GAP)))
+    out = io.BytesIO()
+    strip.save(out, format="PNG")
+    return out.getvalue()

@@ -9,8 +9,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from generation.presets import search_presets
-from generation.prompting import build_request
-from generation.request import MAX_SEED
+from generation.recipe import build_order
+from generation.request import MAX_SEED, QUALITY_FAST, QUALITY_STANDARD
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot
@@ -40,8 +40,18 @@ class AmbientCog(commands.Cog):
         guidance="How closely to follow the prompt, 1–15 (5–7.5 sounds best)",
         variations="How many takes to generate at once, 1–4",
         raw="Send your words to the model exactly as typed, without prompt craft",
+        loop="Make it loop seamlessly: the end flows back into the start",
+        length="A long soundscape up to 10 minutes, e.g. 3m, 90s or 2:30 (instead of duration)",
+        candidates="Generate 1–4 takes and post the one that best matches your words; 🔁 shows the next",
+        quality="standard (best) or fast (about half the time, a little less detail)",
     )
     @app_commands.autocomplete(preset=preset_autocomplete)
+    @app_commands.choices(
+        quality=[
+            app_commands.Choice(name="standard — best sound", value=QUALITY_STANDARD),
+            app_commands.Choice(name="fast — about twice as fast", value=QUALITY_FAST),
+        ]
+    )
     async def ambient(
         self,
         interaction: discord.Interaction,
@@ -53,15 +63,34 @@ class AmbientCog(commands.Cog):
         guidance: float | None = None,
         variations: app_commands.Range[int, 1, 4] = 1,
         raw: bool = False,
+        loop: bool = False,
+        length: str | None = None,
+        candidates: app_commands.Range[int, 1, 4] = 1,
+        quality: str | None = None,
     ) -> None:
-        """Generate an ambient soundscape from a description."""
+        """Generate an ambient soundscape; join layers with +, e.g. rain:0.8 + crickets:0.4."""
         # Validation is pure and instant: a bad request is refused before anything is deferred.
-        request = build_request(
-            prompt, preset=preset, raw=raw, duration=duration, seed=seed, negative=negative, guidance=guidance
+        request, recipe = build_order(
+            prompt,
+            preset=preset,
+            raw=raw,
+            duration=duration,
+            seed=seed,
+            negative=negative,
+            guidance=guidance,
+            quality=quality,
+            loop=loop,
+            length=length,
+            candidates=candidates,
         )
+        recipe.check_variations(variations)
         deferred = await interaction.response.defer(thinking=True)
         await self.bot.service.submit_command(
-            interaction, request, variations, placeholder_id=deferred.message_id if deferred else None
+            interaction,
+            request,
+            variations,
+            recipe=recipe,
+            placeholder_id=deferred.message_id if deferred else None,
         )
 
 

@@ -103,12 +103,16 @@ def queued_text(position: int, total: int, eta_s: float) -> str:
     return f"Queued — position {position} of {total}, {format_eta(eta_s)}"
 
 
-def generating_text(step: int, total: int) -> str:
-    """E.g. "Generating — 36 % (step 18/50)"; the percentage is rounded down, never past 100."""
+def generating_text(step: int, total: int, stage: str | None = None) -> str:
+    """E.g. "Generating — 36 % (step 18/50)", or with a ``stage`` "Generating segment 3 of 12 — …".
+
+    The percentage is rounded down, never past 100.
+    """
     if total < 1:
         raise ValueError(f"total steps must be at least 1, not {total}")
     step = min(max(step, 0), total)
-    return f"Generating — {100 * step // total} % (step {step}/{total})"
+    what = f"Generating {stage}" if stage else "Generating"
+    return f"{what} — {100 * step // total} % (step {step}/{total})"
 
 
 def starting_text() -> str:

@@ -66,30 +66,73 @@ class JobQueue:
         return None
 
     async def take(
-        self, max_items: int = 1, compatible: Callable[[Job, Job], bool] | None = None
+        self,
+        max_items: int | Callable[[Job], int] = 1,
+        compatible: Callable[[Job, Job], bool] | None = None,
+        weight: Callable[[Job], int] | None = None,
     ) -> list[Job]:
-        """Wait for work; return the next job and up to ``max_items - 1`` compatible ones after it.
+        """Wait for work; return the next job and the compatible ones that fit beside it.
 
-        Fairness decides the first job; others join only if ``compatible(first, other)``.
-        Taken jobs are marked served (for fairness) and removed from the queue.
+        Fairness decides the first job; others join, in fair order, only if
+        ``compatible(first, other)`` and the batch's total ``weight`` (default 1 per job) stays
+        within ``max_items`` (a number, or a function of the first job). Taken jobs are marked
+        served (for fairness) and removed from the queue.
         """
         async with self._changed:
             await self._changed.wait_for(lambda: bool(self._jobs))
-            order = self.ordered()
-            first = order[0]
-            batch = [first]
-            for other in order[1:]:
-                if len(batch) >= max_items:
-                    break
-                if compatible is not None and compatible(first, other):
-                    batch.append(other)
-            now = self._clock()
-            for job in batch:
-                del self._jobs[job.id]
-                self._scheduler.served(Pending(job.id, job.user_id, job.guild_id), now)
+            first = self.ordered()[0]
+            limit = max_items(first) if callable(max_items) else max_items
+            batch = [first, *self._compatible(first, limit - _weigh(first, weight), compatible, weight)]
+            self._serve(batch)
         self._notify()
         return batch
+
+    async def take_more(
+        self,
+        first: Job,
+        room: int,
+        compatible: Callable[[Job, Job], bool],
+        weight: Callable[[Job], int] | None = None,
+    ) -> list[Job]:
+        """Without waiting: the waiting jobs compatible with ``first`` that fit in ``room``."""
+        async with self._changed:
+            more = self._compatible(first, room, compatible, weight)
+            self._serve(more)
+        if more:
+            self._notify()
+        return more
+
+    def _compatible(
+        self,
+        first: Job,
+        room: int,
+        compatible: Callable[[Job, Job], bool] | None,
+        weight: Callable[[Job], int] | None,
+    ) -> list[Job]:
+        chosen: list[Job] = []
+        if compatible is None:
+            return chosen
+        for other in self.ordered():
+            if room <= 0:
+                break
+            if other.id == first.id or not compatible(first, other):
+                continue
+            cost = _weigh(other, weight)
+            if cost <= room:
+                chosen.append(other)
+                room -= cost
+        return chosen
+
+    def _serve(self, jobs: list[Job]) -> None:
+        now = self._clock()
+        for job in jobs:
+            del self._jobs[job.id]
+            self._scheduler.served(Pending(job.id, job.user_id, job.guild_id), now)
 
     def set_running(self, jobs: list[Job]) -> None:
         self.running = jobs
         self._notify()
+
+
+def _weigh(job: Job, weight: Callable[[Job], int] | None) -> int:
+    return 1 if weight is None else weight(job)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -15,7 +16,19 @@ from bot.jobs.fairness import check_limits
 from bot.jobs.messenger import Messenger
 from bot.jobs.queue import JobQueue
 from bot.jobs.worker import Worker
-from bot.storage import KIND_AMBIENT, KIND_REROLL, Job, JobStatus, JobStore
+from bot.storage import (
+    KIND_AMBIENT,
+    KIND_LAYER,
+    KIND_REMIX,
+    KIND_REROLL,
+    CandidateStore,
+    Job,
+    JobStatus,
+    JobStore,
+)
+from generation.errors import RequestError
+from generation.mixing import Mix, describe_layers
+from generation.recipe import PLAIN, Recipe, fresh_recipe
 from generation.request import MAX_SEED, GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -32,6 +45,7 @@ class JobService:
         worker: Worker,
         messenger: Messenger,
         limits: QueueConfig,
+        candidates: CandidateStore,
         rng: random.Random | None = None,
     ) -> None:
         self.jobs = jobs
@@ -39,6 +53,7 @@ class JobService:
         self.worker = worker
         self.messenger = messenger
         self.limits = limits
+        self.candidates = candidates
         self._rng = rng or random.SystemRandom()
         self.accepting = True
 
@@ -70,6 +85,7 @@ class JobService:
         request: GenerationRequest,
         variations: int,
         *,
+        recipe: Recipe = PLAIN,
         placeholder_id: int | None = None,
     ) -> Job:
         """Queue a slash-command job; the deferred response becomes its status message.
@@ -81,10 +97,12 @@ class JobService:
             raise UserError(
                 f"Variations must be between 1 and {self.limits.max_variations}; you asked for {variations}."
             )
+        recipe.check_variations(variations)
         await self.check_limits(interaction.user.id)
         job = await self.jobs.create(
             kind=KIND_AMBIENT,
             request=request,
+            recipe=recipe,
             variations=variations,
             application_id=interaction.application_id,
             interaction_token=interaction.token,
@@ -120,26 +138,96 @@ class JobService:
     async def reroll(self, parent: Job, *, message_id: int, user: discord.abc.User) -> Job | None:
         """Queue a new take of ``parent`` for ``user``; None if they already rerolled that message.
 
-        Raises :class:`UserError` when the user's limits refuse it (the reroll is then not
-        claimed, so they can try again later).
+        With best-of-N candidates left, the next-best one is posted at once, without GPU work;
+        after that a reroll takes a new seed. Raises :class:`UserError` when the user's limits
+        refuse it (the reroll is then not claimed, so they can try again later).
         """
         if parent.status is not JobStatus.DONE:
             return None
-        await self.check_limits(user.id)
         request = self._new_take(parent.request)
+        root = parent.recipe.candidate_of or parent.id
+        if parent.recipe.candidates > 1 and await self.candidates.unserved(root):
+            recipe = dataclasses.replace(fresh_recipe(parent.recipe, request.seed), candidate_of=root)
+        else:
+            await self.check_limits(user.id)
+            recipe = fresh_recipe(parent.recipe, request.seed)
         job = await self.jobs.create_reroll(
             parent,
             message_id=message_id,
             user_id=user.id,
             user_name=user.display_name,
             request=request,
+            recipe=recipe,
             variations=parent.variations,
             kind=KIND_REROLL,
         )
         if job is None:
             return None
+        if recipe.candidate_of is not None:
+            await self.worker.serve_now(job)
+            log.info("job %d: next candidate of job %d for %s (%d)", job.id, root, user.display_name, user.id)
+            return job
         await self._enqueue_with_channel_status(job, "🔁 Reroll", reply_to=message_id)
         log.info("job %d: reroll of job %d by %s (%d)", job.id, parent.id, user.display_name, user.id)
+        return job
+
+    async def _layered_parent(self, job_id: int) -> Job:
+        parent = await self.jobs.get(job_id)
+        if parent is None or not parent.recipe.layered or parent.status is not JobStatus.DONE:
+            raise UserError("That scene can't be changed any more.")
+        if not await self.worker.stems.exists(parent.id):
+            raise UserError("The layers of that scene are no longer stored, so it can't be changed.")
+        return parent
+
+    async def reroll_layer(self, interaction: discord.Interaction, job_id: int, index: int) -> Job:
+        """Queue layer ``index`` of a scene with a new seed; the other layers keep their sound."""
+        parent = await self._layered_parent(job_id)
+        recipe = parent.recipe
+        if not 0 <= index < len(recipe.layers):
+            raise UserError(f"That scene has {len(recipe.layers)} layers; there is no layer {index + 1}.")
+        requests = list(recipe.layer_requests)
+        requests[index] = self._new_take(requests[index])
+        recipe = dataclasses.replace(
+            recipe,
+            layer_requests=tuple(requests),
+            source_job_id=parent.id,
+            reroll_layer=index,
+            candidate_of=None,
+        )
+        label = f"🎲 New take of layer {index + 1} ({recipe.layers[index].text})"
+        return await self.submit_component(
+            interaction,
+            parent.request,
+            kind=KIND_LAYER,
+            label=label,
+            parent_job_id=parent.id,
+            recipe=recipe,
+            reply_to=parent.result_message_id,
+        )
+
+    async def remix(self, interaction: discord.Interaction, job_id: int, gains: list[float]) -> Job:
+        """Post a scene again at new layer levels, from its stored stems (no GPU, no queue)."""
+        parent = await self._layered_parent(job_id)
+        recipe = parent.recipe
+        try:
+            layers = Mix.check_gains(recipe.layers, gains)
+        except RequestError as error:
+            raise UserError(str(error)) from error
+        recipe = dataclasses.replace(
+            recipe, layers=layers, source_job_id=parent.id, reroll_layer=None, candidate_of=None
+        )
+        if not self.accepting:
+            raise UserError("The bot is restarting; please try again in a minute.")
+        job = await self.jobs.create(
+            kind=KIND_REMIX,
+            request=parent.request,
+            recipe=recipe,
+            parent_job_id=parent.id,
+            reply_to_message_id=parent.result_message_id,
+            **_asked_by(interaction),
+        )
+        await self.worker.serve_now(job)
+        log.info("job %d: remix of job %d at %s", job.id, parent.id, describe_layers(layers))
         return job
 
     async def submit_component(
@@ -150,6 +238,8 @@ class JobService:
         kind: str,
         label: str,
         parent_job_id: int | None = None,
+        recipe: Recipe = PLAIN,
+        reply_to: int | None = None,
     ) -> Job:
         """Queue a job asked for from a button or a modal, credited to the user who clicked.
 
@@ -160,9 +250,9 @@ class JobService:
         """
         await self.check_limits(interaction.user.id)
         job = await self.jobs.create(
-            kind=kind, request=request, parent_job_id=parent_job_id, **_asked_by(interaction)
+            kind=kind, request=request, recipe=recipe, parent_job_id=parent_job_id, **_asked_by(interaction)
         )
-        await self._enqueue_with_channel_status(job, label, reply_to=None)
+        await self._enqueue_with_channel_status(job, label, reply_to=reply_to)
         log.info("job %d: %s by %s (%d)", job.id, kind, interaction.user.display_name, interaction.user.id)
         return job
 

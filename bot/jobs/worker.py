@@ -11,36 +11,57 @@ recorded (``posting``), then the message is posted and confirmed (``done``). Aft
 from __future__ import annotations
 
 import asyncio
+import collections
+import dataclasses
 import io
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import discord
 
 from bot.jobs.estimate import DurationEstimator, generating_text, queued_text, starting_text
 from bot.jobs.messenger import Messenger
 from bot.jobs.queue import JobQueue
+from bot.jobs.renders import (
+    Clip,
+    RenderContext,
+    Rendered,
+    finish_waveforms,
+    remix,
+    render_layer_reroll,
+    render_layers,
+    render_long,
+    render_ranked,
+)
 from bot.logs import job_context
 from bot.storage import (
     KIND_AMBIENT,
+    KIND_LAYER,
+    KIND_REMIX,
     KIND_REROLL,
     KIND_TWEAK,
+    CandidateStore,
     Generation,
     GenerationStore,
     Job,
     JobStateError,
     JobStore,
     Mp3Files,
+    StemFiles,
 )
 from bot.ui.embeds import result_embed
-from generation.errors import Cancelled, GenerationError, OutOfMemory
-from generation.executor import GpuExecutor, StuckGeneration
-from generation.finishing import FinishedAudio, FinishSettings, finish
+from generation.errors import Cancelled, GenerationError, OutOfMemory, RequestError
+from generation.executor import BatchResult, GpuExecutor, StuckGeneration
+from generation.finishing import FinishSettings
+from generation.long_render import plan_long_render
+from generation.mixing import Mix
+from generation.mp3 import decode_mp3
 from generation.naming import mp3_filename
 from generation.reencode import fit_mp3
 from generation.request import MAX_SEED, GenerationRequest
-from generation.tags import Mp3Tags
+from generation.spectrogram import spectrogram_strip_png
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +79,21 @@ def job_requests(job: Job) -> list[GenerationRequest]:
     return [job.request.with_seed((job.request.seed + i) % (MAX_SEED + 1)) for i in range(job.variations)]
 
 
+def job_size(job: Job) -> tuple[int, float, int]:
+    """(steps, seconds of audio per waveform, waveforms) of the GPU work a job needs."""
+    recipe, request = job.recipe, job.request
+    if not recipe.needs_gpu:
+        return request.steps, 0.0, 0
+    if recipe.reroll_layer is not None:
+        return request.steps, request.duration_s, 1
+    if recipe.layered:
+        return request.steps, request.duration_s, len(recipe.layers)
+    if recipe.length_s is not None:
+        plan = plan_long_render(request, recipe.length_s, loop=recipe.loop)
+        return request.steps, plan.segment_s, plan.count
+    return request.steps, request.duration_s, job.variations * recipe.candidates
+
+
 class Worker:
     """Runs queued jobs one after another on the GPU executor."""
 
@@ -72,7 +108,11 @@ class Worker:
         messenger: Messenger,
         finish_settings: FinishSettings,
         view_factory: Callable[[Job], discord.ui.View | None],
+        candidates: CandidateStore,
+        stems: StemFiles,
         estimator: DurationEstimator | None = None,
+        max_batch: int = 0,
+        batch_window_ms: int = 0,
     ) -> None:
         self.queue = queue
         self.jobs = jobs
@@ -82,7 +122,15 @@ class Worker:
         self.messenger = messenger
         self.finish_settings = finish_settings
         self.view_factory = view_factory
+        self.candidates = candidates
+        self.stems = stems
         self.estimator = estimator or DurationEstimator()
+        self.max_batch = max_batch
+        """Most clips per pipeline call; 0: sized from free GPU memory."""
+        self.batch_window_s = batch_window_ms / 1000
+        self._work_waiting = False
+        self.idle_gaps_ms: collections.deque[float] = collections.deque(maxlen=1000)
+        """Recent gaps between GPU calls while jobs were waiting (measured, for /status)."""
         self._stop_requested: set[int] = set()
         self._deliveries: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -147,16 +195,12 @@ class Worker:
         now = time.time()
         remaining = 0.0
         for running in self.queue.running:
-            total = self.estimator.estimate(
-                running.request.steps, running.request.duration_s, running.variations
-            )
+            total = self.estimator.estimate(*job_size(running))
             remaining += max(0.0, total - (now - (running.started_at or now)))
         for ahead in self.queue.ordered():
             if ahead.id == job.id:
                 break
-            remaining += self.estimator.estimate(
-                ahead.request.steps, ahead.request.duration_s, ahead.variations
-            )
+            remaining += self.estimator.estimate(*job_size(ahead))
         return remaining
 
     def waiting(self) -> list[tuple[Job, float]]:
@@ -170,74 +214,251 @@ class Worker:
 
     # -- the GPU loop ---------------------------------------------------------------------
 
+    def batch_limit(self, first: Job) -> int:
+        """Most clips in one pipeline call: the configured maximum, else sized from GPU memory."""
+        if self.max_batch:
+            return self.max_batch
+        return self.executor.engine.max_batch(first.request.duration_s)
+
+    @staticmethod
+    def compatible(first: Job, other: Job) -> bool:
+        """Plain clips with equal steps, duration, guidance and scheduler share a pipeline call."""
+        return (
+            first.recipe.batchable
+            and other.recipe.batchable
+            and first.request.batch_key() == other.request.batch_key()
+        )
+
+    async def _take(self) -> list[Job]:
+        batch = await self.queue.take(self.batch_limit, self.compatible, _clips)
+        if self.batch_window_s > 0 and batch[0].recipe.batchable:
+            # Let compatible jobs that arrive within the window ride along (0 = never wait).
+            room = self.batch_limit(batch[0]) - sum(map(_clips, batch))
+            if room > 0:
+                await asyncio.sleep(self.batch_window_s)
+                batch += await self.queue.take_more(batch[0], room, self.compatible, _clips)
+        return batch
+
     async def _loop(self) -> None:
         while not self._stopping:
-            batch = await self.queue.take()
-            if self._idle_since is not None:
-                log.debug("executor idle gap %.1f ms", (time.perf_counter() - self._idle_since) * 1000)
+            batch = await self._take()
             self._idle.clear()
             try:
                 with job_context(batch[0].id):
-                    await self._run(batch[0])
-            except Exception:  # a bug in one job must not stop the worker
-                log.exception("job %d: unexpected failure", batch[0].id)
-                await self._fail(batch[0], "Something went wrong while generating. Please try again.")
+                    await self._run(batch)
+            except Exception:  # a bug in one batch must not stop the worker
+                log.exception("jobs %s: unexpected failure", _ids(batch))
+                for job in batch:
+                    await self._fail(job, "Something went wrong while generating. Please try again.")
             finally:
                 self._idle_since = time.perf_counter()
+                self._work_waiting = len(self.queue) > 0
                 self.queue.set_running([])
                 self._idle.set()
 
-    async def _run(self, job: Job) -> None:
-        try:
-            job = await self.jobs.mark_running(job.id)
-        except JobStateError:
-            log.info("job %d: no longer queued (cancelled?), skipped", job.id)
+    def _gpu_starts(self) -> None:
+        """Note the gap since the previous GPU work ended, when jobs were waiting for it."""
+        if self._idle_since is not None and self._work_waiting:
+            gap_ms = (time.perf_counter() - self._idle_since) * 1000
+            self.idle_gaps_ms.append(gap_ms)
+            log.info("executor idle gap %.1f ms with work waiting", gap_ms)
+        self._idle_since = None
+
+    async def _start_jobs(self, batch: list[Job]) -> list[Job]:
+        started = []
+        for job in batch:
+            try:
+                started.append(await self.jobs.mark_running(job.id))
+            except JobStateError:
+                log.info("job %d: no longer queued (cancelled?), skipped", job.id)
+        self.queue.set_running(started)
+        for job in started:
+            self.messenger.update_status(job, starting_text())
+        return started
+
+    async def _run(self, batch: list[Job]) -> None:
+        jobs = await self._start_jobs(batch)
+        if not jobs:
             return
-        self.queue.set_running([job])
-        self.messenger.update_status(job, starting_text())
-        requests = job_requests(job)
+        if not jobs[0].recipe.needs_gpu:
+            # Served from stored audio (a best-of-N candidate, a remix): no GPU, no waiting.
+            self._spawn(self._serve_stored(jobs[0]), f"serve-{jobs[0].id}")
+            return
+        if jobs[0].recipe.batchable:
+            await self._run_batch(jobs)
+        else:
+            await self._run_special(jobs[0])
+
+    async def _run_batch(self, jobs: list[Job]) -> None:
+        """One pipeline call for every clip of every job in the batch."""
+        requests = [job_requests(job) for job in jobs]
+        flat = [request for group in requests for request in group]
+        first = jobs[0].request
         log.info(
-            "job %d: generating %d × %gs, %d steps",
-            job.id,
-            len(requests),
-            job.request.duration_s,
-            job.request.steps,
+            "jobs %s: generating %d × %gs, %d steps", _ids(jobs), len(flat), first.duration_s, first.steps
         )
 
         def on_progress(step: int, total: int) -> None:
-            self.messenger.update_status(job, generating_text(step, total))
+            text = generating_text(step, total)
+            for job in jobs:
+                self.messenger.update_status(job, text)
 
+        # A batch stops early only when every job in it was cancelled; a job cancelled alone
+        # is dropped at the end, so the others are not made to start over.
+        def should_stop() -> bool:
+            return all(job.id in self._stop_requested for job in jobs)
+
+        self._gpu_starts()
         try:
-            result = await self.executor.generate(
-                requests, on_progress=on_progress, should_stop=lambda: job.id in self._stop_requested
+            result = await self.executor.generate(flat, on_progress=on_progress, should_stop=should_stop)
+        except Exception as exc:
+            for job in jobs:
+                await self._generation_failed(job, exc)
+            return
+        self.estimator.observe(first.steps, first.duration_s, len(flat), result.seconds)
+        log.info("batch of %d job(s), %d clip(s) generated in %.3fs", len(jobs), len(flat), result.seconds)
+        offset = 0
+        for job, group in zip(jobs, requests, strict=True):
+            waveforms = result.waveforms[offset : offset + len(group)]
+            offset += len(group)
+            if await self._dropped_by_cancel(job):
+                continue
+            log.info("job %d: generated in %.2fs", job.id, result.seconds)
+            self._spawn(self._finish_and_deliver(job, group, waveforms, result), f"deliver-{job.id}")
+
+    async def _dropped_by_cancel(self, job: Job) -> bool:
+        if job.id not in self._stop_requested:
+            return False
+        self._stop_requested.discard(job.id)
+        await self.jobs.mark_cancelled(job.id)
+        await self.messenger.final_status(job, "🛑 Cancelled.")
+        log.info("job %d: cancelled while running", job.id)
+        return True
+
+    async def _finish_and_deliver(
+        self, job: Job, requests: list[GenerationRequest], waveforms: list, result: BatchResult
+    ) -> None:
+        try:
+            clips = await finish_waveforms(
+                requests,
+                waveforms,
+                result.sample_rate,
+                self.finish_settings,
+                self.model_name,
+                loop=job.recipe.loop,
             )
-        except Cancelled:
+        except Exception as exc:
+            log.exception("job %d: finishing failed", job.id)
+            await self._fail(
+                job, f"Your soundscape was generated but could not be finished ({_reason(exc)})."
+            )
+            return
+        await self._deliver(job, Rendered(posted=clips, seconds=result.seconds))
+
+    def _context(self, job: Job) -> RenderContext:
+        return RenderContext(
+            executor=self.executor,
+            finish_settings=self.finish_settings,
+            model=self.model_name,
+            status=lambda text: self.messenger.update_status(job, text),
+            should_stop=lambda: job.id in self._stop_requested,
+            progress_text=generating_text,
+        )
+
+    async def _run_special(self, job: Job) -> None:
+        """A job that needs the GPU alone: best-of-N, a layered scene, a layer reroll, a long render."""
+        recipe = job.recipe
+        ctx = self._context(job)
+        log.info("job %d: %s", job.id, ", ".join(f"{k} {v}" for k, v in recipe.describe()) or "special")
+        self._gpu_starts()
+        try:
+            if recipe.reroll_layer is not None:
+                source = await self._source_mix(job)
+                rendered = await render_layer_reroll(ctx, recipe, source)
+            elif recipe.layered:
+                rendered = await render_layers(ctx, recipe)
+            elif recipe.length_s is not None:
+                rendered = await render_long(ctx, job.request, recipe, self._upload_limit(job))
+            else:
+                rendered = await render_ranked(ctx, job.request, recipe)
+        except Exception as exc:
+            await self._generation_failed(job, exc)
+            return
+        log.info("job %d: generated in %.2fs", job.id, rendered.seconds)
+        self._spawn(self._deliver(job, rendered), f"deliver-{job.id}")
+
+    async def _source_mix(self, job: Job) -> Mix:
+        source = None
+        if job.recipe.source_job_id is not None:
+            source = await self.stems.load(job.recipe.source_job_id)
+        if source is None:
+            raise RequestError("The layers of that scene are no longer stored, so it can't be changed.")
+        return source
+
+    async def serve_now(self, job: Job) -> None:
+        """Start a job that needs no GPU at once, beside whatever the GPU is doing."""
+        try:
+            job = await self.jobs.mark_running(job.id)
+        except JobStateError:
+            return
+        self._spawn(self._serve_stored(job), f"serve-{job.id}")
+
+    async def _serve_stored(self, job: Job) -> None:
+        """Post audio that needs no GPU work: the next best-of-N candidate, or a remix."""
+        with job_context(job.id):
+            try:
+                if job.recipe.candidate_of is not None:
+                    rendered = await self._claim_candidate(job)
+                    if rendered is None:
+                        return  # re-queued for the GPU with its new seed
+                else:
+                    source = await self._source_mix(job)
+                    rendered = await remix(self._context(job), job.recipe, source)
+            except Exception as exc:
+                await self._generation_failed(job, exc)
+                return
+            await self._deliver(job, rendered)
+
+    async def _claim_candidate(self, job: Job) -> Rendered | None:
+        assert job.recipe.candidate_of is not None
+        stored = await self.candidates.claim_next(job.recipe.candidate_of, job.id)
+        if stored is None:
+            # Someone else's 🔁 took the last one a moment ago: a new seed on the GPU instead.
+            log.info("job %d: no candidate left; generating a new take", job.id)
+            job = await self.jobs.requeue_as(job.id, dataclasses.replace(job.recipe, candidate_of=None))
+            await self.queue.put(job)
+            return None
+        mp3 = await self.files.read(stored.mp3_path)
+        lufs = stored.lufs if stored.lufs is not None else float("nan")
+        duration = await asyncio.to_thread(_mp3_seconds, mp3)
+        clip = Clip(stored.request, mp3, lufs, duration, stored.score)
+        log.info("job %d: serving candidate %d of job %d", job.id, stored.rank + 1, stored.job_id)
+        return Rendered(posted=[clip], seconds=0.0)
+
+    async def _generation_failed(self, job: Job, exc: BaseException) -> None:
+        """Tell the user why their job ended, in their terms."""
+        if isinstance(exc, Cancelled):
             self._stop_requested.discard(job.id)
             await self.jobs.mark_cancelled(job.id)
             await self.messenger.final_status(job, "🛑 Cancelled.")
             log.info("job %d: cancelled while running", job.id)
-            return
-        except StuckGeneration:
+        elif isinstance(exc, StuckGeneration):
             log.error("job %d: generation stalled; the executor was rebuilt", job.id)
             await self._fail(
                 job, "The generator got stuck on this request and was restarted. Please try again."
             )
-            return
-        except OutOfMemory:
+        elif isinstance(exc, OutOfMemory):
             await self._fail(
                 job, "The GPU ran out of memory for this request. Try a shorter duration or fewer variations."
             )
-            return
-        except GenerationError as exc:
+        elif isinstance(exc, RequestError):
+            await self._fail(job, str(exc))
+        elif isinstance(exc, GenerationError):
             log.error("job %d: generation failed: %s", job.id, exc)
             await self._fail(job, "The model failed on this request. Please try again.")
-            return
-        self.estimator.observe(job.request.steps, job.request.duration_s, job.variations, result.seconds)
-        log.info("job %d: generated in %.2fs", job.id, result.seconds)
-        self._spawn(
-            self._deliver(job, requests, result.waveforms, result.sample_rate, result.seconds),
-            f"deliver-{job.id}",
-        )
+        else:
+            log.error("job %d: unexpected failure", job.id, exc_info=exc)
+            await self._fail(job, "Something went wrong while generating. Please try again.")
 
     async def _fail(self, job: Job, message: str) -> None:
         self.failed += 1
@@ -251,46 +472,68 @@ class Worker:
 
     # -- delivery (off the GPU path) ------------------------------------------------------
 
-    async def _deliver(
-        self, job: Job, requests: list[GenerationRequest], waveforms: list, sample_rate: int, seconds: float
-    ) -> None:
+    async def _deliver(self, job: Job, rendered: Rendered) -> None:
+        """Store the clips (and spares, stems), record the intent to post, post."""
         model = self.model_name
         try:
-            for index, (request, wave) in enumerate(zip(requests, waveforms, strict=True)):
-                done: FinishedAudio = await asyncio.to_thread(
-                    finish, wave, sample_rate, self.finish_settings, Mp3Tags.from_request(request, model)
-                )
-                rel, sha = await self.files.save(done.mp3)
+            for index, clip in enumerate(rendered.posted):
+                rel, sha = await self.files.save(clip.mp3)
                 await self.generations.add(
                     job,
                     index,
-                    request,
+                    clip.request,
                     model=model,
                     mp3_path=rel,
                     mp3_sha256=sha,
-                    mp3_bytes=len(done.mp3),
-                    lufs=done.lufs,
-                    gen_seconds=seconds,
+                    mp3_bytes=len(clip.mp3),
+                    lufs=clip.lufs,
+                    gen_seconds=rendered.seconds,
                 )
-            job = await self.jobs.mark_posting(job.id, seconds)
+                if rendered.spares:
+                    await self._keep_candidate(job, 0, clip, rel, sha)
+            for rank, clip in enumerate(rendered.spares, start=1):
+                rel, sha = await self.files.save(clip.mp3)
+                await self._keep_candidate(job, rank, clip, rel, sha)
+            if rendered.mix is not None:
+                await self.stems.save(job.id, rendered.mix)
+            job = await self.jobs.mark_posting(job.id, rendered.seconds)
             await self._post(job)
         except Exception as exc:
             log.exception("job %d: delivery failed", job.id)
             await self._fail(job, f"Your soundscape was generated but could not be posted ({_reason(exc)}).")
 
+    async def _keep_candidate(self, job: Job, rank: int, clip: Clip, rel: str, sha: str) -> None:
+        await self.candidates.add(
+            job.id,
+            rank,
+            score=clip.score if clip.score is not None else float("nan"),
+            request=clip.request,
+            mp3_path=rel,
+            mp3_sha256=sha,
+            mp3_bytes=len(clip.mp3),
+            lufs=clip.lufs,
+        )
+
     async def _post(self, job: Job) -> None:
         generations = await self.generations.for_job(job.id)
         payloads = [(g, await self.files.read(g.mp3_path)) for g in generations]
+        picture = await asyncio.to_thread(_picture, [data for _, data in payloads])
         embed = result_embed(
             job,
             [g.seed for g in generations],
             model=generations[0].model if generations else self.model_name,
             gen_seconds=job.gen_seconds or 0.0,
             requester=f"<@{job.user_id}>",
+            durations=picture.durations,
+            image=SPECTROGRAM_FILENAME if picture.png else None,
+            candidates_left=await self.candidates.unserved(job.id) if job.recipe.candidates > 1 else None,
         )
 
         def files() -> list[discord.File]:
-            return [discord.File(io.BytesIO(data), filename=_filename(g)) for g, data in payloads]
+            attached = [discord.File(io.BytesIO(data), filename=_filename(g)) for g, data in payloads]
+            if picture.png:
+                attached.append(discord.File(io.BytesIO(picture.png), filename=SPECTROGRAM_FILENAME))
+            return attached
 
         content = f"🎧 {_VERBS.get(job.kind, 'Here is')} **{_escape(job.request.user_text)}**"
         limit = self._upload_limit(job)
@@ -345,11 +588,54 @@ class Worker:
             await self._fail(job, f"Your soundscape could not be posted ({_reason(exc)}).")
 
 
-_VERBS = {KIND_REROLL: "Rerolled", KIND_TWEAK: "Tweaked"}
+_VERBS = {
+    KIND_REROLL: "Rerolled",
+    KIND_TWEAK: "Tweaked",
+    KIND_LAYER: "Rerolled a layer of",
+    KIND_REMIX: "Remixed",
+}
+
+#: The result picture's attachment name; the embed shows it with ``attachment://``.
+SPECTROGRAM_FILENAME = "spectrogram.png"
 
 
 def _filename(generation: Generation) -> str:
     return mp3_filename(generation.user_text, generation.seed)
+
+
+def _clips(job: Job) -> int:
+    """How many waveforms the job adds to a batch."""
+    return job.variations
+
+
+def _ids(jobs: list[Job]) -> str:
+    return ",".join(str(job.id) for job in jobs)
+
+
+def _mp3_seconds(mp3: bytes) -> float:
+    samples, sample_rate = decode_mp3(mp3)
+    return samples.shape[0] / sample_rate
+
+
+@dataclass(frozen=True)
+class _Picture:
+    durations: list[float]
+    png: bytes | None
+
+
+def _picture(mp3s: list[bytes]) -> _Picture:
+    """Each file's real duration and one spectrogram of them all (a stack for variations).
+
+    Drawn from the stored MP3s, so a result re-posted after a restart gets the same picture.
+    """
+    decoded = [decode_mp3(data) for data in mp3s]
+    durations = [samples.shape[0] / rate for samples, rate in decoded]
+    try:
+        png = spectrogram_strip_png([samples for samples, _ in decoded], decoded[0][1]) if decoded else None
+    except Exception:  # a picture is a nicety; the sound is what must get through
+        log.exception("spectrogram failed")
+        png = None
+    return _Picture(durations, png)
 
 
 def _escape(text: str) -> str:

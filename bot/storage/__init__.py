@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.storage.candidates import CandidateStore, StoredCandidate
 from bot.storage.database import Database, ExecResult, Transaction
 from bot.storage.files import Mp3Files
 from bot.storage.gallery import GalleryEntry, GalleryFilter, GallerySort, GalleryStore
@@ -10,6 +11,8 @@ from bot.storage.history import EntryBusyError, HistoryEntry, HistoryFilter, His
 from bot.storage.jobs import (
     ACTIVE,
     KIND_AMBIENT,
+    KIND_LAYER,
+    KIND_REMIX,
     KIND_REROLL,
     KIND_TWEAK,
     Job,
@@ -20,14 +23,18 @@ from bot.storage.jobs import (
 from bot.storage.migrations import MIGRATIONS, SchemaVersionError
 from bot.storage.paging import Page
 from bot.storage.retention import RetentionStore
+from bot.storage.stems import StemFiles
 from bot.storage.users import UserStore
 
 __all__ = [
     "ACTIVE",
     "KIND_AMBIENT",
+    "KIND_LAYER",
+    "KIND_REMIX",
     "KIND_REROLL",
     "KIND_TWEAK",
     "MIGRATIONS",
+    "CandidateStore",
     "Database",
     "EntryBusyError",
     "ExecResult",
@@ -48,6 +55,8 @@ __all__ = [
     "Page",
     "RetentionStore",
     "SchemaVersionError",
+    "StemFiles",
+    "StoredCandidate",
     "Transaction",
     "UserStore",
 ]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.storage.database import Database, Transaction
+from generation.recipe import PLAIN, Recipe
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ KIND_AMBIENT = "ambient"
 KIND_REROLL = "reroll"
 #: A stored request edited by its user (history "tweak") and queued again.
 KIND_TWEAK = "tweak"
+#: One layer of a layered scene re-rendered with a new seed, the other stems reused.
+KIND_LAYER = "layer"
+#: A layered scene remixed at new levels from its stored stems (no GPU work).
+KIND_REMIX = "remix"
 
 #: Longest error text kept; tracebacks belong in the log, the row keeps what the user is told.
 MAX_ERROR_CHARS = 2000
@@ -81,6 +86,16 @@ def decode_request(text: str) -> GenerationRequest:
     return GenerationRequest.from_dict(json.loads(text))
 
 
+def encode_recipe(recipe: Recipe) -> str | None:
+    """The recipe as stored in ``recipe_json``; NULL for a plain clip."""
+    data = recipe.to_dict()
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False) if data else None
+
+
+def decode_recipe(text: str | None) -> Recipe:
+    return Recipe.from_dict(json.loads(text)) if text else PLAIN
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """One row of ``jobs``; timestamps are epoch seconds."""
@@ -110,6 +125,7 @@ class Job:
     error: str | None
     attempts: int
     idempotency_key: str | None
+    recipe: Recipe = PLAIN
 
     @property
     def is_active(self) -> bool:
@@ -142,6 +158,7 @@ class Job:
             error=row["error"],
             attempts=row["attempts"],
             idempotency_key=row["idempotency_key"],
+            recipe=decode_recipe(row["recipe_json"]),
         )
 
 
@@ -179,6 +196,7 @@ class JobStore:
         interaction_token: str | None = None,
         interaction_created_at: float | None = None,
         idempotency_key: str | None = None,
+        recipe: Recipe = PLAIN,
     ) -> Job:
         """Insert a ``queued`` job.
 
@@ -206,6 +224,7 @@ class JobStore:
                 interaction_token=interaction_token,
                 interaction_created_at=interaction_created_at,
                 idempotency_key=idempotency_key,
+                recipe=recipe,
             )
         log.info("job %d queued (%s) for user %d", job.id, job.kind, job.user_id)
         return job
@@ -224,6 +243,7 @@ class JobStore:
         interaction_token: str | None = None,
         interaction_created_at: float | None = None,
         kind: str = KIND_REROLL,
+        recipe: Recipe | None = None,
     ) -> Job | None:
         """Queue a reroll of ``parent`` requested on ``message_id`` by ``user_id``.
 
@@ -256,6 +276,7 @@ class JobStore:
                 interaction_token=interaction_token,
                 interaction_created_at=interaction_created_at,
                 idempotency_key=None,
+                recipe=parent.recipe if recipe is None else recipe,
             )
             await tx.execute(
                 "INSERT INTO rerolls (message_id, user_id, job_id, created_at) VALUES (?, ?, ?, ?)",
@@ -281,6 +302,7 @@ class JobStore:
         interaction_token: str | None,
         interaction_created_at: float | None,
         idempotency_key: str | None,
+        recipe: Recipe = PLAIN,
     ) -> Job:
         if not kind:
             raise ValueError("job kind must not be empty")
@@ -293,8 +315,8 @@ class JobStore:
             INSERT INTO jobs (
                 status, kind, user_id, user_name, guild_id, channel_id, request_json, variations,
                 parent_job_id, reply_to_message_id, application_id, interaction_token,
-                interaction_created_at, created_at, idempotency_key
-            ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                interaction_created_at, created_at, idempotency_key, recipe_json
+            ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
                 JobStatus.QUEUED.value,
@@ -312,6 +334,7 @@ class JobStore:
                 interaction_created_at,
                 self._clock(),
                 idempotency_key,
+                encode_recipe(recipe),
             ),
         )
         row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (result.lastrowid,))
@@ -413,6 +436,16 @@ class JobStore:
             {JobStatus.QUEUED},
             "status = ?, started_at = ?, attempts = attempts + 1",
             (JobStatus.RUNNING.value, self._clock()),
+        )
+
+    async def requeue_as(self, job_id: int, recipe: Recipe) -> Job:
+        """running → queued with another recipe (a 🔁 whose stored candidate was taken first)."""
+        return await self._transition(
+            job_id,
+            "re-queue",
+            {JobStatus.RUNNING},
+            "status = ?, started_at = NULL, recipe_json = ?",
+            (JobStatus.QUEUED.value, encode_recipe(recipe)),
         )
 
     async def mark_posting(self, job_id: int, gen_seconds: float) -> Job:

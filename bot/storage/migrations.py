@@ -194,8 +194,31 @@ CREATE TABLE gallery_posts (
 CREATE INDEX gallery_posts_by_entry ON gallery_posts (entry_id);
 """
 
+_V3 = """
+-- How the audio is made beyond the request (loop, long render, best-of-N, layers), as JSON;
+-- NULL for a plain clip (every job before version 3).
+ALTER TABLE jobs ADD COLUMN recipe_json TEXT;
+
+-- Best-of-N: every ranked candidate of a job, best first. Rank 0 is the one posted; the
+-- others wait for a 🔁, which posts the next unserved one without GPU work.
+CREATE TABLE candidates (
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    rank INTEGER NOT NULL CHECK (rank >= 0),
+    score REAL,                             -- CLAP similarity to the prompt, -1 to 1
+    request_json TEXT NOT NULL,             -- reproduces this candidate on its own
+    mp3_path TEXT NOT NULL,                 -- relative to the data folder
+    mp3_sha256 TEXT NOT NULL,
+    mp3_bytes INTEGER NOT NULL,
+    lufs REAL,
+    served_by_job_id INTEGER REFERENCES jobs (id) ON DELETE SET NULL,
+    PRIMARY KEY (job_id, rank)
+) WITHOUT ROWID;
+
+CREATE INDEX candidates_by_mp3 ON candidates (mp3_path);
+"""
+
 #: SQL scripts; ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 
 
 def split_statements(script: str) -> list[str]:

@@ -14,13 +14,14 @@ from bot.storage.database import Database, Transaction
 
 
 async def mp3_in_use(tx: Transaction, mp3_path: str) -> bool:
-    """Whether a generation (not pruned) or a gallery entry still uses the file."""
+    """Whether a generation (not pruned), a gallery entry or an unserved candidate uses the file."""
     row = await tx.fetchone(
         """
         SELECT EXISTS (SELECT 1 FROM generations WHERE mp3_path = ? AND mp3_pruned_at IS NULL)
             OR EXISTS (SELECT 1 FROM gallery_entries WHERE mp3_path = ?)
+            OR EXISTS (SELECT 1 FROM candidates WHERE mp3_path = ? AND served_by_job_id IS NULL)
         """,
-        (mp3_path, mp3_path),
+        (mp3_path, mp3_path, mp3_path),
     )
     return bool(row is not None and row[0])
 

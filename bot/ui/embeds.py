@@ -11,6 +11,7 @@ from bot.jobs.estimate import format_eta
 from bot.storage import Job
 from generation.presets import PRESETS
 from generation.prompting import format_number
+from generation.recipe import format_length
 from generation.request import GenerationRequest
 
 EMBED_COLOUR = discord.Colour.from_rgb(88, 148, 160)
@@ -32,29 +33,63 @@ def preset_label(request: GenerationRequest) -> str:
 
 
 def result_embed(
-    job: Job, seeds: Sequence[int], *, model: str, gen_seconds: float, requester: str
+    job: Job,
+    seeds: Sequence[int],
+    *,
+    model: str,
+    gen_seconds: float,
+    requester: str,
+    durations: Sequence[float] = (),
+    image: str | None = None,
+    candidates_left: int | None = None,
 ) -> discord.Embed:
-    """The result card: the user's words, what the model saw, and every parameter."""
-    request = job.request
+    """The result card: the user's words, what the model saw, every parameter, and a picture.
+
+    ``durations`` are the real lengths of the posted files (a loop is shorter than the clip it
+    was cut from); ``image`` names the attached spectrogram; ``candidates_left`` says how many
+    best-of-N takes a 🔁 can still serve at once.
+    """
+    request, recipe = job.request, job.recipe
+    if recipe.layered:
+        prompts = "\n".join(f"{i + 1}. {r.prompt}" for i, r in enumerate(recipe.layer_requests))
+        description = f"**Layers, as the model saw them:**\n{prompts}"
+    else:
+        description = f"**Expanded prompt:** {request.prompt}"
     embed = discord.Embed(
-        title=clip(request.user_text, 256),
-        description=clip(f"**Expanded prompt:** {request.prompt}", 4096),
-        colour=EMBED_COLOUR,
+        title=clip(request.user_text, 256), description=clip(description, 4096), colour=EMBED_COLOUR
     )
-    embed.add_field(name="Preset", value=preset_label(request))
-    embed.add_field(name="Seed" if len(seeds) == 1 else "Seeds", value=", ".join(map(str, seeds)))
-    embed.add_field(name="Duration", value=f"{format_number(request.duration_s)} s")
+    if not recipe.layered:
+        embed.add_field(name="Preset", value=preset_label(request))
+    embed.add_field(name="Seed" if len(seeds) == 1 else "Seeds", value=clip(", ".join(map(str, seeds)), 1024))
+    shown = durations or [request.duration_s]
+    embed.add_field(name="Duration", value=", ".join(_seconds(d) for d in shown))
+    for name, value in recipe.describe():
+        embed.add_field(name=name, value=clip(value, 1024))
     embed.add_field(name="Steps", value=str(request.steps))
+    if request.scheduler != "default":
+        embed.add_field(
+            name="Sampler", value="fast (DPM-Solver++)" if request.scheduler == "dpm++" else request.scheduler
+        )
     embed.add_field(name="Guidance", value=format_number(request.guidance))
     embed.add_field(name="Model", value=clip(model, 1024))
-    if request.negative_prompt:
+    if request.negative_prompt and not recipe.layered:
         embed.add_field(name="Negative prompt", value=clip(request.negative_prompt, 1024), inline=False)
     embed.add_field(name="Generated in", value=f"{gen_seconds:.1f} s")
     embed.add_field(name="Asked by", value=clip(requester, 1024))
+    if image is not None:
+        embed.set_image(url=f"attachment://{image}")
+    if candidates_left:
+        hint = f"react {REROLL_EMOJI} for the next-best take ({candidates_left} ready)"
+    else:
+        hint = f"react {REROLL_EMOJI} for a new take"
     # The footer marks the message as this job's result: after a crash between posting and
     # recording, the bot finds it again by this marker instead of posting twice.
-    embed.set_footer(text=f"{JOB_MARKER.format(job_id=job.id)} · react {REROLL_EMOJI} for a new take")
+    embed.set_footer(text=f"{JOB_MARKER.format(job_id=job.id)} · {hint}")
     return embed
+
+
+def _seconds(value: float) -> str:
+    return format_length(value) if value >= 60 else f"{format_number(round(value, 2))} s"
 
 
 def queue_embed(

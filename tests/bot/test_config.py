@@ -282,6 +282,7 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("discord", "command_guilds", [1.5], "guild id"),
     ("discord", "sync_commands", "yes", "true or false"),
     ("discord", "sync_commands", 1, "true or false"),
+    ("model", "compile", "yes", "true or false"),
     ("discord", "status_interval_s", 0.4, "between 0.5 and 60"),
     ("discord", "status_interval_s", 61, "between 0.5 and 60"),
     ("discord", "status_interval_s", "fast", "number"),

@@ -3,31 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from bot.storage.database import Database
 from bot.storage.gallery import _ORDER, GalleryFilter, GallerySort
 from bot.storage.generations import GenerationStore
 from bot.storage.history import _NEWEST_FIRST, _SELECT, HistoryFilter
-from bot.storage.jobs import JobStore
+from bot.storage.jobs import encode_request
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.users import UserStore
-from tests.bot.storage.conftest import FakeClock, make_request, new_job
+from tests.bot.storage.conftest import FakeClock, make_request
+
+
+async def _v1_job(db: Database, user_id: int, user_name: str, created_at: float) -> SimpleNamespace:
+    """A job row as version 1 wrote it (today's JobStore writes later columns)."""
+    result = await db.execute(
+        "INSERT INTO jobs (status, kind, user_id, user_name, guild_id, channel_id, request_json, "
+        "created_at) VALUES ('done', 'ambient', ?, ?, 5, 6, ?, ?)",
+        (user_id, user_name, encode_request(make_request()), created_at),
+    )
+    return SimpleNamespace(id=result.lastrowid, variations=1, user_id=user_id, guild_id=5, channel_id=6)
 
 
 async def test_upgrade_from_version_1_keeps_rows_and_fills_users(db_path: Path) -> None:
     clock = FakeClock()
     async with Database.open(db_path, migrations=MIGRATIONS[:1]) as old:
-        jobs = JobStore(old, clock=clock)
-        job = await new_job(jobs, user_id=7, user_name="old name")
+        job = await _v1_job(old, 7, "old name", clock.now)
         clock.advance(60)
-        await new_job(jobs, user_id=7, user_name="new name")
-        await new_job(jobs, user_id=8, user_name="eight")
+        await _v1_job(old, 7, "new name", clock.now)
+        await _v1_job(old, 8, "eight", clock.now)
         await GenerationStore(old, clock=clock).add(
             job, 0, make_request(), model="m", mp3_path="mp3/a.mp3", mp3_sha256="a", mp3_bytes=1,
             lufs=-18.0, gen_seconds=1.0,
-        )  # fmt: skip
-    async with Database.open(db_path) as db:
-        assert db.schema_version == len(MIGRATIONS) == 2
+        )  # type: ignore[arg-type]  # fmt: skip
+    async with Database.open(db_path, migrations=MIGRATIONS[:2]) as db:
+        assert db.schema_version == 2
         seven = await UserStore(db).get(7)
         assert seven is not None and seven.name == "new name"
         assert (seven.first_seen, seven.last_seen) == (clock.now - 60, clock.now)

@@ -1,0 +1,748 @@
+"""Throughput of the full-size AudioLDM2: the library's naive usage vs :class:`AudioEngine`.
+
+Measures, in one run on one pipeline object, seconds per clip and clips per minute for:
+
+- ``baseline``: ``AudioLDM2Pipeline`` called with prompt strings, one request at a time, with
+  the checkpoint's scheduler (the library's documented five-line usage);
+- ``batch``: the engine, batches of different prompts, prompt cache off;
+- ``cache``: the engine with a warm prompt cache (rerolls of known prompts);
+- ``fast``: the engine's "fast" quality (DPM-Solver++, half the steps), warm cache;
+- ``compile``: the engine after ``torch.compile`` of the UNet (compile time reported apart),
+  with the standard and, when ``fast`` is selected, the fast scheduler.
+
+Each configuration gets one untimed warm-up call, then ``--repeats`` timed calls bracketed by
+``torch.cuda.synchronize()``. Peak GPU memory is reset per configuration (on the CPU, the peak
+resident set size instead). Run from the repository root, e.g. on an H100 (about 8 minutes)::
+
+    python -m bench.gpu_throughput --output results.json --markdown results.md
+
+Heavy imports (torch, diffusers) are deferred so that ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from diffusers import AudioLDM2Pipeline
+
+    from generation.engine import AudioEngine
+    from generation.request import GenerationRequest
+
+SECTIONS: tuple[str, ...] = ("baseline", "batch", "cache", "fast", "compile")
+#: The engine's production cache size; 0 disables the cache.
+PROMPT_CACHE_SIZE = 64
+#: Clips the baseline renders per repeat (one at a time), capped by the largest batch.
+DEFAULT_BASELINE_CLIPS = 4
+_MIB = 1024**2
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the run was asked for (recorded verbatim in the results)."""
+
+    model: str
+    device: str
+    dtype: str
+    duration: float
+    steps: int
+    fast_steps: int
+    batches: tuple[int, ...]
+    repeats: int
+    baseline_clips: int
+    sections: tuple[str, ...]
+    compile: bool
+    compile_backend: str
+    seed: int
+    output: str | None
+    markdown: str | None
+
+
+@dataclass
+class Row:
+    """One measured configuration."""
+
+    section: str
+    label: str
+    batch_size: int
+    scheduler: str
+    steps: int
+    prompt_cache: str
+    compiled: bool
+    clips: int
+    call_seconds: list[float]
+    seconds_per_clip: float
+    clips_per_minute: float
+    vs_baseline: float | None
+    peak_gpu_mib: float | None
+    peak_rss_mib: float | None
+    cache_hits: int | None = None
+    cache_misses: int | None = None
+    graphs_compiled_while_timed: int | None = None
+    """torch.compile graphs built during the timed calls (should be 0: recompiles belong to warm-up)."""
+    finite_output: bool = True
+
+
+@dataclass
+class Context:
+    """The loaded model and the state shared by the sections."""
+
+    settings: Settings
+    pipe: AudioLDM2Pipeline
+    device: torch.device
+    default_scheduler: object
+    report: dict[str, Any]
+    rows: list[Row] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _csv_ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _sections(text: str) -> tuple[str, ...]:
+    chosen = tuple(s.strip() for s in text.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown section(s) {unknown}; choose from {','.join(SECTIONS)}")
+    return chosen
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.gpu_throughput",
+        description="Clips per minute of AudioLDM2: the naive pipeline vs the AmbientGen engine.",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("full", "tiny"),
+        default="full",
+        help="full: cvssp/audioldm2's architecture with random weights; tiny: the test model",
+    )
+    parser.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda when available)")
+    parser.add_argument(
+        "--dtype",
+        choices=("float16", "bfloat16", "float32"),
+        default=None,
+        help="default: float16 on CUDA, float32 on the CPU",
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="clip length in seconds (default 10)")
+    parser.add_argument(
+        "--steps", type=int, default=50, help="denoising steps, standard quality (default 50)"
+    )
+    parser.add_argument(
+        "--fast-steps",
+        type=int,
+        default=None,
+        help="steps of the fast quality (default: half of --steps, 25 for 50)",
+    )
+    parser.add_argument(
+        "--batches", type=_csv_ints, default=(1, 2, 4, 8), help="batch sizes (default 1,2,4,8)"
+    )
+    parser.add_argument("--repeats", type=int, default=2, help="timed calls per configuration (default 2)")
+    parser.add_argument(
+        "--baseline-clips",
+        type=int,
+        default=None,
+        help=f"clips per baseline repeat (default {DEFAULT_BASELINE_CLIPS}, at most the largest batch)",
+    )
+    parser.add_argument(
+        "--only",
+        type=_sections,
+        default=SECTIONS,
+        help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})",
+    )
+    parser.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the torch.compile section (default: on with CUDA, off on the CPU)",
+    )
+    parser.add_argument(
+        "--compile-backend", default="inductor", help="torch.compile backend (default inductor)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights and the requests")
+    parser.add_argument("--output", default=None, help="write the results as JSON here")
+    parser.add_argument("--markdown", default=None, help="write the results as a markdown report here")
+    return parser
+
+
+def parse_settings(argv: Sequence[str] | None = None) -> Settings:
+    """Parse the command line; device and dtype are resolved to concrete names."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # before the heavy imports, so --help and errors are instant
+    if args.steps < 1 or args.repeats < 1 or args.duration <= 0:
+        parser.error("--steps and --repeats must be at least 1, --duration positive")
+
+    from generation.engine import resolve_device, resolve_dtype
+    from generation.presets import DEFAULT_STEPS
+    from generation.request import FAST_STEPS
+
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    fast_steps = args.fast_steps or max(2, round(args.steps * FAST_STEPS / DEFAULT_STEPS))
+    baseline_clips = args.baseline_clips or min(DEFAULT_BASELINE_CLIPS, max(args.batches))
+    return Settings(
+        model=args.model,
+        device=str(device),
+        dtype=str(dtype).removeprefix("torch."),
+        duration=args.duration,
+        steps=args.steps,
+        fast_steps=fast_steps,
+        batches=args.batches,
+        repeats=args.repeats,
+        baseline_clips=baseline_clips,
+        sections=args.only,
+        # Inductor compiling the full UNet on a CPU takes many minutes: opt-in there.
+        compile=device.type == "cuda" if args.compile is None else args.compile,
+        compile_backend=args.compile_backend,
+        seed=args.seed,
+        output=args.output,
+        markdown=args.markdown,
+    )
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _sync(device: torch.device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(device: torch.device, fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds ``fn`` takes, with the device's queue drained before and after."""
+    _sync(device)
+    started = time.perf_counter()
+    result = fn()
+    _sync(device)
+    return time.perf_counter() - started, result
+
+
+def _clear_rss_peak() -> bool:
+    """Reset the kernel's peak-RSS counter of this process (Linux); False where not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_peak_mib() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Start a new peak-memory window (GPU allocator peak, or the process's peak RSS)."""
+    import torch
+
+    _sync(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    else:
+        _clear_rss_peak()
+
+
+def peak_memory(device: torch.device) -> tuple[float | None, float | None]:
+    """(peak GPU MiB allocated, peak RSS MiB) since :func:`reset_peak_memory`; None where n/a."""
+    import torch
+
+    _sync(device)
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / _MIB, None
+    return None, _rss_peak_mib()
+
+
+def _compiled_graphs() -> int | None:
+    """Graphs ``torch.compile`` has built in this process (a private counter; None if it moved)."""
+    try:
+        from torch._dynamo.utils import counters
+
+        return int(counters["stats"]["unique_graphs"])
+    except (ImportError, KeyError, TypeError):
+        return None
+
+
+def _all_finite(audios: Sequence[np.ndarray]) -> bool:
+    import numpy as np
+
+    return all(bool(np.isfinite(a).all()) for a in audios)
+
+
+def make_row(
+    ctx: Context,
+    *,
+    section: str,
+    label: str,
+    batch_size: int,
+    scheduler: str,
+    steps: int,
+    prompt_cache: str,
+    compiled: bool,
+    call_seconds: list[float],
+    clips: int,
+    finite: bool,
+) -> Row:
+    """A row from measured call times; throughput is relative to the baseline when measured."""
+    gpu, rss = peak_memory(ctx.device)
+    per_clip = sum(call_seconds) / clips
+    per_minute = 60.0 / per_clip
+    baseline = next((r for r in ctx.rows if r.section == "baseline"), None)
+    return Row(
+        section=section,
+        label=label,
+        batch_size=batch_size,
+        scheduler=scheduler,
+        steps=steps,
+        prompt_cache=prompt_cache,
+        compiled=compiled,
+        clips=clips,
+        call_seconds=[round(s, 4) for s in call_seconds],
+        seconds_per_clip=per_clip,
+        clips_per_minute=per_minute,
+        vs_baseline=per_minute / baseline.clips_per_minute if baseline else None,
+        peak_gpu_mib=gpu,
+        peak_rss_mib=rss,
+        finite_output=finite,
+    )
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def make_requests(settings: Settings, count: int, *, quality: str) -> list[GenerationRequest]:
+    """``count`` requests with different realistic prompts and equal duration/steps."""
+    from bench.full_size import AMBIENT_PROMPTS
+    from generation.presets import DEFAULT_GUIDANCE
+    from generation.prompting import build_request
+
+    requests = []
+    for i in range(count):
+        text = AMBIENT_PROMPTS[i % len(AMBIENT_PROMPTS)]
+        if i >= len(AMBIENT_PROMPTS):  # keep every prompt in a large batch different
+            text = f"{text}, take {i // len(AMBIENT_PROMPTS) + 1}"
+        request = build_request(text, seed=settings.seed + i, duration=settings.duration, quality=quality)
+        # build_request enforces the product's step bounds; a smoke run may ask for fewer. Presets
+        # tune guidance, but a batch must share it (any value above 1 costs the same).
+        steps = settings.fast_steps if quality == "fast" else settings.steps
+        requests.append(dataclasses.replace(request, steps=steps, guidance=DEFAULT_GUIDANCE))
+    return requests
+
+
+def _rerolls(requests: Sequence[GenerationRequest], round_: int) -> list[GenerationRequest]:
+    """The same prompts with new seeds (what a user's "reroll" sends)."""
+    from generation.request import MAX_SEED
+
+    return [r.with_seed((r.seed + 1000 * round_) % (MAX_SEED + 1)) for r in requests]
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def run_baseline(ctx: Context) -> None:
+    """The library's own usage: prompt strings, one request per call, default scheduler."""
+    settings, pipe = ctx.settings, ctx.pipe
+    pipe.scheduler = ctx.default_scheduler
+    requests = make_requests(settings, settings.baseline_clips, quality="standard")
+
+    def naive(request: GenerationRequest) -> np.ndarray:
+        return pipe(
+            request.prompt,
+            negative_prompt=request.negative_prompt,
+            num_inference_steps=settings.steps,
+            audio_length_in_s=settings.duration,
+        ).audios[0]
+
+    reset_peak_memory(ctx.device)
+    naive(requests[0])  # untimed warm-up
+    call_seconds, finite = [], True
+    for _ in range(settings.repeats):
+        for request in requests:
+            seconds, audio = timed(ctx.device, lambda r=request: naive(r))
+            call_seconds.append(seconds)
+            finite = finite and _all_finite([audio])
+    _add_row(
+        ctx,
+        make_row(
+            ctx,
+            section="baseline",
+            label="naive pipeline, one prompt per call",
+            batch_size=1,
+            scheduler=_scheduler_label(ctx, "default"),
+            steps=settings.steps,
+            prompt_cache="n/a",
+            compiled=False,
+            call_seconds=call_seconds,
+            clips=len(call_seconds),
+            finite=finite,
+        ),
+    )
+
+
+def _engine(ctx: Context, cache_size: int) -> AudioEngine:
+    from bench.full_size import FULL_MODEL_NAME
+    from generation.engine import AudioEngine
+
+    ctx.pipe.scheduler = ctx.default_scheduler  # the engine takes the pipeline's scheduler as "default"
+    name = FULL_MODEL_NAME if ctx.settings.model == "full" else "tiny"
+    return AudioEngine(ctx.pipe, model_name=name, device=ctx.device, prompt_cache_size=cache_size)
+
+
+def measure_engine(
+    ctx: Context,
+    engine: AudioEngine,
+    *,
+    section: str,
+    label: str,
+    batch_size: int,
+    quality: str,
+    prompt_cache: str,
+) -> Row:
+    """One batch size: an untimed call (it also warms the cache), then timed rerolls."""
+    settings = ctx.settings
+    requests = make_requests(settings, batch_size, quality=quality)
+    reset_peak_memory(ctx.device)
+    engine.generate(requests)  # untimed: warms the cache and any shape-specific compile
+    hits, misses = engine.prompts.hits, engine.prompts.misses
+    graphs = _compiled_graphs()
+    call_seconds, finite = [], True
+    for round_ in range(1, settings.repeats + 1):
+        batch = _rerolls(requests, round_)
+        seconds, audios = timed(ctx.device, lambda b=batch: engine.generate(b))
+        call_seconds.append(seconds)
+        finite = finite and _all_finite(audios)
+    first = requests[0]
+    row = make_row(
+        ctx,
+        section=section,
+        label=label,
+        batch_size=batch_size,
+        scheduler=_scheduler_label(ctx, first.scheduler),
+        steps=first.steps,
+        prompt_cache=prompt_cache,
+        compiled=engine.compiled,
+        call_seconds=call_seconds,
+        clips=batch_size * settings.repeats,
+        finite=finite,
+    )
+    row.cache_hits = engine.prompts.hits - hits
+    row.cache_misses = engine.prompts.misses - misses
+    if engine.compiled and graphs is not None:
+        row.graphs_compiled_while_timed = (_compiled_graphs() or 0) - graphs
+    return row
+
+
+def _sweep(
+    ctx: Context, engine: AudioEngine, *, section: str, label: str, quality: str, prompt_cache: str
+) -> None:
+    for size in ctx.settings.batches:
+        _add_row(
+            ctx,
+            measure_engine(
+                ctx,
+                engine,
+                section=section,
+                label=label,
+                batch_size=size,
+                quality=quality,
+                prompt_cache=prompt_cache,
+            ),
+        )
+
+
+def run_batch(ctx: Context) -> None:
+    """The engine with the prompt cache off: every request encodes its prompts."""
+    _sweep(
+        ctx,
+        _engine(ctx, 0),
+        section="batch",
+        label="engine, cache off",
+        quality="standard",
+        prompt_cache="off",
+    )
+
+
+def run_cache(ctx: Context) -> None:
+    """The engine with a warm prompt cache: rerolls skip CLAP, T5 and GPT-2."""
+    _sweep(
+        ctx,
+        _engine(ctx, PROMPT_CACHE_SIZE),
+        section="cache",
+        label="engine, warm cache",
+        quality="standard",
+        prompt_cache="warm",
+    )
+
+
+def run_fast(ctx: Context) -> None:
+    """The engine's fast quality (DPM-Solver++), warm cache."""
+    _sweep(
+        ctx,
+        _engine(ctx, PROMPT_CACHE_SIZE),
+        section="fast",
+        label="engine, fast quality, warm cache",
+        quality="fast",
+        prompt_cache="warm",
+    )
+
+
+def run_compile(ctx: Context) -> None:
+    """The engine with a compiled UNet; compile and warm-up time are reported, not timed in."""
+    settings = ctx.settings
+    engine = _engine(ctx, PROMPT_CACHE_SIZE)
+    engine.compile_unet(settings.compile_backend)
+    probe = make_requests(settings, 1, quality="standard")[0]
+    warm_up_s, _ = timed(ctx.device, lambda: engine.warm_up(probe, settings.batches))
+    ctx.report["compile"] = {
+        "backend": settings.compile_backend,
+        "warm_up_batch_sizes": list(settings.batches),
+        "compile_and_warm_up_seconds": round(warm_up_s, 2),
+    }
+    _log(f"compile + warm-up ({settings.compile_backend}, batches {settings.batches}): {warm_up_s:.1f}s")
+    _sweep(
+        ctx,
+        engine,
+        section="compile",
+        label="engine, compiled UNet, warm cache",
+        quality="standard",
+        prompt_cache="warm",
+    )
+    if "fast" in settings.sections:
+        _sweep(
+            ctx,
+            engine,
+            section="compile",
+            label="engine, compiled UNet, fast quality, warm cache",
+            quality="fast",
+            prompt_cache="warm",
+        )
+
+
+RUNNERS: dict[str, Callable[[Context], None]] = {
+    "baseline": run_baseline,
+    "batch": run_batch,
+    "cache": run_cache,
+    "fast": run_fast,
+    "compile": run_compile,
+}
+
+
+def _scheduler_label(ctx: Context, name: str) -> str:
+    """A request's scheduler name with the class that runs it ("default (DDIMScheduler)")."""
+    if name == "default":
+        return f"default ({type(ctx.default_scheduler).__name__})"
+    return {"dpm++": "dpm++ (DPMSolverMultistepScheduler)", "ddim": "ddim (DDIMScheduler)"}.get(name, name)
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def _log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def _add_row(ctx: Context, row: Row) -> None:
+    ctx.rows.append(row)
+    _log(
+        f"{row.label}, batch {row.batch_size}, {row.scheduler} {row.steps} steps: "
+        f"{row.seconds_per_clip:.3f} s/clip, {row.clips_per_minute:.1f} clips/min"
+    )
+    write_outputs(ctx)  # after every row: a run cut short still leaves its results
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    """Versions and hardware, for comparing runs."""
+    import diffusers
+    import torch
+    import transformers
+
+    cuda = device.type == "cuda"
+    props = torch.cuda.get_device_properties(device) if cuda else None
+    return {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device)
+        if cuda
+        else platform.processor() or platform.machine(),
+        "gpu_memory_mib": round(props.total_memory / _MIB) if props else None,
+        "cuda_version": torch.version.cuda,
+        "cudnn_version": torch.backends.cudnn.version() if cuda else None,
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "peak_memory": "torch.cuda.max_memory_allocated" if cuda else "peak RSS (VmHWM) of the process",
+    }
+
+
+def write_outputs(ctx: Context) -> None:
+    ctx.report["rows"] = [dataclasses.asdict(r) for r in ctx.rows]
+    if ctx.settings.output:
+        Path(ctx.settings.output).write_text(json.dumps(ctx.report, indent=2) + "\n")
+    if ctx.settings.markdown:
+        Path(ctx.settings.markdown).write_text(markdown_report(ctx.report))
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], cuda: bool) -> str:
+    """One line per measured configuration."""
+    columns = ["Configuration", "Batch", "Scheduler", "Steps", "Prompt cache", "s/clip", "clips/min"]
+    columns += ["× baseline", "Peak GPU MiB" if cuda else "Peak RSS MiB"]
+    lines = ["| " + " | ".join(columns) + " |", "|---|---:|---|---:|---|---:|---:|---:|---:|"]
+    for r in rows:
+        cells = [
+            r["label"],
+            str(r["batch_size"]),
+            r["scheduler"],
+            str(r["steps"]),
+            r["prompt_cache"],
+            _fmt(r["seconds_per_clip"], 3),
+            _fmt(r["clips_per_minute"], 1),
+            _fmt(r["vs_baseline"]),
+            _fmt(r["peak_gpu_mib"] if cuda else r["peak_rss_mib"], 0),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_report(report: dict[str, Any]) -> str:
+    env, settings, model = report["environment"], report["settings"], report["model"]
+    cuda = env["device"].startswith("cuda")
+    lines = [
+        "# AudioLDM2 throughput",
+        "",
+        f"- Date: {report['date']}",
+        f"- Device: {env['device_name']} ({env['device']}), CUDA {env['cuda_version']}, "
+        f"torch {env['torch']}, diffusers {env['diffusers']}, transformers {env['transformers']}",
+        f"- Model: {model['name']}, {model['parameters'] / 1e9:.3f} B parameters, {settings['dtype']}, "
+        f"attention {model['attention']}",
+        f"- Clips: {settings['duration']:g} s (latent {model['latent_shape_per_clip']}), "
+        f"{settings['steps']} steps (fast: {settings['fast_steps']}), {settings['repeats']} timed repeats "
+        "after one untimed warm-up call per configuration",
+    ]
+    if "compile" in report:
+        c = report["compile"]
+        lines.append(
+            f"- torch.compile ({c['backend']}) + warm-up: {c['compile_and_warm_up_seconds']} s (excluded)"
+        )
+    for section, reason in report.get("skipped", {}).items():
+        lines.append(f"- Skipped {section}: {reason}")
+    lines += ["", markdown_table(report.get("rows", []), cuda)]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def load_pipeline(settings: Settings, device: torch.device) -> tuple[AudioLDM2Pipeline, dict[str, Any]]:
+    """The pipeline on ``device`` in the run's dtype, and what to record about it."""
+    import torch
+
+    from bench.full_size import FULL_MODEL_NAME, build_full_pipeline, check_parameter_count, latent_shape
+    from generation.engine import use_sdpa_attention
+    from generation.tiny import build_tiny_pipeline
+
+    dtype = getattr(torch, settings.dtype)
+    started = time.perf_counter()
+    if settings.model == "full":
+        pipe = build_full_pipeline(device, dtype, seed=settings.seed)
+        parameters = check_parameter_count(pipe)
+    else:
+        pipe = build_tiny_pipeline(seed=settings.seed).to(device)
+        if dtype != torch.float32:
+            pipe.to(dtype=dtype)
+        parameters = sum(
+            p.numel()
+            for c in pipe.components.values()
+            if isinstance(c, torch.nn.Module)
+            for p in c.parameters()
+        )
+    attention = use_sdpa_attention(pipe)
+    _sync(device)
+    info = {
+        "name": FULL_MODEL_NAME if settings.model == "full" else "tiny (random weights)",
+        "parameters": parameters,
+        "latent_shape_per_clip": list(latent_shape(pipe, settings.duration)),
+        "attention": attention,
+        "build_seconds": round(time.perf_counter() - started, 2),
+    }
+    return pipe, info
+
+
+def run(settings: Settings) -> dict[str, Any]:
+    """Run the selected sections; returns the report (also written when asked)."""
+    import torch
+
+    started = time.perf_counter()
+    device = torch.device(settings.device)
+    pipe, model_info = load_pipeline(settings, device)
+    _log(f"model built in {model_info['build_seconds']}s: {model_info['parameters'] / 1e6:.1f} M parameters")
+    report: dict[str, Any] = {
+        "benchmark": "bench.gpu_throughput",
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "settings": dataclasses.asdict(settings),
+        "environment": environment(device),
+        "model": model_info,
+        "skipped": {},
+        "rows": [],
+    }
+    ctx = Context(
+        settings=settings, pipe=pipe, device=device, default_scheduler=pipe.scheduler, report=report
+    )
+    for section in SECTIONS:
+        if section not in settings.sections:
+            report["skipped"][section] = "not selected (--only)"
+        elif section == "compile" and not settings.compile:
+            report["skipped"][section] = "disabled (--no-compile, the default on the CPU)"
+        else:
+            RUNNERS[section](ctx)
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    write_outputs(ctx)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse_settings(argv)
+    report = run(settings)
+    print(markdown_report(report))
+    _log(f"done in {report['total_seconds']}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
