@@ -186,6 +186,45 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU time all cores of the machine have spent busy so far (from /proc/stat)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """CPU seconds used so far by the bot, by this process (the stand-in), and by the machine."""
+
+    at: float
+    bot: float | None
+    here: float
+    machine: float | None
+
+    @classmethod
+    def take(cls, bot_pid: int) -> CpuSnapshot:
+        return cls(time.monotonic(), cpu_seconds(bot_pid), time.process_time(), machine_busy_seconds())
+
+    def cores_until(self, later: CpuSnapshot) -> dict[str, float | None]:
+        """Average cores busy in between; ``other_cores`` is everything else on the machine,
+        which competes with the bot for the CPU and makes a run less trustworthy."""
+        wall = later.at - self.at
+        bot = None if self.bot is None or later.bot is None else later.bot - self.bot
+        here = later.here - self.here
+        machine = None if self.machine is None or later.machine is None else later.machine - self.machine
+        other = None if machine is None or bot is None else max(0.0, machine - bot - here)
+        return {
+            "wall_s": round(wall, 2),
+            "bot_cores": None if bot is None else round(bot / wall, 2),
+            "standin_cores": round(here / wall, 2),
+            "other_cores": None if other is None else round(other / wall, 2),
+        }
+
+
 # -- machine and versions ---------------------------------------------------------------------------
 
 
@@ -284,7 +323,7 @@ async def run_benchmark(settings: Settings, workdir: Path) -> dict[str, Any]:
         assert world.bot.process is not None
         pid = world.bot.process.pid
         load_started = time.time()
-        cpu_before = (cpu_seconds(pid), time.process_time(), time.monotonic())
+        cpu_before = CpuSnapshot.take(pid)
         load_before = _load_average()
         # Everyone at once: the interactions are created back to back on the stand-in.
         handles: list[InteractionHandle] = await asyncio.gather(
@@ -305,7 +344,7 @@ async def run_benchmark(settings: Settings, workdir: Path) -> dict[str, Any]:
             statuses = [r["status"] for r in world.bot.db_rows("SELECT status FROM jobs")]
             tail = "\n".join(world.bot.log().splitlines()[-40:])
             raise BenchmarkError(f"{exc}; job statuses {statuses}\n--- bot log tail ---\n{tail}") from exc
-        cpu = cpu_use(cpu_before, (cpu_seconds(pid), time.process_time(), time.monotonic()))
+        cpu = cpu_before.cores_until(CpuSnapshot.take(pid))
         # Stopping logs the worst event-loop stall; deliveries still running are awaited by the bot.
         exit_code = await world.bot.stop(signal.SIGTERM)
         measured = collect(world, settings, responses, exit_code)
@@ -319,6 +358,10 @@ async def run_benchmark(settings: Settings, workdir: Path) -> dict[str, Any]:
             # Other work on the machine slows the bot; the 1-minute load average shows it.
             "load_average_1min": {"before": load_before, "after": _load_average()},
         }
+
+
+def _load_average() -> float | None:
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
 def _load_average() -> float | None:
@@ -471,6 +514,7 @@ def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     t = report["targets"]
     gap = r["idle_gap_ms"]
+    cpu = r["cpu_during_load"]
     if gap["count"]:
         gap_text = f"{_fmt(gap['p50'])} / {_fmt(gap['max'])} ms over {gap['count']} gaps ({gap['log_form']})"
     else:
@@ -510,8 +554,8 @@ def markdown(report: dict[str, Any]) -> str:
         ("First command → last result", _fmt(r["wall_s"], " s")),
         ("Worst event-loop stall", f"{_fmt(r['worst_loop_stall_ms'], ' ms')} ({r['worst_loop_stall_when']})"),
         (
-            "CPU cores busy during the load: bot / stand-in + this script",
-            f"{_fmt(r['cpu_during_load']['bot_cores'])} / {_fmt(r['cpu_during_load']['standin_cores'])}",
+            "CPU cores busy during the load: bot / stand-in + this script / other processes",
+            f"{_fmt(cpu['bot_cores'])} / {_fmt(cpu['standin_cores'])} / {_fmt(cpu['other_cores'])}",
         ),
         (
             "Machine load average (1 min) before / after the load",

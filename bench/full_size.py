@@ -30,6 +30,7 @@ from diffusers import (
     AutoencoderKL,
     DDIMScheduler,
 )
+from diffusers.utils import logging as diffusers_logging
 from tokenizers import pre_tokenizers
 from transformers import (
     ClapAudioConfig,
@@ -334,6 +335,17 @@ def _build_models() -> dict[str, torch.nn.Module]:
     }
 
 
+def _cast(models: Iterable[torch.nn.Module], dtype: torch.dtype) -> None:
+    """Cast in place, without diffusers' warning about fp32-only modules (these models have none)."""
+    verbosity = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()
+    try:
+        for model in models:
+            model.to(dtype=dtype)
+    finally:
+        diffusers_logging.set_verbosity(verbosity)
+
+
 def build_full_pipeline(
     device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, seed: int = 0
 ) -> AudioLDM2Pipeline:
@@ -348,8 +360,7 @@ def build_full_pipeline(
         torch.manual_seed(seed)
         models = _build_models()
     if dtype != torch.float32 and device.type != "meta":
-        for model in models.values():
-            model.to(dtype=dtype)
+        _cast(models.values(), dtype)
     for model in models.values():
         model.eval()  # fresh modules train (dropout on); from_pretrained would return eval mode
     pipe = AudioLDM2Pipeline(

@@ -529,10 +529,12 @@ class Worker:
             candidates_left=await self.candidates.unserved(job.id) if job.recipe.candidates > 1 else None,
         )
 
+        png = picture.png
+
         def files() -> list[discord.File]:
             attached = [discord.File(io.BytesIO(data), filename=_filename(g)) for g, data in payloads]
-            if picture.png:
-                attached.append(discord.File(io.BytesIO(picture.png), filename=SPECTROGRAM_FILENAME))
+            if png:
+                attached.append(discord.File(io.BytesIO(png), filename=SPECTROGRAM_FILENAME))
             return attached
 
         content = f"🎧 {_VERBS.get(job.kind, 'Here is')} **{_escape(job.request.user_text)}**"
@@ -549,6 +551,9 @@ class Worker:
                 # Over the upload limit (which Discord does not always tell in advance): re-encode
                 # at the highest bitrate that fits a smaller budget, and try again.
                 limit = min(limit, int(max(len(data) for _, data in payloads) * 0.6))
+                if png:  # the sound matters more than its picture
+                    png = None
+                    embed.set_image(url=None)
                 log.warning("job %d: upload refused as too large; re-encoding under %d bytes", job.id, limit)
                 payloads = [(g, await asyncio.to_thread(fit_mp3, data, limit)) for g, data in payloads]
         await self.generations.set_message(job.id, message.id)
@@ -631,7 +636,8 @@ def _picture(mp3s: list[bytes]) -> _Picture:
     decoded = [decode_mp3(data) for data in mp3s]
     durations = [samples.shape[0] / rate for samples, rate in decoded]
     try:
-        png = spectrogram_strip_png([samples for samples, _ in decoded], decoded[0][1]) if decoded else None
+        clips = [samples for samples, _ in decoded]
+        png = spectrogram_strip_png(clips, decoded[0][1], width=480, height=160) if decoded else None
     except Exception:  # a picture is a nicety; the sound is what must get through
         log.exception("spectrogram failed")
         png = None

@@ -58,7 +58,7 @@ def test_smoke_run_reports_every_field_and_delivers_every_job(tmp_path: Path) ->
     assert r["worst_loop_stall_ms"] is not None and r["worst_loop_stall_ms"] >= 0
     assert r["worst_loop_stall_when"] and r["bot_start_s"] > 0
     assert r["cpu_during_load"]["wall_s"] > 0 and r["cpu_during_load"]["standin_cores"] >= 0
-    assert set(r["load_average_1min"]) == {"before", "after"}
+    assert set(r["load_average_1min"]) == {"before", "after"} and "other_cores" in r["cpu_during_load"]
 
     text = table.read_text()
     assert "| Measure | Value |" in text and "Overhead per job" in text and "Jobs per minute" in text

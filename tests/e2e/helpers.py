@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import soundfile as sf
+from PIL import Image
 
 from tests.e2e.harness import World
 from tests.standin import InteractionHandle, User
@@ -24,6 +25,18 @@ def is_result(message: dict[str, Any]) -> bool:
     return bool(message.get("attachments")) and any(
         (e.get("footer") or {}).get("text", "").startswith("Job #") for e in message.get("embeds", [])
     )
+
+
+def mp3s(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sound files of a result (a result also carries its spectrogram picture)."""
+    return [a for a in message["attachments"] if a["filename"].endswith(".mp3")]
+
+
+def picture(world: World, message: dict[str, Any]) -> Image.Image:
+    """The spectrogram the result card shows (an upload the embed uses, so Discord shows it there)."""
+    url = message["embeds"][0]["image"]["url"]
+    assert url.endswith("/spectrogram.png"), url
+    return Image.open(io.BytesIO(world.standin.attachment_bytes(url)))
 
 
 def job_id_of(message: dict[str, Any]) -> int:

@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, decode, field, is_result, job_id_of, rerollable
+from tests.e2e.helpers import (
+    RESULT_TIMEOUT_S,
+    ambient,
+    decode,
+    field,
+    is_result,
+    job_id_of,
+    mp3s,
+    picture,
+    rerollable,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +46,8 @@ async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: Wo
     assert all(later - earlier >= 1.4 for earlier, later in itertools.pairwise(times[:-1])), times
 
     # The result: one MP3 named from the prompt, decoding to the asked duration.
-    (attachment,) = followup["attachments"]
+    (attachment,) = mp3s(followup)
+    assert picture(world, followup).size == (480, 160)  # the texture, at a glance
     seed = int(field(followup, "Seed"))
     assert attachment["filename"] == f"rain-with-crickets-{seed}.mp3"
     frames, rate = decode(world, attachment)
@@ -87,7 +98,8 @@ async def test_three_variations_arrive_in_one_message(world: World) -> None:
         world, world.bob, prompt="ocean waves at night", duration=3.0, variations=3, seed=100
     )
     followup = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
-    attachments = followup["attachments"]
+    attachments = mp3s(followup)
+    assert picture(world, followup).size[0] == 480  # one picture, the three takes stacked
     assert [a["filename"] for a in attachments] == [
         "ocean-waves-at-night-100.mp3",
         "ocean-waves-at-night-101.mp3",

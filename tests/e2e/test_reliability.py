@@ -121,6 +121,7 @@ async def test_discord_faults_end_with_every_job_delivered_or_reported(world: Wo
     shrunk = await big.followup(timeout=RESULT_TIMEOUT_S)
     (attachment,) = shrunk["attachments"]
     assert attachment["size"] <= 120_000
+    assert "image" not in shrunk["embeds"][0]  # the picture was dropped to make room for the sound
 
     # No Attach Files permission: the reroll's channel post is refused; the job fails and says why.
     standin.deny_bot_permissions(world.channel_id, Perm.ATTACH_FILES)
