@@ -12,7 +12,9 @@ Measures, in one run on one pipeline object, seconds per clip and clips per minu
 
 Each configuration gets one untimed warm-up call, then ``--repeats`` timed calls bracketed by
 ``torch.cuda.synchronize()``. Peak GPU memory is reset per configuration (on the CPU, the peak
-resident set size instead). Run from the repository root, e.g. on an H100 (about 8 minutes)::
+resident set size instead). The JSON/markdown files are rewritten after every configuration, so
+a run cut short keeps what it measured. Run from the repository root on the GPU machine (the
+default run is sized for about 8 minutes on one H100; ``--only`` splits it)::
 
     python -m bench.gpu_throughput --output results.json --markdown results.md
 

@@ -187,3 +187,21 @@ def test_request_is_frozen() -> None:
     request = _req()
     with pytest.raises(dataclasses.FrozenInstanceError):
         request.seed = 3  # type: ignore[misc]
+
+
+def test_compiled_unet_warms_up_and_sounds_the_same(tiny_engine: AudioEngine) -> None:
+    # The "eager" backend runs torch.compile's graph capture without needing a C compiler.
+    compiled = AudioEngine.load(EngineSettings(model_id="tiny", compile=True, compile_backend="eager"))
+    assert compiled.compiled and type(compiled.pipe.unet).__name__ == "OptimizedModule"
+    request = _req("rain on a tent", seed=3)
+    assert compiled.warm_up(request) > 0
+    (fast,) = compiled.generate([request])
+    (plain,) = tiny_engine.generate([request])
+    assert np.abs(fast - plain).max() < 1e-4
+    assert compiled.max_batch(10.0) >= 1  # on a CPU: the default automatic batch
+
+
+def test_the_unet_uses_fused_attention(tiny_engine: AudioEngine) -> None:
+    from generation.engine import use_sdpa_attention
+
+    assert use_sdpa_attention(tiny_engine.pipe) == "sdpa"
