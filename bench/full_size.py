@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -31,7 +30,6 @@ from diffusers import (
     DDIMScheduler,
 )
 from diffusers.utils import logging as diffusers_logging
-from tokenizers import pre_tokenizers
 from transformers import (
     ClapAudioConfig,
     ClapConfig,
@@ -49,6 +47,7 @@ from transformers import (
 )
 
 from generation.presets import DEFAULT_NEGATIVE_PROMPT, GENERIC_TEMPLATE, MURMUR_NEGATIVE_PROMPT, PRESETS
+from generation.tiny import bpe_tokenizer, unigram_tokenizer
 
 FULL_MODEL_NAME = "cvssp/audioldm2 (architecture, random weights)"
 SAMPLE_RATE = 16_000
@@ -276,47 +275,25 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 @cache
 def roberta_tokenizer() -> RobertaTokenizer:
-    """A byte-level BPE tokenizer of RoBERTa's size (50 265) that encodes known words as one token."""
-    vocab: dict[str, int] = {tok: i for i, tok in enumerate(["<s>", "<pad>", "</s>", "<unk>"])}
-    for ch in sorted(pre_tokenizers.ByteLevel.alphabet()):
-        vocab.setdefault(ch, len(vocab))
-    words = _unique(_corpus())
-    merges: list[tuple[str, str]] = []
-    # Chains of merges that build each "Ġ"-prefixed word (a word after a space) left to right.
-    # Only words after a space are learnt, so the first word gets a prefix space too: chains of
-    # bare words would split one another (real BPE merges are learnt from statistics instead).
-    for word in ("Ġ" + w for w in words):
-        current = word[0]
-        for nxt in word[1:]:
-            merged = current + nxt
-            if merged not in vocab:
-                vocab[merged] = len(vocab)
-                merges.append((current, nxt))
-            current = merged
-    # Unreachable filler entries bring the embedding table to the real size; <mask> is last.
-    for i in range(ROBERTA_VOCAB - 1 - len(vocab)):
-        vocab[f"<unused{i}>"] = len(vocab)
-    vocab["<mask>"] = len(vocab)
-    return RobertaTokenizer(
-        vocab=vocab, merges=merges, model_max_length=ROBERTA_MAX_TOKENS, add_prefix_space=True
+    """A byte-level BPE tokenizer of RoBERTa's size (50 265) that encodes known words as one token.
+
+    Only words after a space are learnt, so the first word gets a prefix space too: chains of
+    bare words would split one another (real BPE merges are learnt from statistics instead).
+    """
+    return bpe_tokenizer(
+        _unique(_corpus()), max_tokens=ROBERTA_MAX_TOKENS, size=ROBERTA_VOCAB, add_prefix_space=True
     )
 
 
 @cache
 def t5_tokenizer() -> T5Tokenizer:
     """A unigram tokenizer of FLAN-T5's size (32 000 pieces + 100 sentinels), known words whole."""
-    counts = Counter(w.lower() for w in _corpus())
-    total = sum(counts.values())
-    pieces: list[tuple[str, float]] = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
-    pieces += [("▁" + word, math.log(count / total)) for word, count in sorted(counts.items())]
-    seen = {piece for piece, _ in pieces}
-    # Single characters keep any text encodable (ASCII, the word-start marker, both letter cases).
-    for ch in ["▁", *(chr(c) for c in range(33, 127))]:
-        if ch not in seen:
-            pieces.append((ch, -20.0))
-            seen.add(ch)
-    pieces += [(f"<unused{i}>", -100.0) for i in range(T5_TOKENIZER_VOCAB - len(pieces))]
-    return T5Tokenizer(vocab=pieces, extra_ids=T5_EXTRA_IDS, model_max_length=T5_MAX_TOKENS)
+    return unigram_tokenizer(
+        [w.lower() for w in _corpus()],
+        max_tokens=T5_MAX_TOKENS,
+        size=T5_TOKENIZER_VOCAB,
+        extra_ids=T5_EXTRA_IDS,
+    )
 
 
 def _build_models() -> dict[str, torch.nn.Module]:

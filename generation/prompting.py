@@ -146,25 +146,15 @@ def _bounded(
     return number
 
 
-def _scheduler(name: str | None) -> str:
+def _named(name: str | None, choices: tuple[str, ...], what: str, default: str) -> str:
+    """One of ``choices`` (case and spaces ignored); ``None`` is ``default``."""
     if name is None:
-        return "default"
+        return default
     if not isinstance(name, str):
-        raise RequestError(f"The scheduler must be a name; you passed {name!r}.")
+        raise RequestError(f"The {what} must be a name; you passed {name!r}.")
     chosen = name.strip().lower()
-    if chosen not in SCHEDULERS:
-        raise RequestError(f"Unknown scheduler '{name.strip()}'. Choose one of: {', '.join(SCHEDULERS)}.")
-    return chosen
-
-
-def _quality(name: str | None) -> str:
-    if name is None:
-        return QUALITY_STANDARD
-    if not isinstance(name, str):
-        raise RequestError(f"The quality must be a name; you passed {name!r}.")
-    chosen = name.strip().lower()
-    if chosen not in QUALITIES:
-        raise RequestError(f"Unknown quality '{name.strip()}'. Choose one of: {', '.join(QUALITIES)}.")
+    if chosen not in choices:
+        raise RequestError(f"Unknown {what} '{name.strip()}'. Choose one of: {', '.join(choices)}.")
     return chosen
 
 
@@ -216,7 +206,7 @@ def build_request(
     steps unless ``steps``/``scheduler`` say otherwise.
     """
     user_text = _clean_prompt(text)
-    fast = _quality(quality) == QUALITY_FAST
+    fast = _named(quality, QUALITIES, "quality", QUALITY_STANDARD) == QUALITY_FAST
     if fast and scheduler is None:
         scheduler = FAST_SCHEDULER
     explicit = _explicit_preset(preset)
@@ -264,7 +254,7 @@ def build_request(
         steps=steps_n,
         guidance=guidance_f,
         seed=seed_n,
-        scheduler=_scheduler(scheduler),
+        scheduler=_named(scheduler, SCHEDULERS, "scheduler", "default"),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 
 import torch
 from diffusers import (
@@ -59,17 +60,20 @@ clicks with and of a an the on in at under over through by from to for into
 """.split()
 
 
-def _roberta_tokenizer() -> RobertaTokenizer:
-    """A byte-level BPE tokenizer in RoBERTa's format (the CLAP text branch's tokenizer class)."""
+def bpe_tokenizer(
+    words: Iterable[str], *, max_tokens: int, size: int | None = None, add_prefix_space: bool = False
+) -> RobertaTokenizer:
+    """A byte-level BPE tokenizer in RoBERTa's format that encodes each of ``words`` as one token.
+
+    ``size`` pads the vocabulary with unreachable entries up to a real model's embedding size.
+    """
     # Byte-level alphabet as GPT-2/RoBERTa encode it, so any UTF-8 text (emoji, RTL) tokenizes.
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    specials = ["<s>", "<pad>", "</s>", "<unk>"]
-    vocab: dict[str, int] = {tok: i for i, tok in enumerate(specials)}
-    for ch in alphabet:
+    vocab: dict[str, int] = {tok: i for i, tok in enumerate(["<s>", "<pad>", "</s>", "<unk>"])}
+    for ch in sorted(pre_tokenizers.ByteLevel.alphabet()):
         vocab.setdefault(ch, len(vocab))
-    # Deterministic merges: build each corpus word ("Ġ"-prefixed as after a space) left to right.
+    # Deterministic merges: build each word ("Ġ"-prefixed as after a space) left to right.
     merges: list[tuple[str, str]] = []
-    for word in _CORPUS:
+    for word in words:
         pieces = list("Ġ" + word)
         current = pieces[0]
         for nxt in pieces[1:]:
@@ -78,31 +82,39 @@ def _roberta_tokenizer() -> RobertaTokenizer:
                 vocab[merged] = len(vocab)
                 merges.append((current, nxt))
             current = merged
+    for i in range((size or 0) - 1 - len(vocab)):
+        vocab[f"<unused{i}>"] = len(vocab)
     vocab["<mask>"] = len(vocab)
-    return RobertaTokenizer(vocab=vocab, merges=merges, model_max_length=_MAX_TOKENS)
+    return RobertaTokenizer(
+        vocab=vocab, merges=merges, model_max_length=max_tokens, add_prefix_space=add_prefix_space
+    )
 
 
-def _t5_tokenizer() -> T5Tokenizer:
-    """A unigram tokenizer in T5's format (the FLAN-T5 branch's tokenizer class)."""
-    counts = Counter(_CORPUS)
+def unigram_tokenizer(
+    words: Iterable[str], *, max_tokens: int, size: int | None = None, extra_ids: int = 0
+) -> T5Tokenizer:
+    """A unigram tokenizer in T5's format that encodes each of ``words`` as one piece.
+
+    ``size`` pads the pieces with unreachable entries up to a real model's vocabulary.
+    """
+    counts = Counter(words)
     total = sum(counts.values())
     vocab: list[tuple[str, float]] = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    vocab += [("▁" + word, math.log(count / total)) for word, count in sorted(counts.items())]
     seen = {piece for piece, _ in vocab}
-    for word, count in sorted(counts.items()):
-        vocab.append(("▁" + word, math.log(count / total)))
-        seen.add("▁" + word)
     # Single characters (ASCII printable, plus the word-start marker) keep any text encodable.
     for ch in ["▁", *(chr(c) for c in range(33, 127))]:
         if ch not in seen:
             vocab.append((ch, -20.0))
             seen.add(ch)
-    return T5Tokenizer(vocab=vocab, extra_ids=0, model_max_length=_MAX_TOKENS)
+    vocab += [(f"<unused{i}>", -100.0) for i in range((size or 0) - len(vocab))]
+    return T5Tokenizer(vocab=vocab, extra_ids=extra_ids, model_max_length=max_tokens)
 
 
 def build_tiny_pipeline(seed: int = 0) -> AudioLDM2Pipeline:
     """Build the tiny pipeline; the same ``seed`` always gives the same weights."""
-    tokenizer = _roberta_tokenizer()
-    tokenizer_2 = _t5_tokenizer()
+    tokenizer = bpe_tokenizer(_CORPUS, max_tokens=_MAX_TOKENS)
+    tokenizer_2 = unigram_tokenizer(_CORPUS, max_tokens=_MAX_TOKENS)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         clap = ClapModel(

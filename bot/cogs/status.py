@@ -39,8 +39,22 @@ class StatusCog(commands.Cog):
         embed.add_field(name="Average generation", value=f"{average:.1f} s" if average else "no jobs yet")
         embed.add_field(name="Event loop worst stall", value=f"{bot.monitor.worst_ms:.0f} ms")
         embed.add_field(name="Executor rebuilds", value=str(bot.executor.rebuilds))
+        embed.add_field(name="Batch size", value=f"up to {bot.worker.batch_limit_now()} clips per call")
+        embed.add_field(name="GPU idle while jobs waited", value=gap_summary(list(bot.worker.idle_gaps_ms)))
+        embed.add_field(
+            name="Prompt cache", value=f"{engine.prompts.hits} hits · {engine.prompts.misses} encodes"
+        )
         embed.set_footer(text=f"Up for {format_eta(time.time() - self.started).removeprefix('about ')}")
         await interaction.followup.send(embed=embed, ephemeral=True)
+
+
+def gap_summary(gaps_ms: list[float]) -> str:
+    """"median 3 ms, worst 12 ms (40 gaps)", or that no job has waited yet."""
+    if not gaps_ms:
+        return "no job has waited yet"
+    ordered = sorted(gaps_ms)
+    median = ordered[len(ordered) // 2]
+    return f"median {median:.0f} ms, worst {ordered[-1]:.0f} ms ({len(ordered)} gaps)"
 
 
 async def setup(bot: AmbientBot) -> None:

@@ -27,8 +27,8 @@ from bot.storage import (
     JobStore,
 )
 from generation.errors import RequestError
-from generation.mixing import Mix, describe_layers
-from generation.recipe import PLAIN, Recipe, fresh_recipe
+from generation.mixing import Mix, describe_layers, is_layered
+from generation.recipe import PLAIN, Recipe, build_order, fresh_recipe
 from generation.request import MAX_SEED, GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -263,13 +263,21 @@ class JobService:
         *,
         parent_job_id: int | None = None,
     ) -> Job:
-        """Queue a new take (same request, new seed) of a stored soundscape for the clicking user."""
+        """Queue a new take (same request, new seed) of a stored soundscape for the clicking user.
+
+        The take keeps how the original was made (loop, length, best-of-N, layers): from its job
+        when known, else — for a gallery entry whose job is gone — from the scene's own text.
+        """
+        take = self._new_take(request)
+        parent = await self.jobs.get(parent_job_id) if parent_job_id is not None else None
+        if parent is not None:
+            recipe = fresh_recipe(parent.recipe, take.seed)
+        elif is_layered(request.user_text):
+            take, recipe = build_order(request.user_text, duration=request.duration_s, seed=take.seed)
+        else:
+            recipe = PLAIN
         return await self.submit_component(
-            interaction,
-            self._new_take(request),
-            kind=KIND_REROLL,
-            parent_job_id=parent_job_id,
-            label="🔁 Reroll",
+            interaction, take, kind=KIND_REROLL, parent_job_id=parent_job_id, label="🔁 Reroll", recipe=recipe
         )
 
     async def cancel(self, user_id: int, job_id: int | None) -> str:

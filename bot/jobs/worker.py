@@ -220,6 +220,10 @@ class Worker:
             return self.max_batch
         return self.executor.engine.max_batch(first.request.duration_s)
 
+    def batch_limit_now(self) -> int:
+        """The batch limit for a typical 10-second clip (shown by /status)."""
+        return self.max_batch or self.executor.engine.max_batch(10.0)
+
     @staticmethod
     def compatible(first: Job, other: Job) -> bool:
         """Plain clips with equal steps, duration, guidance and scheduler share a pipeline call."""

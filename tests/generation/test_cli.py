@@ -46,6 +46,16 @@ def test_generate_writes_a_decodable_tagged_mp3(tmp_path: Path) -> None:
     assert "Wrote" in result.stderr
 
 
+def test_fast_quality_uses_dpm_solver_with_fewer_steps(tmp_path: Path) -> None:
+    out = tmp_path / "fast.mp3"
+    result = _ambientgen(
+        "generate", "crackling fire", "--model", "tiny", "--quality", "fast", "-d", "2.5", "-o", str(out),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert read_tags(out.read_bytes())["steps"] == "25"
+
+
 def test_generate_variations_are_numbered(tmp_path: Path) -> None:
     result = _ambientgen(
         "generate", "ocean waves", "--model", "tiny", "-n", "2", "-s", "5", "--steps", "10", "-d", "2.5",
@@ -64,6 +74,7 @@ def test_generate_variations_are_numbered(tmp_path: Path) -> None:
         (["--duration", "45"], "Duration must be between 2.5 and 30 seconds; you asked for 45."),
         (["--steps", "5"], "Steps must be between"),
         (["-n", "9"], "Variations must be between 1 and 8"),
+        (["--quality", "ultra"], "invalid choice: 'ultra'"),
     ],
 )
 def test_bad_input_is_one_line_no_traceback(tmp_path: Path, args: list[str], message: str) -> None:
