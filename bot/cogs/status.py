@@ -49,7 +49,7 @@ class StatusCog(commands.Cog):
 
 
 def gap_summary(gaps_ms: list[float]) -> str:
-    """"median 3 ms, worst 12 ms (40 gaps)", or that no job has waited yet."""
+    """E.g. "median 3 ms, worst 12 ms (40 gaps)", or that no job has waited yet."""
     if not gaps_ms:
         return "no job has waited yet"
     ordered = sorted(gaps_ms)
