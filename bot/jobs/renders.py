@@ -248,15 +248,27 @@ async def render_long(
         spectrogram=False,
     )
     seconds = 0.0
+    adding: asyncio.Future[None] | None = None
     with writer:
-        for index, segment in enumerate(plan.segments):
-            result = await ctx.executor.generate(
-                [segment],
-                on_progress=_stepper(ctx, f"segment {index + 1} of {plan.count}", segment.steps),
-                should_stop=ctx.should_stop,
-            )
-            seconds += result.seconds
-            await asyncio.to_thread(writer.add, result.waveforms[0])
+        try:
+            for index, segment in enumerate(plan.segments):
+                result = await ctx.executor.generate(
+                    [segment],
+                    on_progress=_stepper(ctx, f"segment {index + 1} of {plan.count}", segment.steps),
+                    should_stop=ctx.should_stop,
+                )
+                seconds += result.seconds
+                # Encode this segment while the GPU renders the next one (one add at a time:
+                # the writer is not thread-safe).
+                if adding is not None:
+                    await adding
+                adding = asyncio.ensure_future(asyncio.to_thread(writer.add, result.waveforms[0]))
+            if adding is not None:
+                await adding
+        finally:
+            # Never close the writer under a segment that is still being encoded.
+            if adding is not None and not adding.done():
+                await asyncio.gather(adding, return_exceptions=True)
         done = await asyncio.to_thread(writer.close)
     mp3 = output.getvalue()
     lufs = await asyncio.to_thread(_measured_lufs, mp3)

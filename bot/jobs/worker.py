@@ -281,6 +281,9 @@ class Worker:
         return started
 
     async def _run(self, batch: list[Job]) -> None:
+        if batch[0].recipe.batchable:
+            await self._run_batch(batch)
+            return
         jobs = await self._start_jobs(batch)
         if not jobs:
             return
@@ -288,45 +291,58 @@ class Worker:
             # Served from stored audio (a best-of-N candidate, a remix): no GPU, no waiting.
             self._spawn(self._serve_stored(jobs[0]), f"serve-{jobs[0].id}")
             return
-        if jobs[0].recipe.batchable:
-            await self._run_batch(jobs)
-        else:
-            await self._run_special(jobs[0])
+        await self._run_special(jobs[0])
 
-    async def _run_batch(self, jobs: list[Job]) -> None:
+    async def _run_batch(self, batch: list[Job]) -> None:
         """One pipeline call for every clip of every job in the batch."""
-        requests = [job_requests(job) for job in jobs]
+        requests = [job_requests(job) for job in batch]
         flat = [request for group in requests for request in group]
-        first = jobs[0].request
-        log.info(
-            "jobs %s: generating %d × %gs, %d steps", _ids(jobs), len(flat), first.duration_s, first.steps
-        )
+        first = batch[0].request
+        skipped: set[int] = set()
 
         def on_progress(step: int, total: int) -> None:
             text = generating_text(step, total)
-            for job in jobs:
-                self.messenger.update_status(job, text)
+            for job in batch:
+                if job.id not in skipped:
+                    self.messenger.update_status(job, text)
 
         # A batch stops early only when every job in it was cancelled; a job cancelled alone
         # is dropped at the end, so the others are not made to start over.
         def should_stop() -> bool:
-            return all(job.id in self._stop_requested for job in jobs)
+            return all(job.id in self._stop_requested or job.id in skipped for job in batch)
 
+        self.queue.set_running(batch)
         self._gpu_starts()
+        # The GPU starts first: the queue's copies of the jobs hold everything it needs, and the
+        # database learns that they run while it works (a crash before that re-queues them,
+        # which is what would happen anyway). This keeps the GPU's idle gap free of disk I/O.
+        generation = asyncio.ensure_future(
+            self.executor.generate(flat, on_progress=on_progress, should_stop=should_stop)
+        )
         try:
-            result = await self.executor.generate(flat, on_progress=on_progress, should_stop=should_stop)
+            started = {job.id: job for job in await self._start_jobs(batch)}
+        except BaseException:
+            generation.cancel()
+            raise
+        skipped.update(job.id for job in batch if job.id not in started)
+        log.info(
+            "jobs %s: generating %d × %gs, %d steps", _ids(batch), len(flat), first.duration_s, first.steps
+        )
+        try:
+            result = await generation
         except Exception as exc:
-            for job in jobs:
+            for job in started.values():
                 await self._generation_failed(job, exc)
             return
         self.estimator.observe(first.steps, first.duration_s, len(flat), result.seconds)
-        log.info("batch of %d job(s), %d clip(s) generated in %.3fs", len(jobs), len(flat), result.seconds)
+        log.info("batch of %d job(s), %d clip(s) generated in %.3fs", len(batch), len(flat), result.seconds)
         offset = 0
-        for job, group in zip(jobs, requests, strict=True):
+        for queued, group in zip(batch, requests, strict=True):
             waveforms = result.waveforms[offset : offset + len(group)]
             offset += len(group)
-            if await self._dropped_by_cancel(job):
-                continue
+            job = started.get(queued.id)
+            if job is None or await self._dropped_by_cancel(job):
+                continue  # cancelled before it was marked running: its audio is not wanted
             log.info("job %d: generated in %.2fs", job.id, result.seconds)
             self._spawn(self._finish_and_deliver(job, group, waveforms, result), f"deliver-{job.id}")
 

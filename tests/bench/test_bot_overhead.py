@@ -38,6 +38,7 @@ def test_smoke_run_reports_every_field_and_delivers_every_job(tmp_path: Path) ->
     assert r["jobs"] == r["jobs_done"] == r["results_delivered"] == USERS
     assert r["steps_run"] == [settings["steps"]]
     assert sum(r["batch_sizes"]) == USERS and r["batches"] == len(r["batch_sizes"])
+    assert r["batch_start_spread_ms"]["count"] == sum(1 for size in r["batch_sizes"] if size > 1)
     for name in (
         "overhead_ms",
         "posting_ms",
