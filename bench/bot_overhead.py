@@ -29,10 +29,11 @@ import platform
 import re
 import shlex
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -42,7 +43,7 @@ from typing import Any
 from generation.presets import DEFAULT_STEPS
 from tests.e2e.harness import World, running_world
 from tests.e2e.helpers import ambient, decode, job_id_of, results
-from tests.standin import InteractionHandle, User
+from tests.standin import InteractionHandle, InteractionResponse, User
 
 #: Different prompts, one per user (cycled with a "take N" suffix beyond 20 users).
 PROMPTS: tuple[str, ...] = (
@@ -299,7 +300,7 @@ def command_options(world: World, settings: Settings) -> dict[str, object]:
     return options
 
 
-async def _poll(condition: Any, timeout: float, what: str, every: float = 0.2) -> None:  # noqa: ASYNC109
+async def _poll(condition: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:  # noqa: ASYNC109
     # Plain polling rather than waking on every stand-in change: this process shares the CPU
     # with the bot, and re-checking on each of hundreds of status edits would cost it.
     deadline = time.monotonic() + timeout
@@ -381,7 +382,9 @@ def cpu_use(
     }
 
 
-def collect(world: World, settings: Settings, responses: Sequence[Any], exit_code: int) -> dict[str, Any]:
+def collect(
+    world: World, settings: Settings, responses: Sequence[InteractionResponse], exit_code: int
+) -> dict[str, Any]:
     """Numbers and checks from the database, the stand-in and the bot's log."""
     jobs = world.bot.db_rows(
         "SELECT id, status, created_at, started_at, posting_started_at, finished_at, gen_seconds,"
@@ -433,7 +436,7 @@ def collect(world: World, settings: Settings, responses: Sequence[Any], exit_cod
     post_s = [j["finished_at"] - j["posting_started_at"] for j in timed if j["posting_started_at"]]
 
     # One pipeline call made every job of a batch: they share its gen_seconds (the same float).
-    batches: dict[float, list[Any]] = {}
+    batches: dict[float, list[sqlite3.Row]] = {}
     for job in timed:
         batches.setdefault(job["gen_seconds"], []).append(job)
     ordered_batches = sorted(batches.values(), key=lambda b: min(j["started_at"] for j in b))
