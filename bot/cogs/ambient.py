@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from generation.errors import RequestError
 from generation.presets import search_presets
-from generation.recipe import build_order
+from generation.recipe import build_order, format_length, parse_length
 from generation.request import MAX_SEED, QUALITY_FAST, QUALITY_STANDARD
 
 if TYPE_CHECKING:
@@ -24,6 +25,26 @@ async def preset_autocomplete(
         app_commands.Choice(name=f"{p.label} — {p.description}"[:100], value=p.key)
         for p in search_presets(current)
     ]
+
+
+#: Lengths offered while typing ``length`` (anything from 2.5 s to 10 min may be typed).
+LENGTH_SUGGESTIONS = ("1 min", "2 min", "3 min", "5 min", "10 min")
+
+
+async def length_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """What was typed, read back ("2:30 → 2 min 30 s") when it parses, then the usual lengths."""
+    choices: list[app_commands.Choice[str]] = []
+    try:
+        seconds = parse_length(current)
+    except RequestError as refusal:
+        choices.append(app_commands.Choice(name=str(refusal)[:100], value=current[:100]))
+    else:
+        if seconds is not None:
+            choices.append(app_commands.Choice(name=format_length(seconds), value=current[:100]))
+    choices += [app_commands.Choice(name=s, value=s) for s in LENGTH_SUGGESTIONS if s != current]
+    return choices[:25]
 
 
 class AmbientCog(commands.Cog):
@@ -45,7 +66,7 @@ class AmbientCog(commands.Cog):
         candidates="Generate 1–4 takes and post the one that best matches your words; 🔁 shows the next",
         quality="standard (best) or fast (about half the time, a little less detail)",
     )
-    @app_commands.autocomplete(preset=preset_autocomplete)
+    @app_commands.autocomplete(preset=preset_autocomplete, length=length_autocomplete)
     @app_commands.choices(
         quality=[
             app_commands.Choice(name="standard — best sound", value=QUALITY_STANDARD),
