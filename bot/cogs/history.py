@@ -36,8 +36,10 @@ from bot.ui.components import (
 )
 from bot.ui.embeds import GALLERY_EMOJI
 from bot.ui.library import PAGE_SIZE, history_embed, history_entry_embed, history_options, place_in
+from generation.mixing import is_layered
 from generation.naming import mp3_filename
 from generation.prompting import build_request
+from generation.recipe import Recipe, build_order
 from generation.request import MAX_PROMPT_CHARS, GenerationRequest
 
 if TYPE_CHECKING:
@@ -305,6 +307,23 @@ def tweaked_request(original: GenerationRequest, values: dict[str, str]) -> Gene
     )
 
 
+def tweaked_order(
+    original: GenerationRequest, values: dict[str, str], *, loop: bool = False
+) -> tuple[GenerationRequest, Recipe]:
+    """The request and recipe the tweak form describes: a prompt with "+" is a layered scene,
+    as in ``/ambient``; a loop stays a loop."""
+    prompt = values.get("prompt", "")
+    if is_layered(prompt):
+        return build_order(
+            prompt,
+            duration=_number(values, "duration", "Duration"),
+            guidance=_number(values, "guidance", "Guidance"),
+            seed=_seed(values),
+            loop=loop,
+        )
+    return tweaked_request(original, values), Recipe(loop=loop)
+
+
 def _number(values: dict[str, str], key: str, name: str) -> float:
     text = values.get(key, "").strip().replace(",", ".")
     try:
@@ -378,9 +397,18 @@ class HistoryCog(commands.GroupCog, group_name="history", group_description="You
         async with answering_errors(interaction, "history tweak"):
             await defer_private(interaction)
             entry = await self.bot.library.own_entry(interaction.user.id, int(match["gen"]))
-            request = tweaked_request(entry.generation.request, submitted_values(interaction))
+            original = await self.bot.jobs.get(entry.generation.job_id)
+            loop = original is not None and original.recipe.loop
+            request, recipe = tweaked_order(
+                entry.generation.request, submitted_values(interaction), loop=loop
+            )
             job = await self.bot.service.submit_component(
-                interaction, request, kind=KIND_TWEAK, label="✏️ Tweak", parent_job_id=entry.generation.job_id
+                interaction,
+                request,
+                kind=KIND_TWEAK,
+                label="✏️ Tweak",
+                parent_job_id=entry.generation.job_id,
+                recipe=recipe,
             )
             await interaction.followup.send(
                 f"✏️ Queued your tweak (job #{job.id}); it will be posted in this channel.", ephemeral=True

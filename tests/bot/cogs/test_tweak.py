@@ -44,3 +44,15 @@ def test_empty_seed_draws_one_and_bad_values_are_refused() -> None:
         tweaked_request(ORIGINAL, form(guidance="40"))
     with pytest.raises(RequestError, match="describe"):
         tweaked_request(ORIGINAL, form(prompt="   "))
+
+
+def test_a_tweak_with_plus_becomes_a_layered_scene_and_a_loop_stays_a_loop() -> None:
+    from bot.cogs.history import tweaked_order
+
+    original = build_request("rain", seed=1)
+    values = {"prompt": "rain:0.8 + crickets", "duration": "4", "guidance": "6", "seed": "9"}
+    request, recipe = tweaked_order(original, values, loop=True)
+    assert recipe.layered and recipe.loop and [r.seed for r in recipe.layer_requests] == [9, 10]
+    assert request.user_text == "rain:0.8 + crickets" and request.duration_s == 4.0
+    plain, recipe = tweaked_order(original, {**values, "prompt": "ocean"}, loop=False)
+    assert not recipe.layered and plain.user_text == "ocean"
