@@ -39,7 +39,9 @@ class StatusCog(commands.Cog):
         embed.add_field(name="Average generation", value=f"{average:.1f} s" if average else "no jobs yet")
         embed.add_field(name="Event loop worst stall", value=f"{bot.monitor.worst_ms:.0f} ms")
         embed.add_field(name="Executor rebuilds", value=str(bot.executor.rebuilds))
-        embed.add_field(name="Batch size", value=f"up to {bot.worker.batch_limit_now()} clips per call")
+        embed.add_field(
+            name="Batch size", value=f"up to {bot.worker.batch_limit_for(10.0)} clips of 10 s per call"
+        )
         embed.add_field(name="GPU idle while jobs waited", value=gap_summary(list(bot.worker.idle_gaps_ms)))
         embed.add_field(
             name="Prompt cache", value=f"{engine.prompts.hits} hits · {engine.prompts.misses} encodes"

@@ -13,6 +13,7 @@ import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from generation.mp3 import decode_mp3
 from generation.recipe import Recipe
 from generation.request import GenerationRequest
 from generation.tags import Mp3Tags
+
+if TYPE_CHECKING:
+    from generation.engine import AudioEngine
 
 #: Shows a status line to the job's user (throttled by the messenger).
 StatusCallback = Callable[[str], None]
@@ -172,15 +176,13 @@ async def render_layers(ctx: RenderContext, recipe: Recipe) -> Rendered:
     total = sum(groups.values())
     started = time.perf_counter()
 
-    def work(engine: object, progress: Callable[[int, int], None]) -> list[np.ndarray]:
+    def work(engine: AudioEngine, progress: Callable[[int, int], None]) -> list[np.ndarray]:
         done = 0
 
         def generate(batch: Sequence[GenerationRequest]) -> list[np.ndarray]:
             nonlocal done
             offset = done
-            waveforms = engine.generate(  # type: ignore[attr-defined]
-                batch, progress=lambda step, _total: progress(offset + step, total)
-            )
+            waveforms = engine.generate(batch, progress=lambda step, _total: progress(offset + step, total))
             done += batch[0].steps
             return waveforms
 

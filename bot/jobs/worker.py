@@ -215,14 +215,12 @@ class Worker:
     # -- the GPU loop ---------------------------------------------------------------------
 
     def batch_limit(self, first: Job) -> int:
-        """Most clips in one pipeline call: the configured maximum, else sized from GPU memory."""
-        if self.max_batch:
-            return self.max_batch
-        return self.executor.engine.max_batch(first.request.duration_s)
+        """Most clips in one pipeline call with ``first``; see :meth:`batch_limit_for`."""
+        return self.batch_limit_for(first.request.duration_s)
 
-    def batch_limit_now(self) -> int:
-        """The batch limit for a typical 10-second clip (shown by /status)."""
-        return self.max_batch or self.executor.engine.max_batch(10.0)
+    def batch_limit_for(self, duration_s: float) -> int:
+        """Most clips of ``duration_s`` in one call: the configured maximum, else from GPU memory."""
+        return self.max_batch or self.executor.engine.max_batch(duration_s)
 
     @staticmethod
     def compatible(first: Job, other: Job) -> bool:
@@ -390,10 +388,11 @@ class Worker:
         recipe = job.recipe
         ctx = self._context(job)
         log.info("job %d: %s", job.id, ", ".join(f"{k} {v}" for k, v in recipe.describe()) or "special")
-        self._gpu_starts()
         try:
-            if recipe.reroll_layer is not None:
-                source = await self._source_mix(job)
+            # The stored stems are read before the GPU is counted as starting.
+            source = await self._source_mix(job) if recipe.reroll_layer is not None else None
+            self._gpu_starts()
+            if source is not None:
                 rendered = await render_layer_reroll(ctx, recipe, source)
             elif recipe.layered:
                 rendered = await render_layers(ctx, recipe)

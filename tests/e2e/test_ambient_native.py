@@ -195,3 +195,31 @@ async def test_waiting_compatible_jobs_run_as_one_batch(world: World) -> None:
     batched = await result_for_job(world, rows[0]["id"])
     difference = np.abs(samples_of(world, solo)[0] - samples_of(world, batched)[0])
     assert difference.max() < 1e-3
+
+
+@pytest.mark.bot_config({"queue": {"max_batch": 4}})
+async def test_cancelling_one_job_of_a_batch_keeps_the_others_going(world: World) -> None:
+    busy = await ambient(world, world.alice, prompt="deep space drone", duration=10.0)
+    await busy.wait_original(lambda m: m["content"].startswith(("Starting", "Generating")), timeout=60)
+    batched = [
+        await ambient(world, user, prompt=text, duration=30.0, seed=3)
+        for user, text in ((world.bob, "forest birds"), (world.carol, "cafe chatter"))
+    ]
+    for handle in batched:
+        await handle.wait_original(lambda m: m["content"].startswith("Queued"))
+    # Both start together; carol cancels hers early in the batch.
+    await batched[1].wait_original(lambda m: m["content"].startswith("Generating"), timeout=60)
+    cancel = await world.standin.invoke_command(
+        "cancel", user=world.carol, guild_id=world.guild.id, channel_id=world.channel_id
+    )
+    answer = await cancel.wait_original(lambda m: bool(m["content"]), timeout=10)
+    assert answer["content"].startswith("Stopping job #")
+    delivered = await rerollable(world, await batched[0].followup(timeout=RESULT_TIMEOUT_S))
+    assert field(delivered, "Duration") == "30 s"
+    await batched[1].wait_original(lambda m: m["content"] == "🛑 Cancelled.", timeout=RESULT_TIMEOUT_S)
+    rows = world.bot.db_rows("SELECT user_id, status FROM jobs WHERE id > 1 ORDER BY id")
+    assert [(r["user_id"], r["status"]) for r in rows] == [
+        (world.bob.id, "done"),
+        (world.carol.id, "cancelled"),
+    ]
+    assert "batch of 2 job(s), 2 clip(s) generated" in world.bot.log()
