@@ -39,6 +39,12 @@ DEFAULT_CROSSFADE_S = 1.5
 #: Loop points are searched within this share of the clip at each end (and at most
 #: :data:`MAX_SEARCH_S`), so a loop keeps most of the clip.
 SEARCH_FRACTION = 0.15
+#: The second, wider search when no cut of the first has an inconspicuous seam.
+WIDE_SEARCH_FRACTION = 0.3
+#: Loop cuts tried, best first, until one's seam is within the clip's own range.
+CANDIDATE_POINTS = 6
+#: Loops shorter than this are too short for :func:`seam_report` (four 400 ms windows).
+SEAM_CHECK_MIN_S = 1.6
 MAX_SEARCH_S = 5.0
 
 #: Mel bands of the spectral envelope compared at candidate loop points.
@@ -121,6 +127,21 @@ def find_loop_point(
     both the spectral shape and its movement must match; the end is then refined to the sample
     by normalised cross-correlation within one analysis hop.
     """
+    return loop_point_candidates(audio, sample_rate, crossfade_s, search_s=search_s, count=1)[0]
+
+
+def loop_point_candidates(
+    audio: np.ndarray,
+    sample_rate: int,
+    crossfade_s: float = DEFAULT_CROSSFADE_S,
+    *,
+    search_s: float | None = None,
+    count: int = CANDIDATE_POINTS,
+) -> list[LoopPoint]:
+    """Up to ``count`` loop cuts, most alike first (see :func:`find_loop_point`).
+
+    Candidates differ in start or end by at least a crossfade, so each is a real alternative.
+    """
     x = _signal(audio)
     n = x.shape[0]
     fade = _crossfade_samples(n, sample_rate, crossfade_s)
@@ -139,7 +160,7 @@ def find_loop_point(
     width = max(1, frame_count(fade, n_fft, hop))
     rows, cols = a.shape[0] - width + 1, b.shape[0] - width + 1
     if rows < 1 or cols < 1:
-        start, end, distance = 0, n - fade, math.nan
+        cuts = [(0, n - fade, math.nan)]
     else:
         # Mean over the crossfade of ||a[i+k] - b[j+k]||², for every (i, j), without a 4-D array.
         squares = (
@@ -147,12 +168,20 @@ def find_loop_point(
             + _window_sums(np.sum(b * b, axis=1), width)[None, :cols]
             - 2.0 * _diagonal_window_sums(a @ b.T, width, rows, cols)
         ) / (width * ENVELOPE_BANDS)
-        i, j = np.unravel_index(int(np.argmin(squares)), squares.shape)
-        start, end = int(i) * hop, tail_offset + int(j) * hop
-        distance = math.sqrt(max(float(squares[i, j]), 0.0))
-
-    end, rho = _align_end(x, start, end, fade, hop)
-    return LoopPoint(start=start, end=end, crossfade=fade, distance_db=distance, rho=rho)
+        cuts = []
+        for flat in np.argsort(squares, axis=None, kind="stable"):
+            i, j = np.unravel_index(int(flat), squares.shape)
+            start, end = int(i) * hop, tail_offset + int(j) * hop
+            if any(abs(start - s) < fade and abs(end - e) < fade for s, e, _ in cuts):
+                continue
+            cuts.append((start, end, math.sqrt(max(float(squares[i, j]), 0.0))))
+            if len(cuts) == count:
+                break
+    points = []
+    for start, end, distance in cuts:
+        aligned, rho = _align_end(x, start, end, fade, hop)
+        points.append(LoopPoint(start=start, end=aligned, crossfade=fade, distance_db=distance, rho=rho))
+    return points
 
 
 def _align_end(x: np.ndarray, start: int, end: int, fade: int, reach: int) -> tuple[int, float]:
@@ -180,11 +209,39 @@ def make_seamless_loop(
 ) -> np.ndarray:
     """A float32 loop of ``audio`` whose end flows into its start (see the module docstring).
 
-    ``point`` defaults to :func:`find_loop_point`. The loop is shorter than the clip by the
-    crossfade plus whatever the search trimmed at the ends.
+    Without a ``point``, the cuts of :func:`loop_point_candidates` are tried best first and the
+    first whose seam does not stand out (:func:`seam_report`) is kept — the most alike ends
+    can still meet at a level step the clip itself never makes. If none does, the search is
+    widened to :data:`WIDE_SEARCH_FRACTION` of the clip at each end; if every seam still stands
+    out, the least conspicuous one wins. The loop is shorter than the clip by the crossfade plus
+    whatever the search trimmed at the ends.
     """
     x = _signal(audio)
-    p = point or find_loop_point(x, sample_rate, crossfade_s)
+    if point is not None:
+        return _joined(x, point)
+    best: tuple[float, np.ndarray] | None = None
+    # The usual search first; a wider one (a shorter loop) only when no seam there passes.
+    for search_s in (None, WIDE_SEARCH_FRACTION * x.shape[0] / sample_rate):
+        for candidate in loop_point_candidates(x, sample_rate, crossfade_s, search_s=search_s):
+            loop = _joined(x, candidate)
+            if loop.shape[0] < SEAM_CHECK_MIN_S * sample_rate:
+                return loop  # too short to measure a seam: the most alike ends it is
+            excess = _excess(seam_report(loop, sample_rate))
+            if excess <= 0.0:
+                return loop
+            if best is None or excess < best[0]:
+                best = (excess, loop)
+    assert best is not None  # there is always at least one candidate
+    return best[1]
+
+
+def _excess(report: SeamReport) -> float:
+    """How far the seam lies outside the clip's own range (≤ 0: it does not stand out)."""
+    step = report.seam_step / report.step_p999 - 1.0 if report.step_p999 > 0 else math.inf
+    return max(step, report.seam_jump_db - report.jump_max_db)
+
+
+def _joined(x: np.ndarray, p: LoopPoint) -> np.ndarray:
     start, end, fade = p.start, p.end, p.crossfade
     if not (0 <= start and start + 2 * fade <= end and end + fade <= x.shape[0]):
         raise ValueError(f"loop point {p} does not fit a clip of {x.shape[0]} samples")

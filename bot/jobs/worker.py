@@ -507,6 +507,8 @@ class Worker:
                     mp3_bytes=len(clip.mp3),
                     lufs=clip.lufs,
                     gen_seconds=rendered.seconds,
+                    # History lists what was made: a loop's or a long render's real length.
+                    duration_s=round(clip.duration_s, 2) if job.recipe.loop or job.recipe.length_s else None,
                 )
                 if rendered.spares:
                     await self._keep_candidate(job, 0, clip, rel, sha)

@@ -96,8 +96,12 @@ class GenerationStore:
         mp3_bytes: int,
         lufs: float,
         gen_seconds: float,
+        duration_s: float | None = None,
     ) -> Generation:
         """Record variation ``variation_index`` (0-based, below ``job.variations``) of ``job``.
+
+        ``duration_s`` is the file's length where it differs from the request's (a loop, a long
+        render); the request itself is stored as it reproduces the audio.
 
         Idempotent on (job, variation): a job re-run after a crash updates its existing row
         (keeping its id, ``created_at`` and ``message_id``) instead of adding a second one.
@@ -145,7 +149,7 @@ class GenerationStore:
                     request.prompt,
                     request.user_text,
                     request.preset,
-                    request.duration_s,
+                    request.duration_s if duration_s is None else duration_s,
                     request.steps,
                     request.guidance,
                     request.negative_prompt,
