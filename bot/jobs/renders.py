@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.jobs.estimate import generating_text
 from generation.errors import GenerationError, RequestError
 from generation.executor import GpuExecutor
 from generation.finishing import FinishSettings, finish
@@ -69,7 +70,6 @@ class RenderContext:
     model: str
     status: StatusCallback
     should_stop: Callable[[], bool]
-    progress_text: Callable[[int, int, str | None], str]
 
 
 def finish_clip(
@@ -98,29 +98,25 @@ async def finish_waveforms(
     model: str,
     *,
     loop: bool,
+    scores: Sequence[float | None] | None = None,
 ) -> list[Clip]:
-    """Finish plain clips, one thread hop each (so other work interleaves)."""
+    """Finish clips (with their CLAP ``scores``, for candidates), one thread hop each, so other
+    work interleaves."""
     clips = []
-    for request, wave in zip(requests, waveforms, strict=True):
+    for index, (request, wave) in enumerate(zip(requests, waveforms, strict=True)):
+        tags = Mp3Tags.from_request(request, model)
+        score = scores[index] if scores is not None else None
         clips.append(
             await asyncio.to_thread(
-                finish_clip,
-                wave,
-                sample_rate,
-                request,
-                settings,
-                Mp3Tags.from_request(request, model),
-                loop=loop,
+                finish_clip, wave, sample_rate, request, settings, tags, loop=loop, score=score
             )
         )
     return clips
 
 
-def _stepper(
-    ctx: RenderContext, stage: str | None, total: int, offset: int = 0
-) -> Callable[[int, int], None]:
+def _stepper(ctx: RenderContext, stage: str | None, total: int) -> Callable[[int, int], None]:
     def on_progress(step: int, _steps: int) -> None:
-        ctx.status(ctx.progress_text(offset + step, total, stage))
+        ctx.status(generating_text(step, total, stage))
 
     return on_progress
 
@@ -134,22 +130,15 @@ async def render_ranked(ctx: RenderContext, request: GenerationRequest, recipe: 
         should_stop=ctx.should_stop,
     )
     seconds = time.perf_counter() - started
-    sample_rate = ctx.executor.engine.sample_rate
-    clips = []
-    for candidate in ranked.candidates:
-        tags = Mp3Tags.from_request(candidate.request, ctx.model)
-        clips.append(
-            await asyncio.to_thread(
-                finish_clip,
-                candidate.audio,
-                sample_rate,
-                candidate.request,
-                ctx.finish_settings,
-                tags,
-                loop=recipe.loop,
-                score=candidate.score,
-            )
-        )
+    clips = await finish_waveforms(
+        [c.request for c in ranked.candidates],
+        [c.audio for c in ranked.candidates],
+        ctx.executor.engine.sample_rate,
+        ctx.finish_settings,
+        ctx.model,
+        loop=recipe.loop,
+        scores=[c.score for c in ranked.candidates],
+    )
     return Rendered(posted=clips[:1], spares=clips[1:], seconds=seconds)
 
 

@@ -380,7 +380,6 @@ class Worker:
             model=self.model_name,
             status=lambda text: self.messenger.update_status(job, text),
             should_stop=lambda: job.id in self._stop_requested,
-            progress_text=generating_text,
         )
 
     async def _run_special(self, job: Job) -> None:
