@@ -57,10 +57,13 @@ class JobService:
         self._rng = rng or random.SystemRandom()
         self.accepting = True
 
-    async def check_limits(self, user_id: int) -> None:
-        """Raise :class:`UserError` if this user may not queue another job now."""
+    def _check_accepting(self) -> None:
         if not self.accepting:
             raise UserError("The bot is restarting; please try again in a minute.")
+
+    async def check_limits(self, user_id: int) -> None:
+        """Raise :class:`UserError` if this user may not queue another job now."""
+        self._check_accepting()
         last = await self.jobs.last_created_at(user_id)
         refusal = check_limits(
             user_pending=await self.jobs.pending_count(user_id),
@@ -216,8 +219,7 @@ class JobService:
         recipe = dataclasses.replace(
             recipe, layers=layers, source_job_id=parent.id, reroll_layer=None, candidate_of=None
         )
-        if not self.accepting:
-            raise UserError("The bot is restarting; please try again in a minute.")
+        self._check_accepting()  # a remix needs no GPU, so the queue limits do not apply
         job = await self.jobs.create(
             kind=KIND_REMIX,
             request=parent.request,

@@ -57,7 +57,7 @@ from generation.executor import BatchResult, GpuExecutor, StuckGeneration
 from generation.finishing import FinishSettings
 from generation.long_render import plan_long_render
 from generation.mixing import Mix
-from generation.mp3 import decode_mp3
+from generation.mp3 import decode_mp3, mp3_frames
 from generation.naming import mp3_filename
 from generation.reencode import fit_mp3
 from generation.request import MAX_SEED, GenerationRequest
@@ -347,11 +347,15 @@ class Worker:
     async def _dropped_by_cancel(self, job: Job) -> bool:
         if job.id not in self._stop_requested:
             return False
+        await self._cancelled(job)
+        return True
+
+    async def _cancelled(self, job: Job) -> None:
+        """Record and show that a running job was stopped by its user."""
         self._stop_requested.discard(job.id)
         await self.jobs.mark_cancelled(job.id)
         await self.messenger.final_status(job, "🛑 Cancelled.")
         log.info("job %d: cancelled while running", job.id)
-        return True
 
     async def _finish_and_deliver(
         self, job: Job, requests: list[GenerationRequest], waveforms: list, result: BatchResult
@@ -448,7 +452,8 @@ class Worker:
             return None
         mp3 = await self.files.read(stored.mp3_path)
         lufs = stored.lufs if stored.lufs is not None else float("nan")
-        duration = await asyncio.to_thread(_mp3_seconds, mp3)
+        # The length from the stream's header info: no need to decode the whole file.
+        duration = await asyncio.to_thread(mp3_frames, mp3) / self.executor.engine.sample_rate
         clip = Clip(stored.request, mp3, lufs, duration, stored.score)
         log.info("job %d: serving candidate %d of job %d", job.id, stored.rank + 1, stored.job_id)
         return Rendered(posted=[clip], seconds=0.0)
@@ -456,10 +461,7 @@ class Worker:
     async def _generation_failed(self, job: Job, exc: BaseException) -> None:
         """Tell the user why their job ended, in their terms."""
         if isinstance(exc, Cancelled):
-            self._stop_requested.discard(job.id)
-            await self.jobs.mark_cancelled(job.id)
-            await self.messenger.final_status(job, "🛑 Cancelled.")
-            log.info("job %d: cancelled while running", job.id)
+            await self._cancelled(job)
         elif isinstance(exc, StuckGeneration):
             log.error("job %d: generation stalled; the executor was rebuilt", job.id)
             await self._fail(
@@ -635,11 +637,6 @@ def _clips(job: Job) -> int:
 
 def _ids(jobs: list[Job]) -> str:
     return ",".join(str(job.id) for job in jobs)
-
-
-def _mp3_seconds(mp3: bytes) -> float:
-    samples, sample_rate = decode_mp3(mp3)
-    return samples.shape[0] / sample_rate
 
 
 @dataclass(frozen=True)
