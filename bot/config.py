@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from generation.finishing import FinishSettings
-from generation.settings import DEFAULT_MODEL_ID, DTYPES, OFFLOAD_MODES, EngineSettings
+from generation.settings import DEFAULT_MODEL_ID, DTYPES, OFFLOAD_MODES, TINY_MODEL_ID, EngineSettings
 
 __all__ = [
     "TOKEN_ENV",
@@ -203,6 +203,15 @@ def _directory(key: str, value: Any) -> Path:
     return Path(_text(key, value, "a folder path")).expanduser()
 
 
+def _optional_path(key: str, value: Any) -> Path | None:
+    """A file path; "" (or None) means none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, Path):
+        return value.expanduser()
+    return Path(_text(key, value, 'a file path, or "" for none')).expanduser()
+
+
 def _setting(default: Any, check: Check) -> Any:
     """A dataclass field whose value ``check`` validates and normalises on construction."""
     return field(default=default, metadata={"check": check})
@@ -274,6 +283,19 @@ class ModelConfig(_Section):
     """Prompt encodings kept in memory (0 disables the cache)."""
     compile: bool = _setting(False, _boolean)
     """``torch.compile`` the UNet, compiled during the warm-up at start."""
+    test_hold_file: Path | None = _setting(None, _optional_path)
+    """Test-only (tiny model): generations wait after each step while this file names them."""
+    test_step_delay_ms: int = _setting(0, _integer(0, 10_000))
+    """Test-only (tiny model): milliseconds every denoising step waits."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        testing = self.test_hold_file is not None or self.test_step_delay_ms > 0
+        if testing and self.id != TINY_MODEL_ID:
+            raise ConfigError(
+                f"[model] test_hold_file and test_step_delay_ms are for tests and work only with "
+                f'id = "{TINY_MODEL_ID}"; remove them for the model {_show(self.id)}'
+            )
 
     def engine_settings(self) -> EngineSettings:
         """The engine's view of this section."""
@@ -284,6 +306,8 @@ class ModelConfig(_Section):
             offload=self.offload,
             prompt_cache_size=self.prompt_cache_size,
             compile=self.compile,
+            test_hold_file=self.test_hold_file,
+            test_step_delay_ms=self.test_step_delay_ms,
         )
 
 
@@ -419,9 +443,13 @@ def _anchored_model_id(model_id: str, base: Path) -> str:
 def _anchor(config: Config, base: Path) -> Config:
     model = config.model
     anchored_id = _anchored_model_id(model.id, base)
+    if anchored_id != model.id:
+        model = dataclasses.replace(model, id=anchored_id)
+    if model.test_hold_file is not None:
+        model = dataclasses.replace(model, test_hold_file=_anchored(model.test_hold_file, base))
     return dataclasses.replace(
         config,
-        model=model if anchored_id == model.id else dataclasses.replace(model, id=anchored_id),
+        model=model,
         storage=dataclasses.replace(config.storage, data_dir=_anchored(config.storage.data_dir, base)),
     )
 

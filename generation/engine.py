@@ -17,6 +17,7 @@ import torch
 
 from generation.conditioning import PromptEncoder
 from generation.errors import Cancelled, GenerationError, ModelUnavailable, OutOfMemory
+from generation.pacing import TestPacing
 from generation.request import SCHEDULERS, GenerationRequest
 from generation.settings import EngineSettings
 from generation.tiny import TINY_MODEL_ID, build_tiny_pipeline
@@ -126,9 +127,17 @@ class AudioEngine:
     """Owns one loaded AudioLDM2 pipeline and generates batches of compatible requests."""
 
     def __init__(
-        self, pipe: AudioLDM2Pipeline, *, model_name: str, device: torch.device, prompt_cache_size: int = 64
+        self,
+        pipe: AudioLDM2Pipeline,
+        *,
+        model_name: str,
+        device: torch.device,
+        prompt_cache_size: int = 64,
+        pacing: TestPacing | None = None,
     ) -> None:
         self.pipe = pipe
+        self.pacing = pacing or TestPacing()
+        """Test-only waits after each step (the tiny model only; see :mod:`generation.pacing`)."""
         self.prompts = PromptEncoder(pipe, device, cache_size=prompt_cache_size)
         self.model_name = model_name
         self.device = device
@@ -175,8 +184,15 @@ class AudioEngine:
             attention,
             time.perf_counter() - started,
         )
+        pacing = None
+        if settings.model_id == TINY_MODEL_ID:
+            pacing = TestPacing(settings.test_hold_file, settings.test_step_delay_ms / 1000)
         engine = cls(
-            pipe, model_name=settings.model_id, device=device, prompt_cache_size=settings.prompt_cache_size
+            pipe,
+            model_name=settings.model_id,
+            device=device,
+            prompt_cache_size=settings.prompt_cache_size,
+            pacing=pacing,
         )
         if settings.compile:
             engine.compile_unet(settings.compile_backend)
@@ -203,7 +219,7 @@ class AudioEngine:
                 torch.cuda.synchronize(self.device)
                 torch.cuda.reset_peak_memory_stats(self.device)
                 before = torch.cuda.memory_allocated(self.device)
-            self.generate([probe.with_seed(i) for i in range(size)])
+            self.generate([probe.with_seed(i) for i in range(size)], paced=False)
             if cuda:
                 used = torch.cuda.max_memory_allocated(self.device) - before
                 per_item = used / size / probe.duration_s
@@ -236,13 +252,15 @@ class AudioEngine:
         *,
         progress: ProgressCallback | None = None,
         waveforms_per_request: int = 1,
+        paced: bool = True,
     ) -> list[np.ndarray]:
         """Generate one pipeline call for ``requests`` (which must share :meth:`batch_key`).
 
         Returns ``len(requests) * waveforms_per_request`` float32 mono arrays, grouped by request.
         Each item gets its own CPU ``torch.Generator`` seeded from its request, so a request's
         audio does not depend on what else is in the batch. ``progress`` may raise
-        :class:`Cancelled` to stop between steps.
+        :class:`Cancelled` to stop between steps. ``paced=False`` skips the test-only pacing (the
+        warm-up at start is never held).
         """
         if not requests:
             return []
@@ -257,10 +275,14 @@ class AudioEngine:
             for i in range(waveforms_per_request)
         ]
         total = first.steps
+        pacing = self.pacing if paced and self.pacing.active else None
+        texts = [r.user_text for r in requests]
 
         def on_step(step: int, _timestep: object, _latents: object) -> None:
-            if progress is not None:
-                progress(step + 1, total)
+            report = (lambda: progress(step + 1, total)) if progress is not None else (lambda: None)
+            report()
+            if pacing is not None:
+                pacing.after_step(texts, report)
 
         guided = first.guidance > 1.0
         try:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_MODEL_ID = "cvssp/audioldm2"
+#: The built-in tiny random model (no download; see generation.tiny).
+TINY_MODEL_ID = "tiny"
 DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32")
 OFFLOAD_MODES: tuple[str, ...] = ("auto", "on", "off")
 
@@ -24,9 +27,15 @@ class EngineSettings:
     """``torch.compile`` the UNet (compiled during :meth:`AudioEngine.warm_up`, not on a user's job)."""
     compile_backend: str = "inductor"
     """The ``torch.compile`` backend; tests use "eager" to exercise the path without a C compiler."""
+    test_hold_file: Path | None = None
+    """Test-only, tiny model only: hold generations while this file names them (generation.pacing)."""
+    test_step_delay_ms: int = 0
+    """Test-only, tiny model only: milliseconds to wait after every denoising step."""
 
     def __post_init__(self) -> None:
         if self.dtype is not None and self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
         if self.offload not in OFFLOAD_MODES:
             raise ValueError(f"offload must be 'auto', 'on' or 'off'; got {self.offload!r}")
+        if self.test_step_delay_ms < 0:
+            raise ValueError(f"test_step_delay_ms must not be negative; got {self.test_step_delay_ms}")

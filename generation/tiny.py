@@ -39,7 +39,10 @@ from transformers import (
     T5Tokenizer,
 )
 
-TINY_MODEL_ID = "tiny"
+from generation.settings import TINY_MODEL_ID
+
+__all__ = ["TINY_MODEL_ID", "bpe_tokenizer", "build_tiny_pipeline", "unigram_tokenizer"]
+
 SAMPLE_RATE = 16_000
 MEL_BINS = 64
 HOP_LENGTH = 160

@@ -301,6 +301,9 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("model", "prompt_cache_size", -1, "between 0 and 10000"),
     ("model", "prompt_cache_size", 10001, "between 0 and 10000"),
     ("model", "prompt_cache_size", 64.0, "integer"),
+    ("model", "test_hold_file", 5, "file path"),
+    ("model", "test_step_delay_ms", -1, "between 0 and 10000"),
+    ("model", "test_step_delay_ms", 0.5, "integer"),
     ("storage", "data_dir", "", "folder"),
     ("storage", "data_dir", 5, "folder"),
     ("storage", "retention_days", -1, "between 0 and 36500"),
@@ -327,6 +330,16 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("audio", "fade_in_s", [0.1], "number"),
     ("audio", "fade_out_s", "0.25", "number"),
 ]
+
+
+def test_test_only_keys_work_with_the_tiny_model_alone(tmp_path: Path) -> None:
+    config = load_text(tmp_path, '[model]\nid = "tiny"\ntest_hold_file = "hold"\ntest_step_delay_ms = 200\n')
+    assert config.model.test_hold_file == tmp_path.resolve() / "hold"  # anchored like data_dir
+    settings = config.model.engine_settings()
+    assert (settings.test_hold_file, settings.test_step_delay_ms) == (tmp_path.resolve() / "hold", 200)
+    for line in ('test_hold_file = "hold"', "test_step_delay_ms = 200"):
+        message = error_for(tmp_path, f'[model]\nid = "cvssp/audioldm2"\n{line}\n')
+        assert "only with" in message and '"tiny"' in message, message
 
 
 def test_every_key_has_bad_values() -> None:

@@ -19,6 +19,10 @@ from tests.standin import DiscordStandIn, Guild, User
 REPO = Path(__file__).resolve().parents[2]
 #: The bot process needs a few seconds to import torch and build the tiny model.
 START_TIMEOUT_S = 120.0
+#: Milliseconds every tiny-model step waits in every end-to-end bot (``[model]
+#: test_step_delay_ms``): run the suite with 0 and with e.g. 200 to show that no test depends on
+#: how fast the model is.
+STEP_DELAY_ENV = "AMBIENTGEN_E2E_STEP_DELAY_MS"
 
 
 def _toml_value(value: object) -> str:
@@ -65,13 +69,54 @@ class BotProcess:
     def log_path(self) -> Path:
         return self.workdir / f"bot-{self.starts}.log"
 
+    @property
+    def hold_file(self) -> Path:
+        """The tiny model's test-only hold file (``[model] test_hold_file``)."""
+        return self.workdir / "hold"
+
+    def hold(self, *texts: str) -> None:
+        """Hold every generation whose prompt contains one of ``texts`` after its current step.
+
+        Replaces the previous hold: what it named and this call does not is released. A held job
+        stays running (and shows its progress) until :meth:`release`, however fast the model.
+        """
+        if not texts:
+            self.hold_file.unlink(missing_ok=True)
+            return
+        # Atomic: the model never reads a half-written file (which would release early).
+        partial = self.hold_file.with_suffix(".partial")
+        partial.write_text("\n".join(texts) + "\n", encoding="utf-8")
+        os.replace(partial, self.hold_file)
+
+    def release(self) -> None:
+        """Let every held generation go on."""
+        self.hold()
+
+    async def wait_for_log(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:  # noqa: ASYNC109
+        """Wait until the bot's log (this start's) has a line matching ``pattern``."""
+        regex = re.compile(pattern, re.MULTILINE)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+            if match := regex.search(text):
+                return match
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"no log line matching {pattern!r} within {timeout:g} s:\n{text[-3000:]}")
+            # The log is a file written by another process: there is no event to wait on.
+            await asyncio.sleep(0.05)
+
     def config(self) -> dict[str, dict[str, object]]:
         sections: dict[str, dict[str, object]] = {
             "discord": {
                 "api_base_url": self.standin.api_base_url,
                 "command_guilds": [str(g.id) for g in self.guilds],
             },
-            "model": {"id": "tiny", "device": "cpu"},
+            "model": {
+                "id": "tiny",
+                "device": "cpu",
+                "test_hold_file": str(self.hold_file),
+                "test_step_delay_ms": int(os.environ.get(STEP_DELAY_ENV, "0") or 0),
+            },
             "storage": {"data_dir": str(self.data_dir)},
         }
         for section, values in self.overrides.items():
@@ -116,10 +161,19 @@ class BotProcess:
         )
         return synced and self._readies() > readies_before
 
-    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:  # noqa: ASYNC109
+    def send_signal(self, sig: int) -> None:
+        """Send ``sig`` to the bot (if it still runs) without waiting for it to exit."""
         assert self.process is not None
         if self.process.returncode is None:
             self.process.send_signal(sig)
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:  # noqa: ASYNC109
+        self.send_signal(sig)
+        return await self.wait_exit(timeout)
+
+    async def wait_exit(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109
+        """The bot's exit status, once it has exited."""
+        assert self.process is not None
         return await asyncio.wait_for(self.process.wait(), timeout)
 
     def log(self) -> str:

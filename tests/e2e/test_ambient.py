@@ -29,12 +29,16 @@ GENERATING = re.compile(r"^Generating — (\d+) % \(step (\d+)/(\d+)\)$")
 
 
 async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: World) -> None:
+    world.bot.hold("rain with crickets")  # held after each step until the progress is seen
     handle = await ambient(world, world.alice, prompt="rain with crickets", duration=10.0, guidance=6.5)
     response = await handle.response()
     assert response.type == 5  # deferred channel message with source: "thinking…"
     assert response.elapsed < 3.0
     assert not response.ephemeral
 
+    held = await handle.wait_original(lambda m: bool(GENERATING.match(m["content"])), timeout=60)
+    assert GENERATING.match(held["content"]).group(2) == "1"  # held after its first step
+    world.bot.release()
     followup = await handle.followup(timeout=RESULT_TIMEOUT_S)
     await handle.wait_original(lambda m: m["content"].startswith("✅"))
     contents = [edit.payload.get("content") for edit in handle.edits if "content" in edit.payload]

@@ -176,15 +176,16 @@ def json_seed(request_json: str) -> int:
 
 @pytest.mark.bot_config({"queue": {"max_batch": 4}})
 async def test_waiting_compatible_jobs_run_as_one_batch(world: World) -> None:
-    busy = await ambient(world, world.alice, prompt="distant thunder", duration=20.0)
-    await busy.response()
-    await world.standin.wait_until(
-        lambda: any("Generating" in (e.payload.get("content") or "") for e in busy.edits) or None, timeout=60
-    )
+    world.bot.hold("distant thunder")  # busy until the three others wait behind it
+    busy = await ambient(world, world.alice, prompt="distant thunder", duration=5.0)
+    await busy.wait_original(lambda m: m["content"].startswith("Generating"), timeout=60)
     waiting = [
         await ambient(world, user, prompt=text, duration=3.0, seed=7)
         for user, text in ((world.bob, "forest birds"), (world.carol, "cafe chatter"), (world.alice, "ocean"))
     ]
+    for handle in waiting:
+        await handle.wait_original(lambda m: m["content"].startswith("Queued"))
+    world.bot.release()
     for handle in waiting:
         await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
     rows = world.bot.db_rows("SELECT id, started_at, gen_seconds FROM jobs WHERE id > 1 ORDER BY id")
@@ -204,23 +205,27 @@ async def test_waiting_compatible_jobs_run_as_one_batch(world: World) -> None:
 
 @pytest.mark.bot_config({"queue": {"max_batch": 4}})
 async def test_cancelling_one_job_of_a_batch_keeps_the_others_going(world: World) -> None:
-    busy = await ambient(world, world.alice, prompt="deep space drone", duration=10.0)
-    await busy.wait_original(lambda m: m["content"].startswith(("Starting", "Generating")), timeout=60)
+    world.bot.hold("deep space drone")
+    busy = await ambient(world, world.alice, prompt="deep space drone", duration=5.0)
+    await busy.wait_original(lambda m: m["content"].startswith("Generating"), timeout=60)
     batched = [
-        await ambient(world, user, prompt=text, duration=30.0, seed=3)
+        await ambient(world, user, prompt=text, duration=4.0, seed=3)
         for user, text in ((world.bob, "forest birds"), (world.carol, "cafe chatter"))
     ]
     for handle in batched:
         await handle.wait_original(lambda m: m["content"].startswith("Queued"))
-    # Both start together; carol cancels hers early in the batch.
+    # The busy job goes on; the two that waited start together and are held in their batch
+    # while carol cancels hers.
+    world.bot.hold("forest birds")
     await batched[1].wait_original(lambda m: m["content"].startswith("Generating"), timeout=60)
     cancel = await world.standin.invoke_command(
         "cancel", user=world.carol, guild_id=world.guild.id, channel_id=world.channel_id
     )
     answer = await cancel.wait_original(lambda m: bool(m["content"]), timeout=10)
     assert answer["content"].startswith("Stopping job #")
+    world.bot.release()
     delivered = await rerollable(world, await batched[0].followup(timeout=RESULT_TIMEOUT_S))
-    assert field(delivered, "Duration") == "30 s"
+    assert field(delivered, "Duration") == "4 s"
     await batched[1].wait_original(lambda m: m["content"] == "🛑 Cancelled.", timeout=RESULT_TIMEOUT_S)
     rows = world.bot.db_rows("SELECT user_id, status FROM jobs WHERE id > 1 ORDER BY id")
     assert [(r["user_id"], r["status"]) for r in rows] == [

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.e2e
 
 
 async def _running(handle: InteractionHandle) -> None:
-    await handle.wait_original(lambda m: m["content"].startswith(("Starting", "Generating")), timeout=60)
+    """Wait until the (held) job shows its progress."""
+    await handle.wait_original(lambda m: m["content"].startswith("Generating"), timeout=60)
 
 
 async def _queued(handle: InteractionHandle) -> None:
@@ -24,7 +25,8 @@ async def _queued(handle: InteractionHandle) -> None:
 
 
 async def test_sigkill_with_six_jobs_then_restart_delivers_each_exactly_once(world: World) -> None:
-    running = await ambient(world, world.alice, prompt="thunderstorm at night", duration=30.0)
+    world.bot.hold("thunderstorm at night")
+    running = await ambient(world, world.alice, prompt="thunderstorm at night", duration=5.0)
     await _running(running)
     queued = [
         await ambient(world, user, prompt=f"gentle wind {i}", duration=2.5)
@@ -36,6 +38,7 @@ async def test_sigkill_with_six_jobs_then_restart_delivers_each_exactly_once(wor
     states = Counter(r["status"] for r in world.bot.db_rows("SELECT status FROM jobs"))
     assert states == {"running": 1, "queued": 5}
 
+    world.bot.release()
     await world.bot.start()
     for handle in [running, *queued]:
         await handle.followup(timeout=RESULT_TIMEOUT_S)
@@ -50,11 +53,15 @@ async def test_sigkill_with_six_jobs_then_restart_delivers_each_exactly_once(wor
 
 
 async def test_sigterm_finishes_the_running_job_and_keeps_the_queue(world: World) -> None:
-    running = await ambient(world, world.alice, prompt="river stream", duration=10.0)
+    world.bot.hold("river stream")
+    running = await ambient(world, world.alice, prompt="river stream", duration=5.0)
     await _running(running)
     waiting = await ambient(world, world.bob, prompt="city street", duration=2.5)
     await _queued(waiting)
-    assert await world.bot.stop(signal.SIGTERM) == 0
+    world.bot.send_signal(signal.SIGTERM)
+    await world.bot.wait_for_log(r"received SIGTERM: shutting down gracefully")
+    world.bot.release()  # the running job finishes within the grace period; the queued one waits
+    assert await world.bot.wait_exit() == 0
     assert "kept for the next start" in world.bot.log()
     states = {r["id"]: r["status"] for r in world.bot.db_rows("SELECT id, status FROM jobs")}
     assert states == {1: "done", 2: "queued"}
@@ -64,9 +71,11 @@ async def test_sigterm_finishes_the_running_job_and_keeps_the_queue(world: World
 
 
 async def test_result_after_the_interaction_token_expired_arrives_in_the_channel(world: World) -> None:
-    handle = await ambient(world, world.alice, prompt="deep space drone", duration=30.0)
+    world.bot.hold("deep space drone")
+    handle = await ambient(world, world.alice, prompt="deep space drone", duration=5.0)
     await _running(handle)
     world.standin.advance_clock(16 * 60)  # Discord's interaction tokens last 15 minutes
+    world.bot.release()
     message = await world.standin.wait_for_message(world.channel_id, is_result, timeout=RESULT_TIMEOUT_S)
     assert message.get("webhook_id") is None  # a plain channel message, not an interaction follow-up
     assert message["content"].startswith(f"<@{world.alice.id}>")
@@ -78,7 +87,8 @@ async def test_result_after_the_interaction_token_expired_arrives_in_the_channel
 
 
 async def test_round_robin_and_the_per_user_limit(world: World) -> None:
-    first = await ambient(world, world.alice, prompt="ocean waves", duration=20.0)
+    world.bot.hold("ocean waves")  # the first job runs until everyone has queued
+    first = await ambient(world, world.alice, prompt="ocean waves", duration=5.0)
     await _running(first)
     alice_more = [await ambient(world, world.alice, prompt=f"ocean waves {i}", duration=2.5) for i in (2, 3)]
     for handle in alice_more:
@@ -91,6 +101,7 @@ async def test_round_robin_and_the_per_user_limit(world: World) -> None:
     assert refusal["flags"] & 64  # ephemeral
     bob = await ambient(world, world.bob, prompt="birdsong at dawn", duration=2.5)
     await _queued(bob)
+    world.bot.release()
     for handle in (first, *alice_more, bob):
         await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
 

@@ -100,9 +100,10 @@ async def test_reroll_button(world: World) -> None:
 
 
 async def test_queue_shows_positions_and_cancel_removes_a_queued_job(world: World) -> None:
-    # A long job keeps the executor busy while three short ones wait behind it.
-    busy = await ambient(world, world.alice, prompt="deep space drone", duration=30.0)
-    await busy.wait_original(lambda m: m["content"].startswith(("Starting", "Generating")), timeout=60)
+    # A held job keeps the executor busy while three short ones wait behind it.
+    world.bot.hold("deep space drone")
+    busy = await ambient(world, world.alice, prompt="deep space drone", duration=5.0)
+    await busy.wait_original(lambda m: m["content"].startswith("Generating"), timeout=60)
     waiting = [
         await ambient(world, user, prompt=text, duration=2.5)
         for user, text in (
@@ -146,6 +147,7 @@ async def test_queue_shows_positions_and_cancel_removes_a_queued_job(world: Worl
     refusal = await steal.wait_original(lambda m: bool(m["content"]), timeout=10)
     assert "not one of your active jobs" in refusal["content"]
 
+    world.bot.release()
     for handle in (busy, waiting[0], waiting[2]):
         await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
     rows = world.bot.db_rows(
