@@ -283,7 +283,7 @@ class ModelConfig(_Section):
     """Prompt encodings kept in memory (0 disables the cache)."""
     compile: bool = _setting(False, _boolean)
     """``torch.compile`` the UNet, compiled during the warm-up at start."""
-    test_hold_file: Path | None = _setting(None, _optional_path)
+    test_hold_file: Path | None = _setting(None, _optional_path)  # noqa: RUF009 - Path is immutable
     """Test-only (tiny model): generations wait after each step while this file names them."""
     test_step_delay_ms: int = _setting(0, _integer(0, 10_000))
     """Test-only (tiny model): milliseconds every denoising step waits."""
