@@ -46,8 +46,8 @@ from transformers import (
     T5Tokenizer,
 )
 
+from generation.backends.audioldm2.tiny import bpe_tokenizer, unigram_tokenizer
 from generation.presets import DEFAULT_NEGATIVE_PROMPT, GENERIC_TEMPLATE, MURMUR_NEGATIVE_PROMPT, PRESETS
-from generation.tiny import bpe_tokenizer, unigram_tokenizer
 
 FULL_MODEL_NAME = "cvssp/audioldm2 (architecture, random weights)"
 SAMPLE_RATE = 16_000

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     import torch
     from diffusers import AudioLDM2Pipeline
 
-    from generation.engine import AudioEngine
+    from generation.backends.audioldm2.engine import AudioEngine
     from generation.request import GenerationRequest
 
 SECTIONS: tuple[str, ...] = ("baseline", "batch", "cache", "fast", "compile")
@@ -198,7 +198,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     if args.steps < 1 or args.repeats < 1 or args.duration <= 0:
         parser.error("--steps and --repeats must be at least 1, --duration positive")
 
-    from generation.engine import resolve_device, resolve_dtype
+    from generation.backends.audioldm2.engine import resolve_device, resolve_dtype
     from generation.presets import DEFAULT_STEPS
     from generation.request import FAST_STEPS
 
@@ -413,7 +413,7 @@ def run_baseline(ctx: Context) -> None:
 
 def _engine(ctx: Context, cache_size: int) -> AudioEngine:
     from bench.full_size import FULL_MODEL_NAME
-    from generation.engine import AudioEngine
+    from generation.backends.audioldm2.engine import AudioEngine
 
     ctx.pipe.scheduler = ctx.default_scheduler  # the engine takes the pipeline's scheduler as "default"
     name = FULL_MODEL_NAME if ctx.settings.model == "full" else "tiny"
@@ -676,8 +676,8 @@ def load_pipeline(settings: Settings, device: torch.device) -> tuple[AudioLDM2Pi
     import torch
 
     from bench.full_size import FULL_MODEL_NAME, build_full_pipeline, check_parameter_count, latent_shape
-    from generation.engine import use_sdpa_attention
-    from generation.tiny import build_tiny_pipeline
+    from generation.backends.audioldm2.engine import use_sdpa_attention
+    from generation.backends.audioldm2.tiny import build_tiny_pipeline
 
     dtype = getattr(torch, settings.dtype)
     started = time.perf_counter()

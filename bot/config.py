@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from generation.finishing import FinishSettings
+from generation.audio.finishing import FinishSettings
 from generation.settings import DEFAULT_MODEL_ID, DTYPES, OFFLOAD_MODES, TINY_MODEL_ID, EngineSettings
 
 __all__ = [

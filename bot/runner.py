@@ -45,7 +45,7 @@ def run_bot(config_path: Path | None) -> int:
 async def _serve(config: Config, token: str) -> int:
     from bot.app import AmbientBot
     from bot.storage import Database
-    from generation.engine import AudioEngine
+    from generation.backends.audioldm2.engine import AudioEngine
     from generation.errors import ModelUnavailable
     from generation.executor import GpuExecutor
     from generation.prompting import warm_up_request

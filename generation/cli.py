@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generation.audio.finishing import FinishSettings
 from generation.errors import GenerationError, ModelUnavailable, RequestError
-from generation.finishing import FinishSettings
 from generation.presets import PRESETS
 from generation.request import (
     FAST_SCHEDULER,
@@ -39,11 +39,11 @@ if TYPE_CHECKING:
     import numpy as np
     from tqdm import tqdm
 
-    from generation.engine import AudioEngine, ProgressCallback
-    from generation.finishing import FinishedAudio
-    from generation.long_render import LongRenderPlan
-    from generation.mixing import LayerSpec
-    from generation.tags import Mp3Tags
+    from generation.audio.finishing import FinishedAudio
+    from generation.audio.tags import Mp3Tags
+    from generation.backends.audioldm2.engine import AudioEngine, ProgressCallback
+    from generation.recipes.long_render import LongRenderPlan
+    from generation.recipes.mixing import LayerSpec
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def _step_callback(bar: tqdm, offset: int = 0) -> ProgressCallback:
 
 
 def _write(path: Path, png: Path | None, done: FinishedAudio, detail: str) -> None:
-    from generation.spectrogram import spectrogram_png
+    from generation.audio.spectrogram import spectrogram_png
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(done.mp3)
@@ -157,8 +157,8 @@ def _write(path: Path, png: Path | None, done: FinishedAudio, detail: str) -> No
 def _finish_and_write(
     out: _Output, index: int, audio: np.ndarray, sample_rate: int, tags: Mp3Tags, detail: str
 ) -> None:
-    from generation.finishing import finish
-    from generation.looping import make_seamless_loop
+    from generation.audio.finishing import finish
+    from generation.audio.looping import make_seamless_loop
 
     if out.loop:
         audio = make_seamless_loop(audio, sample_rate)
@@ -170,7 +170,7 @@ def _single_job(request: GenerationRequest, out: _Output) -> Callable[[AudioEngi
     requests = [request.with_seed((request.seed + i) % (MAX_SEED + 1)) for i in range(len(out.mp3))]
 
     def run(engine: AudioEngine) -> int:
-        from generation.tags import Mp3Tags
+        from generation.audio.tags import Mp3Tags
 
         with _progress_bar(request.steps) as bar:
             waveforms = engine.generate(requests, progress=_step_callback(bar))
@@ -184,7 +184,7 @@ def _single_job(request: GenerationRequest, out: _Output) -> Callable[[AudioEngi
 
 def _ranked_job(request: GenerationRequest, candidates: int, out: _Output) -> Callable[[AudioEngine], int]:
     def run(engine: AudioEngine) -> int:
-        from generation.tags import Mp3Tags
+        from generation.audio.tags import Mp3Tags
 
         with _progress_bar(request.steps) as bar:
             ranked = engine.generate_ranked(request, candidates, progress=_step_callback(bar))
@@ -211,7 +211,7 @@ def _layered_job(
     steps_per_mix = sum({r.batch_key(): r.steps for r in requests}.values())
 
     def run(engine: AudioEngine) -> int:
-        from generation.mixing import Mix, render_stems
+        from generation.recipes.mixing import Mix, render_stems
 
         for index, layer_requests in enumerate(variations):
             with _progress_bar(steps_per_mix, f"Mix {index + 1} of {len(variations)}") as bar:
@@ -239,8 +239,8 @@ def _long_job(plan: LongRenderPlan, out: _Output) -> Callable[[AudioEngine], int
     request = plan.base
 
     def run(engine: AudioEngine) -> int:
-        from generation.long_render import RenderProgress, engine_renderer, render_long
-        from generation.tags import Mp3Tags
+        from generation.audio.tags import Mp3Tags
+        from generation.recipes.long_render import RenderProgress, engine_renderer, render_long
 
         path, png = out.mp3[0], out.png[0]
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -300,7 +300,7 @@ def _conflicts(args: argparse.Namespace, layered: bool) -> None:
         if args.candidates is not None:
             raise RequestError("--candidates works on a single prompt, not on layers.")
     if args.candidates is not None:
-        from generation.ranking import check_candidates
+        from generation.recipes.ranking import check_candidates
 
         candidates = check_candidates(args.candidates)
         if args.variations > candidates:
@@ -312,11 +312,11 @@ def _conflicts(args: argparse.Namespace, layered: bool) -> None:
 
 def _prepare(args: argparse.Namespace) -> _Job:
     """Validate everything and build the job; raises RequestError or ValueError."""
-    from generation.long_render import plan_long_render
-    from generation.looping import loop_finish_settings
-    from generation.mixing import is_layered, layer_requests, parse_layers
+    from generation.audio.looping import loop_finish_settings
     from generation.naming import mp3_filename
     from generation.prompting import build_request
+    from generation.recipes.long_render import plan_long_render
+    from generation.recipes.mixing import is_layered, layer_requests, parse_layers
 
     layered = is_layered(args.text)
     _conflicts(args, layered)
@@ -388,7 +388,7 @@ def run_generate(args: argparse.Namespace) -> int:
         return 2
 
     # Heavy imports only now, so a bad argument answers instantly.
-    from generation.engine import AudioEngine
+    from generation.backends.audioldm2.engine import AudioEngine
 
     print(job.headline, file=sys.stderr)
     try:

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from generation.engine import AudioEngine
+from generation.backends.audioldm2.engine import AudioEngine
 from generation.errors import Cancelled, GenerationError, OutOfMemory
 from generation.request import GenerationRequest
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_MODEL_ID = "cvssp/audioldm2"
-#: The built-in tiny random model (no download; see generation.tiny).
+#: The built-in tiny random model (no download; see generation.backends.audioldm2.tiny).
 TINY_MODEL_ID = "tiny"
 DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32")
 OFFLOAD_MODES: tuple[str, ...] = ("auto", "on", "off")
@@ -28,7 +28,7 @@ class EngineSettings:
     compile_backend: str = "inductor"
     """The ``torch.compile`` backend; tests use "eager" to exercise the path without a C compiler."""
     test_hold_file: Path | None = None
-    """Test-only, tiny model only: hold generations while this file names them (generation.pacing)."""
+    """Test-only, tiny model only: hold generations while this file names them (backends.pacing)."""
     test_step_delay_ms: int = 0
     """Test-only, tiny model only: milliseconds to wait after every denoising step."""
 

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from generation.errors import RequestError
 from generation.presets import search_presets
-from generation.recipe import build_order, format_length, parse_length
+from generation.recipes.recipe import build_order, format_length, parse_length
 from generation.request import MAX_SEED, QUALITY_FAST, QUALITY_STANDARD
 
 if TYPE_CHECKING:

@@ -36,10 +36,10 @@ from bot.ui.components import (
 )
 from bot.ui.embeds import GALLERY_EMOJI
 from bot.ui.library import PAGE_SIZE, history_embed, history_entry_embed, history_options, place_in
-from generation.mixing import is_layered
 from generation.naming import mp3_filename
 from generation.prompting import build_request
-from generation.recipe import Recipe, build_order
+from generation.recipes.mixing import is_layered
+from generation.recipes.recipe import Recipe, build_order
 from generation.request import MAX_PROMPT_CHARS, GenerationRequest
 
 if TYPE_CHECKING:

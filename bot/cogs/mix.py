@@ -12,7 +12,7 @@ from bot.errors import UserError, answering_errors, defer_private
 from bot.storage import Job
 from bot.ui.components import client_bot, submitted_values
 from bot.ui.embeds import clip
-from generation.mixing import MAX_GAIN, MIN_GAIN
+from generation.recipes.mixing import MAX_GAIN, MIN_GAIN
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot

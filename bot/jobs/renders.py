@@ -18,20 +18,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.jobs.estimate import generating_text
+from generation.audio.finishing import FinishSettings, finish
+from generation.audio.looping import loop_finish_settings, make_seamless_loop
+from generation.audio.loudness import integrated_loudness
+from generation.audio.mp3 import decode_mp3
+from generation.audio.tags import Mp3Tags
 from generation.errors import GenerationError, RequestError
 from generation.executor import GpuExecutor
-from generation.finishing import FinishSettings, finish
-from generation.long_render import LongRenderWriter, plan_long_render
-from generation.looping import loop_finish_settings, make_seamless_loop
-from generation.loudness import integrated_loudness
-from generation.mixing import Mix, render_stems
-from generation.mp3 import decode_mp3
-from generation.recipe import Recipe
+from generation.recipes.long_render import LongRenderWriter, plan_long_render
+from generation.recipes.mixing import Mix, render_stems
+from generation.recipes.recipe import Recipe
 from generation.request import GenerationRequest
-from generation.tags import Mp3Tags
 
 if TYPE_CHECKING:
-    from generation.engine import AudioEngine
+    from generation.backends.audioldm2.engine import AudioEngine
 
 #: Shows a status line to the job's user (throttled by the messenger).
 StatusCallback = Callable[[str], None]

@@ -27,8 +27,8 @@ from bot.storage import (
     JobStore,
 )
 from generation.errors import RequestError
-from generation.mixing import Mix, describe_layers, is_layered
-from generation.recipe import PLAIN, Recipe, build_order, fresh_recipe
+from generation.recipes.mixing import Mix, describe_layers, is_layered
+from generation.recipes.recipe import PLAIN, Recipe, build_order, fresh_recipe
 from generation.request import MAX_SEED, GenerationRequest
 
 log = logging.getLogger(__name__)

@@ -52,16 +52,16 @@ from bot.storage import (
     StemFiles,
 )
 from bot.ui.embeds import result_embed
+from generation.audio.finishing import FinishSettings
+from generation.audio.mp3 import decode_mp3, mp3_frames
+from generation.audio.reencode import fit_mp3
+from generation.audio.spectrogram import spectrogram_strip_png
 from generation.errors import Cancelled, GenerationError, OutOfMemory, RequestError
 from generation.executor import BatchResult, GpuExecutor, StuckGeneration
-from generation.finishing import FinishSettings
-from generation.long_render import plan_long_render
-from generation.mixing import Mix
-from generation.mp3 import decode_mp3, mp3_frames
 from generation.naming import mp3_filename
-from generation.reencode import fit_mp3
+from generation.recipes.long_render import plan_long_render
+from generation.recipes.mixing import Mix
 from generation.request import MAX_SEED, GenerationRequest
-from generation.spectrogram import spectrogram_strip_png
 
 log = logging.getLogger(__name__)
 

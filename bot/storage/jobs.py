@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.storage.database import Database, Transaction
-from generation.recipe import PLAIN, Recipe
+from generation.recipes.recipe import PLAIN, Recipe
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)

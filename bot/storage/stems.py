@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from generation.mixing import Mix
+from generation.recipes.mixing import Mix
 
 
 class StemFiles:

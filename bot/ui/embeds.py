@@ -11,7 +11,7 @@ from bot.jobs.estimate import format_eta
 from bot.storage import Job
 from generation.presets import PRESETS
 from generation.prompting import format_number
-from generation.recipe import format_length
+from generation.recipes.recipe import format_length
 from generation.request import GenerationRequest
 
 EMBED_COLOUR = discord.Colour.from_rgb(88, 148, 160)

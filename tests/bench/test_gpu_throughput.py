@@ -111,7 +111,7 @@ def test_in_memory_tokenizers_give_realistic_token_counts(full_pipe: AudioLDM2Pi
 
 def test_parameter_check_rejects_another_model() -> None:
     from bench.full_size import check_parameter_count
-    from generation.tiny import build_tiny_pipeline
+    from generation.backends.audioldm2.tiny import build_tiny_pipeline
 
     with pytest.raises(ValueError, match="expected"):
         check_parameter_count(build_tiny_pipeline())

@@ -19,7 +19,7 @@ from bot.config import (
     StorageConfig,
     load_config,
 )
-from generation.finishing import FinishSettings
+from generation.audio.finishing import FinishSettings
 from generation.settings import DEFAULT_MODEL_ID, EngineSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from generation.mp3 import decode_mp3
-from generation.tags import read_tags
+from generation.audio.mp3 import decode_mp3
+from generation.audio.tags import read_tags
 
 
 def _ambientgen(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

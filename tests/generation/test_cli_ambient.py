@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from generation.audio.looping import seam_report
+from generation.audio.mp3 import decode_mp3
+from generation.audio.tags import read_tags
 from generation.cli import add_generate_arguments, run_generate
-from generation.looping import seam_report
-from generation.mp3 import decode_mp3
-from generation.tags import read_tags
 
 FAST = ["--model", "tiny", "--device", "cpu", "--steps", "10"]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from generation.engine import AudioEngine, EngineSettings
+from generation.backends.audioldm2.engine import AudioEngine, EngineSettings
 from generation.errors import Cancelled, OutOfMemory
 from generation.executor import GpuExecutor, StuckGeneration
 from generation.prompting import build_request

@@ -8,7 +8,7 @@ import dataclasses
 from bot.jobs.queue import JobQueue
 from bot.jobs.worker import Worker
 from bot.storage import Job, JobStatus
-from generation.recipe import PLAIN, Recipe
+from generation.recipes.recipe import PLAIN, Recipe
 from tests.bot.storage.conftest import make_request
 
 

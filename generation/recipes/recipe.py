@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generation.errors import RequestError
-from generation.long_render import MAX_LENGTH_S, MIN_LENGTH_S
-from generation.mixing import MAX_LAYERS, LayerSpec
 from generation.prompting import format_number
-from generation.ranking import MAX_CANDIDATES, check_candidates
+from generation.recipes.long_render import MAX_LENGTH_S, MIN_LENGTH_S
+from generation.recipes.mixing import MAX_LAYERS, LayerSpec
+from generation.recipes.ranking import MAX_CANDIDATES, check_candidates
 from generation.request import MAX_SEED, GenerationRequest
 
 #: "90", "90s", "2m", "2.5 min", "1m30s", "1:30", "10 minutes".
@@ -238,8 +238,8 @@ def build_order(
     layer gets its own preset, so ``preset``, ``raw`` and ``negative`` are refused there. The
     returned request of a scene is its first layer's, carrying the whole text as ``user_text``.
     """
-    from generation.mixing import is_layered, layer_requests, parse_layers
     from generation.prompting import build_request, clean_text
+    from generation.recipes.mixing import is_layered, layer_requests, parse_layers
     from generation.request import FAST_SCHEDULER, FAST_STEPS, QUALITY_FAST
 
     length_s = parse_length(length)

@@ -2,9 +2,9 @@
 
 A render of ``length_s`` is cut into ``n`` equal segments of at most 30 s (the model's limit),
 each the same request with its own seed (``seed + i``), overlapping by ``crossfade_s`` and
-joined with the shared equal-power crossfade (:mod:`generation.crossfade`). With ``loop`` the
+joined with the shared equal-power crossfade (:mod:`generation.audio.crossfade`). With ``loop`` the
 end of the last segment is crossfaded into the start of the first, exactly as
-:mod:`generation.looping` closes a single clip, so the whole file repeats seamlessly.
+:mod:`generation.audio.looping` closes a single clip, so the whole file repeats seamlessly.
 
 Bounded memory: segments are rendered one at a time through a callable (the bot's GPU
 executor or :func:`engine_renderer`), normalised, joined and encoded at once; only the current
@@ -20,7 +20,7 @@ evening out segment levels is what an ambient bed wants anyway. Where a crossfad
 peaky segments would pass the true-peak ceiling, a smooth dip inside that crossfade holds it.
 
 The MP3 bitrate is the finish settings' bitrate or less: the highest CBR rate whose file fits
-under ``max_bytes`` (Discord's 10 MiB upload cap by default), from :func:`generation.mp3.fit_bitrate`.
+under ``max_bytes`` (Discord's 10 MiB upload cap by default), from :func:`generation.audio.mp3.fit_bitrate`.
 """
 
 from __future__ import annotations
@@ -35,21 +35,27 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from generation.crossfade import crossfade
-from generation.errors import GenerationError, RequestError
+from generation.audio.crossfade import crossfade
 
 # Shared with single clips, so a long render is faded and normalised exactly like one.
-from generation.finishing import DEFAULT_SETTINGS, SILENCE_PEAK, FinishSettings, _apply_fades, _normalised
-from generation.loudness import db_to_gain, true_peak
-from generation.mp3 import check_sample_rate, clamp_bitrate, fit_bitrate
-from generation.mp3_stream import Mp3StreamEncoder, copy_tagged
+from generation.audio.finishing import (
+    DEFAULT_SETTINGS,
+    SILENCE_PEAK,
+    FinishSettings,
+    _apply_fades,
+    _normalised,
+)
+from generation.audio.loudness import db_to_gain, true_peak
+from generation.audio.mp3 import check_sample_rate, clamp_bitrate, fit_bitrate
+from generation.audio.mp3_stream import Mp3StreamEncoder, copy_tagged
+from generation.audio.spectrogram import SpectrogramBuilder
+from generation.audio.tags import Mp3Tags
+from generation.errors import GenerationError, RequestError
 from generation.prompting import format_number
 from generation.request import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, GenerationRequest
-from generation.spectrogram import SpectrogramBuilder
-from generation.tags import Mp3Tags
 
 if TYPE_CHECKING:
-    from generation.engine import AudioEngine
+    from generation.backends.audioldm2.engine import AudioEngine
 
 #: Longest render, in seconds (10 minutes).
 MAX_LENGTH_S = 600.0

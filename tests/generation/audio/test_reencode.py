@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generation.finishing import FinishSettings, finish
-from generation.mp3 import decode_mp3
-from generation.reencode import fit_mp3
-from generation.tags import Mp3Tags, read_tags
+from generation.audio.finishing import FinishSettings, finish
+from generation.audio.mp3 import decode_mp3
+from generation.audio.reencode import fit_mp3
+from generation.audio.tags import Mp3Tags, read_tags
 
 
 def _mp3(seconds: float = 10.0) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from generation.errors import RequestError
-from generation.recipe import PLAIN, Recipe, build_order, format_length, fresh_recipe, parse_length
+from generation.recipes.recipe import PLAIN, Recipe, build_order, format_length, fresh_recipe, parse_length
 
 
 @pytest.mark.parametrize(

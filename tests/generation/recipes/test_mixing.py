@@ -9,11 +9,13 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from generation.engine import AudioEngine
+from generation.audio.finishing import FinishSettings
+from generation.audio.loudness import integrated_loudness
+from generation.audio.mp3 import decode_mp3
+from generation.audio.tags import read_tags
+from generation.backends.audioldm2.engine import AudioEngine
 from generation.errors import RequestError
-from generation.finishing import FinishSettings
-from generation.loudness import integrated_loudness
-from generation.mixing import (
+from generation.recipes.mixing import (
     STEM_LUFS,
     LayerSpec,
     Mix,
@@ -24,9 +26,7 @@ from generation.mixing import (
     parse_layers,
     render_stems,
 )
-from generation.mp3 import decode_mp3
 from generation.request import GenerationRequest
-from generation.tags import read_tags
 
 SR = 16_000
 

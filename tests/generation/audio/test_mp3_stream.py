@@ -8,9 +8,9 @@ import tempfile
 import numpy as np
 import pytest
 
-from generation.mp3 import decode_mp3, encode_mp3
-from generation.mp3_stream import Mp3StreamEncoder, copy_tagged
-from generation.tags import Mp3Tags, read_tags
+from generation.audio.mp3 import decode_mp3, encode_mp3
+from generation.audio.mp3_stream import Mp3StreamEncoder, copy_tagged
+from generation.audio.tags import Mp3Tags, read_tags
 
 SR = 16_000
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from generation.backends.pacing import TestPacing
 from generation.errors import Cancelled
-from generation.pacing import TestPacing
 from generation.prompting import build_request
 
 

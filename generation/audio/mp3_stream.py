@@ -3,7 +3,7 @@
 libsndfile accepts ``write()`` calls of any size on an MP3 ``SoundFile`` and, at close, seeks
 back to fill in LAME's Info frame (encoder delay and padding), so the sink must be seekable
 and the result decodes gapless and sample-exact, byte for byte the same as
-:func:`generation.mp3.encode_mp3` on the whole signal. The ID3 tag goes in front when the
+:func:`generation.audio.mp3.encode_mp3` on the whole signal. The ID3 tag goes in front when the
 stream is copied out (:func:`copy_tagged`), because libsndfile addresses the sink from offset 0.
 """
 
@@ -15,8 +15,8 @@ from typing import BinaryIO
 import numpy as np
 import soundfile as sf
 
-from generation.mp3 import compression_level, lame_input_scale, supported_bitrates
-from generation.tags import Mp3Tags, write_tags
+from generation.audio.mp3 import compression_level, lame_input_scale, supported_bitrates
+from generation.audio.tags import Mp3Tags, write_tags
 
 #: Bytes per copy when moving an encoded stream to its destination.
 COPY_CHUNK_BYTES = 1 << 20
@@ -56,7 +56,7 @@ class Mp3StreamEncoder:
             return
         if not np.all(np.isfinite(data)):
             raise ValueError("samples contain NaN or infinity")
-        # Clip, then undo LAME's input attenuation (see generation.mp3).
+        # Clip, then undo LAME's input attenuation (see generation.audio.mp3).
         self._file.write(np.clip(data, -1.0, 1.0) / self._scale)
         self.frames += data.shape[0]
 

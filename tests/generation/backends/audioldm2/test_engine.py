@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from generation.engine import AudioEngine, EngineSettings, is_out_of_memory
+from generation.backends.audioldm2.engine import AudioEngine, EngineSettings, is_out_of_memory
+from generation.backends.audioldm2.tiny import HOP_LENGTH, SAMPLE_RATE, build_tiny_pipeline
 from generation.errors import Cancelled, GenerationError, ModelUnavailable, OutOfMemory
 from generation.prompting import build_request
 from generation.request import GenerationRequest
-from generation.tiny import HOP_LENGTH, SAMPLE_RATE, build_tiny_pipeline
 
 
 def _req(text: str = "rain on a tin roof", **kw: object) -> GenerationRequest:
@@ -202,6 +202,6 @@ def test_compiled_unet_warms_up_and_sounds_the_same(tiny_engine: AudioEngine) ->
 
 
 def test_the_unet_uses_fused_attention(tiny_engine: AudioEngine) -> None:
-    from generation.engine import use_sdpa_attention
+    from generation.backends.audioldm2.engine import use_sdpa_attention
 
     assert use_sdpa_attention(tiny_engine.pipe) == "sdpa"

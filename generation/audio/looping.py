@@ -7,7 +7,7 @@ blended into the ``crossfade`` samples after ``start`` and placed at the *end* o
 
 so the loop's last sample is ``x[start + C - 1]`` and its first is ``x[start + C]``: playing it
 round and round is as continuous as the clip itself. The crossfade sits at the end (not the
-start) so that a streaming writer (:mod:`generation.long_render`) only has to hold back the
+start) so that a streaming writer (:mod:`generation.recipes.long_render`) only has to hold back the
 first ``C`` samples.
 
 Where to cut: the two crossfade regions should sound alike, so :func:`find_loop_point` compares
@@ -27,10 +27,10 @@ import numpy as np
 import pyloudnorm
 from scipy.signal import correlate
 
-from generation.crossfade import correlation, crossfade
-from generation.finishing import FinishSettings
-from generation.loudness import GATING_BLOCK_S, db_to_gain
-from generation.spectral import fft_size, frame_count, mel_power, to_db
+from generation.audio.crossfade import correlation, crossfade
+from generation.audio.finishing import FinishSettings
+from generation.audio.loudness import GATING_BLOCK_S, db_to_gain
+from generation.audio.spectral import fft_size, frame_count, mel_power, to_db
 
 #: Default crossfade of a loop seam: long enough to hide a change of texture, short enough to
 #: keep most of a 10 s clip.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generation.engine import AudioEngine
+from generation.backends.audioldm2.engine import AudioEngine
 from generation.errors import RequestError
 from generation.prompting import build_request
-from generation.ranking import (
+from generation.recipes.ranking import (
     RankedCandidates,
     candidate_requests,
     check_candidates,

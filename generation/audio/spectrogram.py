@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from generation.spectral import fft_size, frame_count, mel_power, to_db
+from generation.audio.spectral import fft_size, frame_count, mel_power, to_db
 
 DEFAULT_WIDTH = 600
 DEFAULT_HEIGHT = 200

@@ -15,10 +15,15 @@ import pytest
 from PIL import Image
 from scipy.signal import butter, sosfilt
 
-from generation import long_render
-from generation.engine import AudioEngine
+from generation.audio.looping import seam_report
+from generation.audio.loudness import db_to_gain, integrated_loudness, true_peak
+from generation.audio.mp3 import decode_mp3
+from generation.audio.tags import Mp3Tags, read_tags
+from generation.backends.audioldm2.engine import AudioEngine
 from generation.errors import Cancelled, GenerationError, RequestError
-from generation.long_render import (
+from generation.prompting import build_request
+from generation.recipes import long_render
+from generation.recipes.long_render import (
     DISCORD_UPLOAD_LIMIT,
     SEGMENT_MARGIN_S,
     LongRenderPlan,
@@ -28,12 +33,7 @@ from generation.long_render import (
     plan_long_render,
     render_long,
 )
-from generation.looping import seam_report
-from generation.loudness import db_to_gain, integrated_loudness, true_peak
-from generation.mp3 import decode_mp3
-from generation.prompting import build_request
 from generation.request import MAX_DURATION_S, MAX_SEED, GenerationRequest
-from generation.tags import Mp3Tags, read_tags
 
 SR = 16_000
 
@@ -304,7 +304,8 @@ def test_post_processing_does_not_import_heavy_dependencies() -> None:
     # A bot may join, loop, mix and draw in a process (or thread pool) without the model.
     code = (
         "import sys, numpy as np\n"
-        "from generation import long_render, looping, mixing, spectrogram\n"
+        "from generation.audio import looping, spectrogram\n"
+        "from generation.recipes import long_render, mixing\n"
         "x = np.random.default_rng(0).standard_normal(16000 * 3)\n"
         "spectrogram.spectrogram_png(looping.make_seamless_loop(x, 16000), 16000)\n"
         "bad = {'torch', 'diffusers', 'discord'} & set(sys.modules)\n"

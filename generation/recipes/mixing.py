@@ -4,7 +4,7 @@ Each layer is its own request (its own preset match, seed ``seed + i``), rendere
 then loudness-normalised to a common reference (-23 LUFS) so that gains mean *relative levels*:
 a gain is a linear amplitude factor on that reference, so ``rain:1 + crickets:0.5`` puts the
 crickets 6 dB under the rain whatever the model's raw levels were. The sum is then finished
-like any clip (:func:`generation.finishing.finish`: loudness target, true-peak ceiling).
+like any clip (:func:`generation.audio.finishing.finish`: loudness target, true-peak ceiling).
 
 Default gains: the first layer 1.0, every other layer 0.6 (about -4.4 dB). People name the
 bed first ("rain + crickets + distant thunder"), and details a little under the bed sound
@@ -27,12 +27,12 @@ from typing import BinaryIO
 
 import numpy as np
 
+from generation.audio.finishing import DEFAULT_SETTINGS, SILENCE_PEAK, FinishedAudio, FinishSettings, finish
+from generation.audio.loudness import db_to_gain, integrated_loudness
+from generation.audio.tags import Mp3Tags
 from generation.errors import RequestError
-from generation.finishing import DEFAULT_SETTINGS, SILENCE_PEAK, FinishedAudio, FinishSettings, finish
-from generation.loudness import db_to_gain, integrated_loudness
 from generation.prompting import build_request, clean_text, format_number
 from generation.request import MAX_SEED, GenerationRequest
-from generation.tags import Mp3Tags
 
 MAX_LAYERS = 4
 MIN_GAIN = 0.0
@@ -160,7 +160,8 @@ def render_stems(
 ) -> list[np.ndarray]:
     """Waveforms of ``requests`` in order, one ``generate`` call per group of batchable requests.
 
-    ``generate`` is :meth:`generation.engine.AudioEngine.generate` or anything with its contract.
+    ``generate`` is :meth:`generation.backends.audioldm2.engine.AudioEngine.generate` or anything
+    with its contract.
     """
     groups: dict[tuple[int, float, float, str], list[int]] = {}
     for index, request in enumerate(requests):

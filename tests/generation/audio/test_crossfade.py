@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generation.crossfade import correlation, crossfade, crossfade_gains
+from generation.audio.crossfade import correlation, crossfade, crossfade_gains
 
 
 def test_gains_start_and_end_exactly_on_each_signal() -> None:

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from generation.engine import AudioEngine
-from generation.finishing import FinishSettings
-from generation.looping import (
+from generation.audio.finishing import FinishSettings
+from generation.audio.looping import (
     LoopPoint,
     find_loop_point,
     loop_finish_settings,
     make_seamless_loop,
     seam_report,
 )
+from generation.backends.audioldm2.engine import AudioEngine
 from generation.prompting import build_request
 
 SR = 16_000

@@ -2,8 +2,8 @@
 
 diffusers ranks automatically only when the pipeline is called with a text ``prompt`` and
 ``librosa`` is installed; the engine passes precomputed embeddings (see
-:mod:`generation.conditioning`), so ranking is done here, the same way: CLAP's text embedding
-of the prompt the model saw against CLAP's audio embedding of each waveform, by cosine
+:mod:`generation.backends.audioldm2.conditioning`), so ranking is done here, the same way:
+CLAP's text embedding of the prompt the model saw against CLAP's audio embedding of each waveform, by cosine
 similarity (higher is better).
 
 Differences from ``AudioLDM2Pipeline.score_waveforms``, all for determinism and fidelity:
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import torch
     from diffusers import AudioLDM2Pipeline
 
-    from generation.engine import AudioEngine, ProgressCallback
+    from generation.backends.audioldm2.engine import AudioEngine, ProgressCallback
 
 MIN_CANDIDATES = 1
 MAX_CANDIDATES = 4
@@ -188,7 +188,7 @@ def generate_ranked(
 
     Runs on the engine's thread (it uses the model). ``progress`` reports the denoising steps.
     """
-    from generation.engine import is_out_of_memory
+    from generation.backends.audioldm2.engine import is_out_of_memory
 
     requests = candidate_requests(request, candidates)
     waveforms = engine.generate(requests, progress=progress)

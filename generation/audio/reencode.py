@@ -6,7 +6,7 @@ import io
 
 from mutagen.id3 import ID3, ID3NoHeaderError
 
-from generation.mp3 import decode_mp3, encode_mp3, fit_bitrate
+from generation.audio.mp3 import decode_mp3, encode_mp3, fit_bitrate
 
 
 def fit_mp3(mp3: bytes, max_bytes: int) -> bytes:

@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from generation.conditioning import PromptEncoder
+from generation.backends.audioldm2.conditioning import PromptEncoder
+from generation.backends.audioldm2.tiny import TINY_MODEL_ID, build_tiny_pipeline
+from generation.backends.pacing import TestPacing
 from generation.errors import Cancelled, GenerationError, ModelUnavailable, OutOfMemory
-from generation.pacing import TestPacing
 from generation.request import SCHEDULERS, GenerationRequest
 from generation.settings import EngineSettings
-from generation.tiny import TINY_MODEL_ID, build_tiny_pipeline
 
 if TYPE_CHECKING:
     from diffusers import AudioLDM2Pipeline
 
-    from generation.ranking import RankedCandidates
+    from generation.recipes.ranking import RankedCandidates
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class AudioEngine:
     ) -> None:
         self.pipe = pipe
         self.pacing = pacing or TestPacing()
-        """Test-only waits after each step (the tiny model only; see :mod:`generation.pacing`)."""
+        """Test-only waits after each step (the tiny model only; see :mod:`generation.backends.pacing`)."""
         self.prompts = PromptEncoder(pipe, device, cache_size=prompt_cache_size)
         self.model_name = model_name
         self.device = device
@@ -318,9 +318,9 @@ class AudioEngine:
     ) -> RankedCandidates:
         """Best-of-N: ``candidates`` (1-4) waveforms of ``request``, ranked best first by CLAP.
 
-        See :func:`generation.ranking.generate_ranked`.
+        See :func:`generation.recipes.ranking.generate_ranked`.
         """
-        from generation.ranking import generate_ranked
+        from generation.recipes.ranking import generate_ranked
 
         return generate_ranked(self, request, candidates, progress=progress)
 

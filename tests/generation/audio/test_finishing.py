@@ -12,9 +12,9 @@ import pyloudnorm
 import pytest
 from scipy import signal
 
-from generation.finishing import FinishedAudio, FinishSettings, finish
-from generation.loudness import integrated_loudness, true_peak_dbfs
-from generation.mp3 import (
+from generation.audio.finishing import FinishedAudio, FinishSettings, finish
+from generation.audio.loudness import integrated_loudness, true_peak_dbfs
+from generation.audio.mp3 import (
     TAG_RESERVE_BYTES,
     cbr_size_bound,
     compression_level,
@@ -24,8 +24,8 @@ from generation.mp3 import (
     mp3_frames,
     supported_bitrates,
 )
+from generation.audio.tags import Mp3Tags, read_tags, write_tags
 from generation.request import GenerationRequest
-from generation.tags import Mp3Tags, read_tags, write_tags
 
 SR = 16000
 PROMPT = "🌧️ rain on a tin roof — مطر على سطح · גשם"
@@ -465,7 +465,7 @@ def test_integrated_loudness_helper_edge_cases() -> None:
 
 def test_finishing_does_not_import_heavy_dependencies() -> None:
     code = (
-        "import sys, generation.finishing\n"
+        "import sys, generation.audio.finishing\n"
         "bad = {'torch', 'diffusers', 'discord'} & set(sys.modules)\n"
         "assert not bad, bad\n"
     )

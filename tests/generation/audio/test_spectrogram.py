@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.spectrogram import SpectrogramBuilder, spectrogram_png
+from generation.audio.spectrogram import SpectrogramBuilder, spectrogram_png
 
 SR = 16_000
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generation.loudness import (
+from generation.audio.loudness import (
     db_to_gain,
     integrated_loudness,
     true_peak,
     true_peak_dbfs,
 )
-from generation.mp3 import SUPPORTED_BITRATES, check_sample_rate, clamp_bitrate, encode_mp3, mp3_frames
-from generation.tags import Mp3Tags, write_tags
+from generation.audio.mp3 import SUPPORTED_BITRATES, check_sample_rate, clamp_bitrate, encode_mp3, mp3_frames
+from generation.audio.tags import Mp3Tags, write_tags
 
 __all__ = ["DEFAULT_SETTINGS", "FinishSettings", "FinishedAudio", "Mp3Tags", "finish"]
 
