@@ -12,27 +12,11 @@ from discord.ext import commands
 from bot.cogs import EXTENSIONS
 from bot.config import Config
 from bot.errors import AmbientTree
-from bot.jobs.messenger import Messenger
-from bot.jobs.queue import JobQueue
-from bot.jobs.service import JobService
-from bot.jobs.worker import Worker
+from bot.jobs.executor import Executor
+from bot.jobs.pipeline import SHUTDOWN_GRACE_S, Pipeline, Stores
 from bot.library import Library, Pruner
 from bot.monitor import LoopMonitor
-from bot.storage import (
-    CandidateStore,
-    Database,
-    GalleryStore,
-    GenerationStore,
-    HistoryStore,
-    Job,
-    JobStatus,
-    JobStore,
-    Mp3Files,
-    RetentionStore,
-    StemFiles,
-    UserStore,
-)
-from generation.executor import GpuExecutor
+from bot.storage import Database, GalleryStore, HistoryStore, Job, JobStatus, RetentionStore, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +24,7 @@ log = logging.getLogger(__name__)
 class AmbientBot(commands.Bot):
     """Dependencies come in through the constructor; the runner owns their lifetimes."""
 
-    def __init__(self, *, config: Config, db: Database, executor: GpuExecutor) -> None:
+    def __init__(self, *, config: Config, db: Database, executor: Executor) -> None:
         # Default intents cover guilds and reactions; no message content or member list needed.
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -53,41 +37,23 @@ class AmbientBot(commands.Bot):
         self.config = config
         self.db = db
         self.executor = executor
-        self.jobs = JobStore(db)
-        self.generations = GenerationStore(db)
-        self.files = Mp3Files(config.storage.data_dir)
-        self.queue = JobQueue()
-        self.messenger = Messenger(
-            self,
-            status_interval_s=config.discord.status_interval_s,
-            interaction_ttl_s=config.discord.interaction_ttl_s,
-        )
-        self.worker = Worker(
-            queue=self.queue,
-            jobs=self.jobs,
-            generations=self.generations,
-            files=self.files,
-            executor=executor,
-            messenger=self.messenger,
-            finish_settings=config.audio.finish_settings(),
-            view_factory=self._result_view,
-            candidates=CandidateStore(db),
-            stems=StemFiles(config.storage.data_dir),
-            max_batch=config.queue.max_batch,
-            batch_window_ms=config.queue.batch_window_ms,
-        )
-        self.service = JobService(
-            jobs=self.jobs,
-            queue=self.queue,
-            worker=self.worker,
-            messenger=self.messenger,
-            limits=config.queue,
-            candidates=self.worker.candidates,
-        )
+        stores = Stores.open(db, config)
+        self.jobs = stores.jobs
+        self.generations = stores.generations
+        self.files = stores.files
+        self.stems = stores.stems
+        self.pipeline = Pipeline(self, config, stores, executor, self._result_view)
+        self.queue = self.pipeline.queue
+        self.messenger = self.pipeline.messenger
+        self.scheduler = self.pipeline.scheduler
+        self.service = self.pipeline.service
         self.monitor = LoopMonitor()
         self.known_users = UserStore(db)
-        self.library = Library(history=HistoryStore(db), gallery=GalleryStore(db), files=self.files)
-        self.pruner = Pruner(RetentionStore(db), self.files, config.storage.retention_days)
+        self.library = Library(
+            history=HistoryStore(db), gallery=GalleryStore(db), files=self.files, stems=self.stems
+        )
+        self.pruner = Pruner(RetentionStore(db), self.files, config.storage.retention_days, stems=self.stems)
+        self._closing = False
 
     @staticmethod
     def _result_view(job: Job) -> discord.ui.View:
@@ -110,7 +76,7 @@ class AmbientBot(commands.Bot):
         if self.config.discord.sync_commands:
             await self._sync_commands()
         self.monitor.start()
-        await self.worker.start()
+        await self.pipeline.start()
 
     async def _use_advertised_gateway(self) -> None:
         """Connect to the gateway that ``GET /gateway/bot`` names, as Discord intends.
@@ -140,15 +106,31 @@ class AmbientBot(commands.Bot):
             "connected as %s (%s) to %d server(s)", self.user, getattr(self.user, "id", "?"), len(self.guilds)
         )
 
+    async def on_resumed(self) -> None:
+        self.pipeline.outbox.wake()  # Discord is back: what is owed can go now
+
     async def close(self) -> None:
-        """Stop accepting, let deliveries in flight finish, keep queued jobs for the next start."""
-        self.service.accepting = False
-        await self.worker.stop()
-        await self.monitor.stop()
-        stats = await self.jobs.stats()
-        log.info(
-            "shutting down: %s queued job(s) kept for the next start; worst event-loop stall %.1f ms",
-            stats.get(JobStatus.QUEUED.value, 0),
-            self.monitor.worst_ms,
-        )
-        await super().close()
+        """Stop accepting, let deliveries in flight finish, keep queued jobs for the next start.
+
+        Every step is contained and bounded in time, so the connection is always closed and the
+        process always ends, whatever failed before.
+        """
+        if self._closing:
+            return
+        self._closing = True
+        try:
+            await self.pipeline.stop(SHUTDOWN_GRACE_S)
+        except Exception:
+            log.exception("shutdown: stopping the job pipeline failed")
+        try:
+            await self.monitor.stop()
+            stats = await self.jobs.stats()
+            log.info(
+                "shutting down: %s queued job(s) kept for the next start; worst event-loop stall %.1f ms",
+                stats.get(JobStatus.QUEUED.value, 0),
+                self.monitor.worst_ms,
+            )
+        except Exception:
+            log.exception("shutdown: could not count the queued jobs")
+        finally:
+            await super().close()

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from bot.jobs.admission import Limits
 from generation.audio.finishing import FinishSettings
 from generation.settings import DEFAULT_MODEL_ID, DTYPES, OFFLOAD_MODES, TINY_MODEL_ID, EngineSettings
 
@@ -263,6 +264,9 @@ class DiscordConfig(_Section):
     """Minimum time between two edits of one status message."""
     interaction_ttl_s: float = _setting(900.0, _number(60.0, 900.0, "seconds"))
     """How long an interaction token is used; after that results go to the channel."""
+    post_timeout_s: float = _setting(60.0, _number(1.0, 600.0, "seconds"))
+    """How long one result upload may take before its outcome is treated as unknown (then the
+    channel is searched for it before anything is posted again)."""
 
 
 @dataclass(frozen=True)
@@ -343,6 +347,14 @@ class QueueConfig(_Section):
     """How long the worker waits for compatible requests to batch with (0: no wait)."""
     job_timeout_s: float = _setting(600.0, _number(10.0, 7200.0, "seconds"))
     """A generation running longer than this is declared stuck."""
+    max_job_cost: float = _setting(70.0, _number(1.0, 10_000.0, "clips"))
+    """The largest single job, in clips (a 10 s, 50-step clip is 1; a 10-minute loop is about 65)."""
+    max_user_cost: float = _setting(100.0, _number(1.0, 100_000.0, "clips"))
+    """Clips of GPU work one user may have queued and running at once."""
+    remixes_per_hour: int = _setting(30, _integer(0, 10_000))
+    """Level changes (remixes) one user may make per hour; each stores and posts a new mix."""
+    max_attempts: int = _setting(2, _integer(1, 100))
+    """A job running when the bot died this many times is failed, not run again."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -351,6 +363,22 @@ class QueueConfig(_Section):
                 f"[queue] max_pending_per_user must not exceed [queue] max_queue ({self.max_queue}); "
                 f"got {self.max_pending_per_user}"
             )
+        if self.max_job_cost > self.max_user_cost:
+            raise ConfigError(
+                f"[queue] max_job_cost must not exceed [queue] max_user_cost ({self.max_user_cost:g}), "
+                f"or the largest job could never be queued; got {self.max_job_cost:g}"
+            )
+
+    def limits(self) -> Limits:
+        """The limits admission applies."""
+        return Limits(
+            max_pending_per_user=self.max_pending_per_user,
+            max_queue=self.max_queue,
+            cooldown_s=self.cooldown_s,
+            max_job_cost=self.max_job_cost,
+            max_user_cost=self.max_user_cost,
+            remixes_per_hour=self.remixes_per_hour,
+        )
 
 
 #: FinishSettings field -> [audio] key, to name the key when FinishSettings refuses a value.

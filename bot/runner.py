@@ -1,4 +1,11 @@
-"""``ambientgen run``: configuration, model, database and bot, each with a clear failure line."""
+"""``ambientgen run``: configuration, database, model and bot, each with a one-line failure.
+
+Start order: the config, the data folder and the database (opened and migrated) first — they
+take a moment and their problems need an operator — and only then the model, which can take
+minutes and gigabytes. Every expected problem ends the process with one line and a non-zero
+status, never a traceback. SIGTERM (or Ctrl-C) shuts down gracefully, and always within the
+grace period plus a few seconds, whatever happened before.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,9 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 import discord
@@ -17,6 +26,8 @@ log = logging.getLogger(__name__)
 
 TOKEN_ENV = "DISCORD_TOKEN"
 DATABASE_NAME = "ambientgen.sqlite3"
+#: Beyond the pipeline's grace period, how long shutting down may take before the process exits anyway.
+EXIT_MARGIN_S = 10.0
 
 
 def _fail(message: str, status: int = 2) -> int:
@@ -37,20 +48,99 @@ def run_bot(config_path: Path | None) -> int:
     discord.http.Route.BASE = config.discord.api_base_url
     log.info("config: %s", config.summary())
     try:
-        return asyncio.run(_serve(config, token))
+        status = asyncio.run(_serve(config, token))
     except KeyboardInterrupt:
-        return 130
+        status = 130
+    _exit_if_threads_hang(status)
+    return status
+
+
+def _exit_if_threads_hang(status: int) -> None:
+    """A model call that never returns keeps its thread, and would keep the process, alive."""
+    stuck = [
+        t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]
+    for thread in stuck:
+        thread.join(timeout=2.0)
+    if any(t.is_alive() for t in stuck):
+        log.warning("a worker thread is still busy at exit; leaving without waiting for it")
+        logging.shutdown()
+        os._exit(status)
+
+
+def _open_data_dir(config: Config) -> str | None:
+    """Why the data folder can't be used (one line), or None."""
+    folder = config.storage.data_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".ambientgen-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        return f"the data folder {folder} can't be written ({why}); check [storage] data_dir"
+    return None
 
 
 async def _serve(config: Config, token: str) -> int:
+    from bot.storage import Database, SchemaVersionError
+
+    problem = _open_data_dir(config)
+    if problem:
+        return _fail(problem)
+    path = config.storage.data_dir / DATABASE_NAME
+    try:
+        db = await Database.open(path)
+    except SchemaVersionError as exc:
+        return _fail(str(exc))
+    except sqlite3.DatabaseError as exc:
+        return _fail(
+            f"the database {path} can't be opened ({exc}); it may be damaged: restore it from a backup, "
+            "or move it away to start with an empty one"
+        )
+    except OSError as exc:
+        return _fail(f"the database {path} can't be opened ({exc.strerror or exc})")
+    try:
+        return await _serve_with(config, token, db)
+    finally:
+        await db.close()
+
+
+async def _serve_with(config: Config, token: str, db: object) -> int:
     from bot.app import AmbientBot
-    from bot.storage import Database
-    from generation.backends.audioldm2.engine import AudioEngine
+    from bot.jobs.executor import Executor
     from generation.errors import ModelUnavailable
+
+    executor: Executor = _local_executor(config)
+    try:
+        # Load the model before logging in: a bad model id fails fast, before users see the bot.
+        await executor.start()
+    except ModelUnavailable as exc:
+        await executor.close()
+        return _fail(str(exc), 3)
+    try:
+        bot = AmbientBot(config=config, db=db, executor=executor)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        stopping: list[asyncio.Task[None]] = []
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, lambda s=signum: _request_stop(bot, s, stopping))
+        try:
+            async with bot:
+                await bot.start(token)
+        except discord.LoginFailure:
+            return _fail(f"Discord rejected the token in {TOKEN_ENV}.")
+        except discord.PrivilegedIntentsRequired:
+            return _fail("Discord refused the gateway intents the bot asked for.")
+    finally:
+        await executor.close()
+    return 0
+
+
+def _local_executor(config: Config) -> object:
+    from bot.jobs.local_executor import LocalExecutor
+    from generation.backends.audioldm2.engine import AudioEngine
     from generation.executor import GpuExecutor
     from generation.prompting import warm_up_request
-
-    config.storage.data_dir.mkdir(parents=True, exist_ok=True)
 
     def load_warm() -> AudioEngine:
         # Warm up on the GPU thread, before any user's job: CUDA's lazy start, the torch.compile
@@ -60,31 +150,28 @@ async def _serve(config: Config, token: str) -> int:
         log.info("warm-up done in %.1fs (batch size now %d)", seconds, engine.max_batch(10.0))
         return engine
 
-    executor = GpuExecutor(load_warm, stall_timeout_s=config.queue.job_timeout_s)
-    try:
-        # Load the model before logging in: a bad model id fails fast, before users see the bot.
-        await executor.start()
-    except ModelUnavailable as exc:
-        await executor.close()
-        return _fail(str(exc), 3)
-    try:
-        async with Database.open(config.storage.data_dir / DATABASE_NAME) as db:
-            bot = AmbientBot(config=config, db=db, executor=executor)
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, lambda s=signum: _request_stop(bot, s))
-            try:
-                async with bot:
-                    await bot.start(token)
-            except discord.LoginFailure:
-                return _fail(f"Discord rejected the token in {TOKEN_ENV}.")
-            except discord.PrivilegedIntentsRequired:
-                return _fail("Discord refused the gateway intents the bot asked for.")
-    finally:
-        await executor.close()
-    return 0
+    gpu = GpuExecutor(load_warm, stall_timeout_s=config.queue.job_timeout_s)
+    return LocalExecutor(gpu, config.audio.finish_settings(), max_batch=config.queue.max_batch)
 
 
-def _request_stop(bot: discord.Client, signum: int) -> None:
+def _request_stop(bot: discord.Client, signum: int, stopping: list[asyncio.Task[None]]) -> None:
+    if stopping:
+        log.info("received %s again: already shutting down", signal.Signals(signum).name)
+        return
+    from bot.jobs.pipeline import SHUTDOWN_GRACE_S
+
     log.info("received %s: shutting down gracefully", signal.Signals(signum).name)
-    asyncio.get_running_loop().create_task(bot.close())
+    stopping.append(asyncio.get_running_loop().create_task(_close(bot, SHUTDOWN_GRACE_S + EXIT_MARGIN_S)))
+
+
+async def _close(bot: discord.Client, limit_s: float) -> None:
+    try:
+        await asyncio.wait_for(bot.close(), limit_s)
+    except TimeoutError:
+        log.error("shutdown took longer than %.0f s; exiting without finishing it", limit_s)
+        logging.shutdown()
+        os._exit(1)
+    except Exception:
+        log.exception("shutdown failed; exiting")
+        logging.shutdown()
+        os._exit(1)

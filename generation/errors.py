@@ -21,3 +21,7 @@ class ModelUnavailable(GenerationError):
 
 class Cancelled(Exception):
     """Raised from a progress callback to stop a generation between steps."""
+
+
+class StuckGeneration(GenerationError):
+    """No denoising step finished within the watchdog's limit; the executor was rebuilt."""

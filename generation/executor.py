@@ -19,26 +19,24 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from generation.backends.audioldm2.engine import AudioEngine
-from generation.errors import Cancelled, GenerationError, OutOfMemory
+from generation.errors import Cancelled, GenerationError, OutOfMemory, StuckGeneration
 from generation.request import GenerationRequest
+
+if TYPE_CHECKING:
+    from generation.backends.audioldm2.engine import AudioEngine
 
 log = logging.getLogger(__name__)
 
-EngineFactory = Callable[[], AudioEngine]
+EngineFactory = Callable[[], "AudioEngine"]
 T = TypeVar("T")
 #: Work for the GPU thread: gets the engine and a progress callback (which may raise Cancelled).
-EngineWork = Callable[[AudioEngine, Callable[[int, int], None]], T]
+EngineWork = Callable[["AudioEngine", Callable[[int, int], None]], T]
 #: How often the watchdog looks at the running generation.
 WATCHDOG_TICK_S = 0.25
-
-
-class StuckGeneration(GenerationError):
-    """No denoising step finished within the watchdog's limit; the executor was rebuilt."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,8 @@ class GpuExecutor:
         self._stall_timeout_s = stall_timeout_s
         self._pool = self._new_pool()
         self._engine: AudioEngine | None = None
+        self._abandon_on_close = False
+        self._loading = asyncio.Lock()
         self.rebuilds = 0
 
     @staticmethod
@@ -69,8 +69,21 @@ class GpuExecutor:
     @property
     def engine(self) -> AudioEngine:
         if self._engine is None:
-            raise GenerationError("the executor has not been started")
+            raise GenerationError("the model is not loaded (not started, or its last rebuild failed)")
         return self._engine
+
+    @property
+    def loaded_engine(self) -> AudioEngine | None:
+        """The engine, or None while none is loaded."""
+        return self._engine
+
+    @property
+    def sample_rate(self) -> int:
+        return self.engine.sample_rate
+
+    @property
+    def model_name(self) -> str:
+        return self.engine.model_name
 
     async def start(self) -> AudioEngine:
         """Load the model on the worker thread (it then lives there)."""
@@ -130,7 +143,7 @@ class GpuExecutor:
         For work other than one batch (best-of-N ranking, layered scenes); ``progress`` must be
         called after each denoising step, as :meth:`AudioEngine.generate` does.
         """
-        engine = self.engine
+        engine = self._engine or await self._reload()
         loop = asyncio.get_running_loop()
         abandoned = threading.Event()
         last_step = time.monotonic()
@@ -138,7 +151,7 @@ class GpuExecutor:
         def progress(step: int, total: int) -> None:
             nonlocal last_step
             last_step = time.monotonic()
-            if abandoned.is_set() or (should_stop is not None and should_stop()):
+            if abandoned.is_set() or self._abandon_on_close or (should_stop is not None and should_stop()):
                 raise Cancelled()
             if on_progress is not None:
                 loop.call_soon_threadsafe(on_progress, step, total)
@@ -155,7 +168,13 @@ class GpuExecutor:
             if time.monotonic() - last_step > self._stall_timeout_s:
                 abandoned.set()  # if the step ever returns, the old thread stops at the next one
                 future.add_done_callback(_discard_result)
-                await self._rebuild()
+                try:
+                    await self._rebuild()
+                except Exception as exc:
+                    raise StuckGeneration(
+                        f"no progress for {self._stall_timeout_s:g} s, and the model could not be "
+                        f"reloaded: {type(exc).__name__}: {exc}"
+                    ) from exc
                 raise StuckGeneration(
                     f"no progress for {self._stall_timeout_s:g} s; the executor was rebuilt"
                 )
@@ -170,9 +189,32 @@ class GpuExecutor:
         self._engine = None
         await self.start()
 
-    async def close(self) -> None:
-        """Wait for the running call (if any) and stop the thread."""
-        await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
+    async def _reload(self) -> AudioEngine:
+        """Load the engine again after a failed rebuild (one attempt per call, one at a time)."""
+        async with self._loading:
+            if self._engine is None:
+                log.warning("the model is not loaded (a rebuild failed); loading it again")
+                try:
+                    await self.start()
+                except Exception as exc:
+                    raise GenerationError(
+                        f"the model could not be loaded: {type(exc).__name__}: {exc}"
+                    ) from exc
+            assert self._engine is not None
+            return self._engine
+
+    async def close(self, grace_s: float | None = None) -> None:
+        """Stop the thread, waiting up to ``grace_s`` (None: for ever) for the running call.
+
+        A call still running after the grace is abandoned: it stops at its next step, and the
+        thread is left to the process's exit.
+        """
+        self._abandon_on_close = True
+        waiting = asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
+        try:
+            await asyncio.wait_for(waiting, grace_s)
+        except TimeoutError:
+            log.warning("the GPU thread did not stop within %.0f s; leaving it to the exit", grace_s)
 
 
 def _discard_result(future: asyncio.Future[object]) -> None:

@@ -104,7 +104,7 @@ class AmbientCog(commands.Cog):
             length=length,
             candidates=candidates,
         )
-        recipe.check_variations(variations)
+        self.bot.service.check_size(request, recipe, variations)  # too big: refused before the defer
         deferred = await interaction.response.defer(thinking=True)
         await self.bot.service.submit_command(
             interaction,

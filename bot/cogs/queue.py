@@ -23,9 +23,10 @@ class QueueCog(commands.Cog):
     @app_commands.command(name="queue")
     async def queue(self, interaction: discord.Interaction) -> None:
         """Show what is generating and what waits, with positions and times."""
-        worker = self.bot.worker
+        view = self.bot.queue.view()
+        waiting = [(place.job, place.eta_s) for place in view.waiting]
         await interaction.response.send_message(
-            embed=queue_embed(worker.queue.running, worker.waiting()), ephemeral=True
+            embed=queue_embed(list(view.running), waiting), ephemeral=True
         )
 
     @app_commands.command(name="cancel")

@@ -9,8 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.jobs.estimate import format_eta
 from bot.ui.embeds import EMBED_COLOUR
+from bot.ui.texts import format_eta
+from generation.prompting import warm_up_request
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot
@@ -26,26 +27,32 @@ class StatusCog(commands.Cog):
         """Show the model, the queue and how generation has been going."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot = self.bot
-        engine = bot.executor.engine
+        info = bot.executor.info()
         stats = await bot.jobs.stats()
         average = stats.get("avg_gen_seconds")
         embed = discord.Embed(title="AmbientGen status", colour=EMBED_COLOUR)
-        embed.add_field(name="Model", value=engine.model_name)
-        embed.add_field(name="Device", value=f"{engine.device} ({str(engine.dtype).removeprefix('torch.')})")
+        embed.add_field(name="Model", value=", ".join(info.models) or "none loaded")
+        embed.add_field(name="Device", value=info.device)
+        embed.add_field(name="GPU", value=f"{info.state} ({info.kind})")
         embed.add_field(name="Queue", value=f"{len(bot.queue.running)} running · {len(bot.queue)} waiting")
         embed.add_field(name="Done", value=str(stats.get("done", 0)))
         embed.add_field(name="Failed", value=str(stats.get("failed", 0)))
         embed.add_field(name="Cancelled", value=str(stats.get("cancelled", 0)))
         embed.add_field(name="Average generation", value=f"{average:.1f} s" if average else "no jobs yet")
         embed.add_field(name="Event loop worst stall", value=f"{bot.monitor.worst_ms:.0f} ms")
-        embed.add_field(name="Executor rebuilds", value=str(bot.executor.rebuilds))
+        embed.add_field(name="Executor rebuilds", value=str(info.rebuilds))
+        if bot.executor.available():
+            embed.add_field(
+                name="Batch size",
+                value=f"up to {bot.executor.batch_limit(warm_up_request())} clips of 10 s per call",
+            )
         embed.add_field(
-            name="Batch size", value=f"up to {bot.worker.batch_limit_for(10.0)} clips of 10 s per call"
+            name="GPU idle while jobs waited", value=gap_summary(list(bot.scheduler.idle_gaps_ms))
         )
-        embed.add_field(name="GPU idle while jobs waited", value=gap_summary(list(bot.worker.idle_gaps_ms)))
-        embed.add_field(
-            name="Prompt cache", value=f"{engine.prompts.hits} hits · {engine.prompts.misses} encodes"
-        )
+        for name, value in info.details.items():
+            embed.add_field(name=name, value=value)
+        for name, state in bot.pipeline.state().items():
+            embed.add_field(name=name, value=state)
         embed.set_footer(text=f"Up for {format_eta(time.time() - self.started).removeprefix('about ')}")
         await interaction.followup.send(embed=embed, ephemeral=True)
 

@@ -1,4 +1,4 @@
-"""How long jobs will take, the status texts users see, and how often those may be edited."""
+"""How long jobs will take, and how often a status message may be edited."""
 
 from __future__ import annotations
 
@@ -49,9 +49,12 @@ class DurationEstimator:
 
     def estimate(self, steps: int, duration_s: float, waveforms: int) -> float:
         """Expected seconds for a job of this size."""
-        units = work_units(steps, duration_s, waveforms)
+        return self.estimate_units(work_units(steps, duration_s, waveforms))
+
+    def estimate_units(self, units: float) -> float:
+        """Expected seconds for ``units`` of work (see :func:`work_units`)."""
         if not (math.isfinite(units) and units >= 0):
-            raise ValueError(f"invalid job size: {steps} steps, {duration_s} s, {waveforms} waveforms")
+            raise ValueError(f"invalid job size: {units} work units")
         return units * self._seconds_per_unit
 
     def observe(self, steps: int, duration_s: float, waveforms: int, seconds: float) -> bool:
@@ -60,7 +63,10 @@ class DurationEstimator:
         Non-positive or non-finite times and sizes are ignored: a cancelled or failed job, or a
         clock hiccup, must not poison the estimate.
         """
-        units = work_units(steps, duration_s, waveforms)
+        return self.observe_units(work_units(steps, duration_s, waveforms), seconds)
+
+    def observe_units(self, units: float, seconds: float) -> bool:
+        """:meth:`observe` for ``units`` of work (see :func:`work_units`)."""
         if not (math.isfinite(seconds) and seconds > 0 and math.isfinite(units) and units > 0):
             return False
         sample = seconds / units
@@ -70,54 +76,6 @@ class DurationEstimator:
             self._seconds_per_unit = self._alpha * sample + (1 - self._alpha) * self._seconds_per_unit
         self._observations += 1
         return True
-
-
-def _round_half_up(x: float) -> int:
-    # round() rounds halves to even, so 2.5 min would read "about 2 min" but 3.5 min "about 4 min".
-    return math.floor(x + 0.5)
-
-
-def format_eta(seconds: float) -> str:
-    """A friendly duration: "a few seconds", "about 40 s", "about 2 min", "about 1 h 5 min".
-
-    Under a minute it is rounded to 5 s (but "a few seconds" under 3 s); above, to the minute.
-    """
-    if math.isnan(seconds) or seconds < 3:
-        return "a few seconds"
-    if math.isinf(seconds):
-        return "a long while"
-    rounded = 5 * _round_half_up(seconds / 5)
-    if rounded < 60:
-        return f"about {rounded} s"
-    minutes = max(1, _round_half_up(seconds / 60))
-    if minutes < 60:
-        return f"about {minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"about {hours} h" if minutes == 0 else f"about {hours} h {minutes} min"
-
-
-def queued_text(position: int, total: int, eta_s: float) -> str:
-    """E.g. "Queued — position 3 of 7, about 40 s"."""
-    if not 1 <= position <= total:
-        raise ValueError(f"position {position} is not within 1..{total}")
-    return f"Queued — position {position} of {total}, {format_eta(eta_s)}"
-
-
-def generating_text(step: int, total: int, stage: str | None = None) -> str:
-    """E.g. "Generating — 36 % (step 18/50)", or with a ``stage`` "Generating segment 3 of 12 — …".
-
-    The percentage is rounded down, never past 100.
-    """
-    if total < 1:
-        raise ValueError(f"total steps must be at least 1, not {total}")
-    step = min(max(step, 0), total)
-    what = f"Generating {stage}" if stage else "Generating"
-    return f"{what} — {100 * step // total} % (step {step}/{total})"
-
-
-def starting_text() -> str:
-    """Shown between leaving the queue and the first denoising step."""
-    return "Starting…"
 
 
 class Throttle:

@@ -1,11 +1,12 @@
-"""Fair order of the waiting jobs, and the limits checked before a job is accepted.
+"""Fair order of the waiting jobs.
 
 The GPU runs one job at a time, so the order decides who waits. It is a two-level round-robin:
 
-1. between *buckets* — one per guild (server); in direct messages every user is a bucket of
-   their own (``("dm", user_id)``). A DM has no community whose share could be shared, and
-   lumping all DM users together would let one of them slow down every other;
-2. between users inside a bucket;
+1. between *buckets* — one per guild (server), and one for all direct messages together
+   (``("dm", 0)``): a DM user gets a share like a server's member, not like a whole server's, so
+   a thousand people asking in DMs cannot crowd out every server;
+2. between users inside a bucket (so inside the DM bucket, DM users take turns and none of them
+   can slow the others down by queueing more);
 3. each user's own jobs stay first-in first-out (by ``job_id``).
 
 In each round the bucket (then the user) served longest ago goes first; one never served goes
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 DEFAULT_HISTORY_SIZE = 10_000
 
 BucketKey = tuple[str, int]
+#: Every direct-message job is in this bucket.
+DM_BUCKET: BucketKey = ("dm", 0)
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,9 @@ class Pending:
 
     @property
     def bucket(self) -> BucketKey:
-        """The round-robin bucket: the guild, or the user themself in direct messages."""
+        """The round-robin bucket: the guild, or the one bucket of all direct messages."""
         if self.guild_id is None:
-            return ("dm", self.user_id)
+            return DM_BUCKET
         return ("guild", self.guild_id)
 
 
@@ -166,38 +169,3 @@ def _jobs_by_user(pending: Iterable[Pending]) -> dict[int, list[Pending]]:
     for jobs in jobs_of.values():
         jobs.sort(key=lambda item: item.job_id)
     return jobs_of
-
-
-def check_limits(
-    *,
-    user_pending: int,
-    total_pending: int,
-    seconds_since_last: float | None,
-    max_pending_per_user: int,
-    max_queue: int,
-    cooldown_s: float,
-) -> str | None:
-    """Why a new job from this user is refused right now, as a message for them; None if accepted.
-
-    ``seconds_since_last`` is the time since the user's last accepted request (None: none yet).
-    Checks go from the one the user can act on to the one that only needs a short wait: the
-    user's own limit, then the full queue, then the cooldown (whose few seconds would be a false
-    promise while the queue is full).
-    """
-    if user_pending >= max_pending_per_user:
-        noun = "soundscape" if user_pending == 1 else "soundscapes"
-        return (
-            f"You already have {user_pending} {noun} in the queue (the limit is {max_pending_per_user}). "
-            "Wait for one to finish or /cancel one."
-        )
-    if total_pending >= max_queue:
-        noun = "job" if max_queue == 1 else "jobs"
-        return f"The queue is full ({max_queue} {noun}). Please try again in a few minutes."
-    if seconds_since_last is not None and cooldown_s > 0:
-        # A negative elapsed time (clock trouble) waits the whole cooldown, never longer.
-        remaining = min(cooldown_s, cooldown_s - seconds_since_last)
-        if remaining > 0:
-            # round() first so float noise (3.0000000001) does not add a second; never "0 s".
-            seconds = max(1, math.ceil(round(remaining, 6)))
-            return f"Slow down a little: you can queue again in {seconds} s."
-    return None

@@ -1,9 +1,12 @@
-"""Every Discord write a job makes: status edits (throttled), the result post, the 🔁 reaction.
+"""A job's status message: edits (throttled and coalesced), the final word, the 🔁 reaction.
 
 A job started by a slash command talks through its interaction webhook (rebuilt from the stored
 token, so it works after a restart) until the token nears its 15-minute end; after that, and for
-jobs started by a reaction, it uses plain channel messages. Failures are logged and reported to
-the caller; they never crash the worker.
+jobs started by a reaction, it uses plain channel messages. These writes are idempotent (edits,
+reactions, deletions), so retrying them is safe; creating messages that must exist exactly once
+is :mod:`bot.jobs.poster`'s job. A failure never propagates out of a progress edit; the final
+edits say whether they were shown, impossible, or must be tried again later
+(:class:`DiscordUnavailable`).
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import discord
 
 from bot.jobs.estimate import Throttle
 from bot.storage import KIND_AMBIENT, Job
-from bot.ui.embeds import JOB_MARKER, REROLL_EMOJI
+from bot.tasks import spawn
+from bot.ui.embeds import REROLL_EMOJI
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,8 @@ _DEAD_TOKEN_CODES = {10015, 50027, 10062}
 _RETRIES = 3
 
 
-class DeliveryError(Exception):
-    """The result could not be posted anywhere; the message says why, for the job's error field."""
+class DiscordUnavailable(Exception):
+    """Discord could not be reached (5xx or network, after retries): try again later."""
 
 
 async def with_retries(what: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -55,18 +59,13 @@ async def with_retries(what: str, call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-def _reply_to(job: Job, message_id: int | None) -> discord.MessageReference | None:
+def reply_reference(job: Job, message_id: int | None) -> discord.MessageReference | None:
     """A reply reference in the job's channel that does not fail if the message is gone."""
     if not message_id:
         return None
     return discord.MessageReference(
         message_id=message_id, channel_id=job.channel_id, fail_if_not_exists=False
     )
-
-
-def _only_user(user_id: int) -> discord.AllowedMentions:
-    """Mentions that may ping this user and nobody else."""
-    return discord.AllowedMentions(users=[discord.Object(user_id)], everyone=False, roles=False)
 
 
 class Messenger:
@@ -91,6 +90,14 @@ class Messenger:
         self._status_ids: dict[int, int] = {}
 
     # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def client(self) -> discord.Client:
+        return self._client
+
+    def dispatch(self, event: str, *args: object) -> None:
+        """Tell the bot's listeners (cogs) about ``event`` (``on_<event>``)."""
+        self._client.dispatch(event, *args)
 
     def token_usable(self, job: Job) -> bool:
         """Whether the job's interaction token can still be used (slash-command jobs only)."""
@@ -138,7 +145,7 @@ class Messenger:
             return  # shown once the status message exists (see register_status)
         if self._sent.get(job.id) == text or job.id in self._pending:
             return
-        self._pending[job.id] = asyncio.create_task(self._flush(job), name=f"status-{job.id}")
+        self._pending[job.id] = spawn(self._flush(job), f"status-{job.id}")
 
     async def _flush(self, job: Job) -> None:
         try:
@@ -151,11 +158,15 @@ class Messenger:
                     return
                 self._throttle.mark(job.id)
                 self._sent[job.id] = text
-                await self._edit_status(job, content=text)
+                await self._flush_edit(job, text)
         finally:
             self._pending.pop(job.id, None)
 
     async def _edit_status(self, job: Job, **fields: object) -> bool:
+        """True when shown; False when it can't be (no status message, gone, token expired).
+
+        Raises :class:`DiscordUnavailable` when Discord could not be reached.
+        """
         message_id = self.status_message_id(job)
         if message_id is None or job.id in self._dead_status:
             return False
@@ -173,14 +184,24 @@ class Messenger:
         except discord.NotFound:
             log.info("job %d: status message %d is gone; no more status edits", job.id, message_id)
             self._dead_status.add(job.id)
+        except (discord.DiscordServerError, TimeoutError, OSError) as exc:
+            raise DiscordUnavailable(f"status edit of job {job.id}: {exc}") from exc
         except discord.HTTPException as exc:
             log.warning("job %d: status edit failed: %s", job.id, exc)
         return False
 
+    async def _flush_edit(self, job: Job, text: str) -> None:
+        try:
+            await self._edit_status(job, content=text)
+        except DiscordUnavailable as exc:
+            # A progress line: the next one (or the final status) will be tried again.
+            log.warning("%s", exc)
+
     async def final_status(self, job: Job, text: str) -> bool:
         """Replace the status message one last time (bypassing the throttle) and forget the job.
 
-        Returns whether the edit went through.
+        Returns whether the edit went through (False: it can't be); raises
+        :class:`DiscordUnavailable` when Discord could not be reached (the job is not forgotten).
         """
         self._cancel_pending(job)
         shown = await self._edit_status(job, content=text)
@@ -188,7 +209,10 @@ class Messenger:
         return shown
 
     async def remove_status(self, job: Job) -> None:
-        """Delete the status message (its result is posted as its own message) and forget the job."""
+        """Delete the status message (its result is posted as its own message) and forget the job.
+
+        Raises :class:`DiscordUnavailable` when Discord could not be reached.
+        """
         self._cancel_pending(job)
         message_id = self.status_message_id(job)
         if message_id is not None and job.id not in self._dead_status:
@@ -210,7 +234,7 @@ class Messenger:
 
     async def post_status(self, job: Job, text: str, reply_to: int | None) -> int | None:
         """Post a new status message in the channel (jobs without an interaction)."""
-        reference = _reply_to(job, reply_to)
+        reference = reply_reference(job, reply_to)
         try:
             message = await with_retries(
                 f"job {job.id} status post",
@@ -224,97 +248,29 @@ class Messenger:
         self.register_status(job, message.id, text)
         return message.id
 
-    # -- results --------------------------------------------------------------------------
+    # -- results ------------------------------------------------------------------------------
 
-    async def post_result(
-        self,
-        job: Job,
-        *,
-        content: str,
-        embed: discord.Embed,
-        files: Callable[[], Sequence[discord.File]],
-        view: discord.ui.View | None,
-    ) -> discord.Message:
-        """Post the finished soundscape; ``files`` builds fresh File objects for each attempt.
-
-        Slash-command jobs answer with an interaction follow-up while the token lasts; later
-        results, and rerolls, are channel messages that mention the user (only them).
-        """
-        mention_only_user = _only_user(job.user_id)
-        if self.token_usable(job):
-            try:
-                return await with_retries(
-                    f"job {job.id} result",
-                    lambda: self._webhook(job).send(
-                        content=content,
-                        embed=embed,
-                        files=list(files()),
-                        view=view or discord.utils.MISSING,
-                        allowed_mentions=mention_only_user,
-                        wait=True,
-                    ),
-                )
-            except discord.HTTPException as exc:
-                if exc.code not in _DEAD_TOKEN_CODES and exc.status not in (401, 404):
-                    raise
-                log.info(
-                    "job %d: interaction token no longer valid (%s); posting in the channel", job.id, exc
-                )
-        reply_to = job.reply_to_message_id or job.status_message_id
-        reference = _reply_to(job, reply_to)
-        return await with_retries(
-            f"job {job.id} result",
-            lambda: self.channel(job).send(
-                content=f"<@{job.user_id}> {content}",
-                embed=embed,
-                files=list(files()),
-                view=view or discord.utils.MISSING,
-                reference=reference,
-                allowed_mentions=mention_only_user,
-            ),
+    async def add_reroll_reaction(self, channel_id: int, guild_id: int | None, message_id: int) -> None:
+        """Put the bot's 🔁 on a result (idempotent); raises :class:`DiscordUnavailable` when
+        Discord could not be reached. A refusal (missing permission, deleted message) is logged."""
+        message = self._client.get_partial_messageable(channel_id, guild_id=guild_id).get_partial_message(
+            message_id
         )
-
-    async def find_posted_result(self, job: Job) -> int | None:
-        """After a crash while posting: the id of this job's result message if it made it."""
-        marker = JOB_MARKER.format(job_id=job.id)
-        after = discord.Object(job.status_message_id or job.reply_to_message_id or 0)
-        try:
-            async for message in self.channel(job).history(limit=100, after=after, oldest_first=True):
-                if message.author.id != getattr(self._client.user, "id", None):
-                    continue
-                if any((e.footer.text or "").startswith(marker + " ") for e in message.embeds):
-                    return message.id
-        except discord.HTTPException as exc:
-            log.warning("job %d: could not read the channel to check for a posted result: %s", job.id, exc)
-        return None
-
-    async def add_reroll_reaction(self, message: discord.Message | discord.PartialMessage) -> None:
         try:
             await with_retries("reroll reaction", lambda: message.add_reaction(REROLL_EMOJI))
+        except (discord.DiscordServerError, TimeoutError, OSError) as exc:
+            raise DiscordUnavailable(f"reaction on message {message_id}: {exc}") from exc
         except discord.HTTPException as exc:
-            log.info("could not add %s to message %d: %s", REROLL_EMOJI, message.id, exc)
+            log.info("could not add %s to message %d: %s", REROLL_EMOJI, message_id, exc)
 
     async def delete_message(self, job: Job, message_id: int) -> None:
         try:
-            await self.channel(job).get_partial_message(message_id).delete()
+            await with_retries(
+                f"job {job.id} delete", lambda: self.channel(job).get_partial_message(message_id).delete()
+            )
+        except discord.NotFound:
+            pass
+        except (discord.DiscordServerError, TimeoutError, OSError) as exc:
+            raise DiscordUnavailable(f"deleting message {message_id}: {exc}") from exc
         except discord.HTTPException as exc:
             log.info("job %d: could not delete message %d: %s", job.id, message_id, exc)
-
-    async def notify(self, job: Job, text: str) -> None:
-        """Tell the job's user something (a failure): in the channel, else by direct message."""
-        try:
-            await with_retries(
-                f"job {job.id} notice",
-                lambda: self.channel(job).send(
-                    f"<@{job.user_id}> {text}",
-                    allowed_mentions=_only_user(job.user_id),
-                ),
-            )
-            return
-        except discord.HTTPException as exc:
-            log.warning("job %d: could not tell the user in the channel (%s); trying a DM", job.id, exc)
-        try:
-            user = self._client.get_user(job.user_id) or await self._client.fetch_user(job.user_id)
-            await user.send(text)
-        except discord.HTTPException as exc:
-            log.warning("job %d: could not tell the user by DM either: %s", job.id, exc)

@@ -1,31 +1,36 @@
-"""Accepting, rerolling and cancelling jobs: the rules between a command and the queue."""
+"""Accepting, rerolling and cancelling jobs: the rules between a command and the queue.
+
+Every job is admitted by :mod:`bot.jobs.admission` inside the transaction that inserts it (count
+and insert together), then put in the queue; only then is the user told "Queued".
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import random
-import time
 
 import discord
 
-from bot.config import QueueConfig
 from bot.errors import UserError
-from bot.jobs.estimate import queued_text
-from bot.jobs.fairness import check_limits
+from bot.jobs.admission import Limits, admission, job_size, too_big
+from bot.jobs.answers import Answers
 from bot.jobs.messenger import Messenger
 from bot.jobs.queue import JobQueue
-from bot.jobs.worker import Worker
+from bot.jobs.scheduler import Scheduler
 from bot.storage import (
     KIND_AMBIENT,
     KIND_LAYER,
     KIND_REMIX,
     KIND_REROLL,
+    AdmissionRefused,
     CandidateStore,
     Job,
     JobStatus,
     JobStore,
+    StemFiles,
 )
+from bot.ui.texts import RESTARTING, queued_text, waiting_for_gpu_text
 from generation.errors import RequestError
 from generation.recipes.mixing import Mix, describe_layers, is_layered
 from generation.recipes.recipe import PLAIN, Recipe, build_order, fresh_recipe
@@ -42,45 +47,62 @@ class JobService:
         *,
         jobs: JobStore,
         queue: JobQueue,
-        worker: Worker,
+        scheduler: Scheduler,
         messenger: Messenger,
-        limits: QueueConfig,
+        limits: Limits,
+        max_variations: int,
         candidates: CandidateStore,
+        stems: StemFiles,
+        answers: Answers,
         rng: random.Random | None = None,
     ) -> None:
         self.jobs = jobs
         self.queue = queue
-        self.worker = worker
+        self.scheduler = scheduler
         self.messenger = messenger
         self.limits = limits
+        self.max_variations = max_variations
         self.candidates = candidates
+        self.stems = stems
+        self.answers = answers
         self._rng = rng or random.SystemRandom()
         self.accepting = True
 
     def _check_accepting(self) -> None:
         if not self.accepting:
-            raise UserError("The bot is restarting; please try again in a minute.")
+            raise UserError(RESTARTING)
 
-    async def check_limits(self, user_id: int) -> None:
-        """Raise :class:`UserError` if this user may not queue another job now."""
-        self._check_accepting()
-        last = await self.jobs.last_created_at(user_id)
-        refusal = check_limits(
-            user_pending=await self.jobs.pending_count(user_id),
-            total_pending=await self.jobs.active_count(),
-            seconds_since_last=None if last is None else time.time() - last,
-            max_pending_per_user=self.limits.max_pending_per_user,
-            max_queue=self.limits.max_queue,
-            cooldown_s=self.limits.cooldown_s,
-        )
+    def check_size(self, request: GenerationRequest, recipe: Recipe, variations: int) -> float:
+        """The job's cost; raises :class:`UserError` at once when it is too big to ever run."""
+        if not 1 <= variations <= self.max_variations:
+            raise UserError(
+                f"Variations must be between 1 and {self.max_variations}; you asked for {variations}."
+            )
+        recipe.check_variations(variations)
+        cost = job_size(request, recipe, variations).cost
+        refusal = too_big(cost, self.limits)
         if refusal:
             raise UserError(refusal)
+        return cost
+
+    async def _create(
+        self, *, cost: float, remix: bool = False, queue_limits: bool = True, **fields: object
+    ) -> Job:
+        self._check_accepting()
+        check = admission(self.limits, cost, remix=remix, queue_limits=queue_limits)
+        try:
+            return await self.jobs.create(cost=cost, admission=check, **fields)  # type: ignore[arg-type]
+        except AdmissionRefused as refusal:
+            raise UserError(str(refusal)) from None
 
     def status_text(self, job: Job) -> str:
-        place = self.queue.position(job.id)
+        place = self.queue.view().place(job.id)
         if place is None:
             return "Queued"
-        return queued_text(place[0], place[1], self.worker.eta_for(job))
+        total = len(self.queue)
+        if not self.scheduler.executor.available():
+            return waiting_for_gpu_text(place.position, total)
+        return queued_text(place.position, total, place.eta_s)
 
     async def submit_command(
         self,
@@ -95,18 +117,16 @@ class JobService:
 
         ``placeholder_id`` is the deferred response's message id when Discord returned it: it
         is stored with the job before anything else happens, so a restart can still update it.
+        Once the job is queued, nothing that goes wrong while showing "Queued" is an error for
+        the user: the job runs, and its status message is updated as it goes.
         """
-        if not 1 <= variations <= self.limits.max_variations:
-            raise UserError(
-                f"Variations must be between 1 and {self.limits.max_variations}; you asked for {variations}."
-            )
-        recipe.check_variations(variations)
-        await self.check_limits(interaction.user.id)
-        job = await self.jobs.create(
+        cost = self.check_size(request, recipe, variations)
+        job = await self._create(
             kind=KIND_AMBIENT,
             request=request,
             recipe=recipe,
             variations=variations,
+            cost=cost,
             application_id=interaction.application_id,
             interaction_token=interaction.token,
             interaction_created_at=interaction.created_at.timestamp(),
@@ -115,14 +135,18 @@ class JobService:
         if placeholder_id is not None:
             await self.jobs.set_status_message(job.id, placeholder_id)
         await self.queue.put(job)
-        shown = self.status_text(job)
-        message = await interaction.edit_original_response(content=shown)
-        self.messenger.register_status(job, message.id, shown)
-        if message.id != placeholder_id:
-            await self.jobs.set_status_message(job.id, message.id)
         log.info(
             "job %d: queued by %s (%d) in channel %d", job.id, job.user_name, job.user_id, job.channel_id
         )
+        shown = self.status_text(job)
+        try:
+            message = await interaction.edit_original_response(content=shown)
+        except discord.HTTPException as exc:
+            log.warning("job %d: could not show 'Queued' (%s); it runs all the same", job.id, exc)
+            return job
+        self.messenger.register_status(job, message.id, shown)
+        if message.id != placeholder_id:
+            await self.jobs.set_status_message(job.id, message.id)
         return job
 
     def _new_take(self, request: GenerationRequest) -> GenerationRequest:
@@ -147,27 +171,33 @@ class JobService:
         """
         if parent.status is not JobStatus.DONE:
             return None
+        self._check_accepting()
         request = self._new_take(parent.request)
         root = parent.recipe.candidate_of or parent.id
-        if parent.recipe.candidates > 1 and await self.candidates.unserved(root):
-            recipe = dataclasses.replace(fresh_recipe(parent.recipe, request.seed), candidate_of=root)
-        else:
-            await self.check_limits(user.id)
-            recipe = fresh_recipe(parent.recipe, request.seed)
-        job = await self.jobs.create_reroll(
-            parent,
-            message_id=message_id,
-            user_id=user.id,
-            user_name=user.display_name,
-            request=request,
-            recipe=recipe,
-            variations=parent.variations,
-            kind=KIND_REROLL,
-        )
+        served = parent.recipe.candidates > 1 and await self.candidates.unserved(root) > 0
+        recipe = fresh_recipe(parent.recipe, request.seed)
+        if served:
+            recipe = dataclasses.replace(recipe, candidate_of=root)
+        cost = job_size(request, recipe, parent.variations).cost
+        try:
+            job = await self.jobs.create_reroll(
+                parent,
+                message_id=message_id,
+                user_id=user.id,
+                user_name=user.display_name,
+                request=request,
+                recipe=recipe,
+                variations=parent.variations,
+                kind=KIND_REROLL,
+                cost=cost,
+                admission=admission(self.limits, cost, queue_limits=not served),
+            )
+        except AdmissionRefused as refusal:
+            raise UserError(str(refusal)) from None
         if job is None:
             return None
-        if recipe.candidate_of is not None:
-            await self.worker.serve_now(job)
+        if served:
+            await self.scheduler.serve_now(job)
             log.info("job %d: next candidate of job %d for %s (%d)", job.id, root, user.display_name, user.id)
             return job
         await self._enqueue_with_channel_status(job, "🔁 Reroll", reply_to=message_id)
@@ -178,7 +208,7 @@ class JobService:
         parent = await self.jobs.get(job_id)
         if parent is None or not parent.recipe.layered or parent.status is not JobStatus.DONE:
             raise UserError("That scene can't be changed any more.")
-        if not await self.worker.stems.exists(parent.id):
+        if not await self.stems.exists(parent.id):
             raise UserError("The layers of that scene are no longer stored, so it can't be changed.")
         return parent
 
@@ -219,8 +249,9 @@ class JobService:
         recipe = dataclasses.replace(
             recipe, layers=layers, source_job_id=parent.id, reroll_layer=None, candidate_of=None
         )
-        self._check_accepting()  # a remix needs no GPU, so the queue limits do not apply
-        job = await self.jobs.create(
+        job = await self._create(
+            cost=0.0,
+            remix=True,
             kind=KIND_REMIX,
             request=parent.request,
             recipe=recipe,
@@ -228,7 +259,7 @@ class JobService:
             reply_to_message_id=parent.result_message_id,
             **_asked_by(interaction),
         )
-        await self.worker.serve_now(job)
+        await self.scheduler.serve_now(job)
         log.info("job %d: remix of job %d at %s", job.id, parent.id, describe_layers(layers))
         return job
 
@@ -250,10 +281,11 @@ class JobService:
         token is gone; ``label`` starts it ("🔁 Reroll"). Counted against the user's limits like
         any other job.
         """
-        await self.check_limits(interaction.user.id)
-        job = await self.jobs.create(
-            kind=kind, request=request, recipe=recipe, parent_job_id=parent_job_id, **_asked_by(interaction)
-        )
+        cost = self.check_size(request, recipe, 1)
+        job = await self._create(
+            cost=cost, kind=kind, request=request, recipe=recipe, parent_job_id=parent_job_id,
+            **_asked_by(interaction),
+        )  # fmt: skip
         await self._enqueue_with_channel_status(job, label, reply_to=reply_to)
         log.info("job %d: %s by %s (%d)", job.id, kind, interaction.user.display_name, interaction.user.id)
         return job
@@ -299,19 +331,24 @@ class JobService:
             )
         if target.status is JobStatus.QUEUED and await self.jobs.cancel(target.id, user_id):
             await self.queue.remove(target.id)
-            await self.messenger.final_status(target, "🛑 Cancelled.")
+            cancelled = await self.jobs.get(target.id)
+            if cancelled is not None:
+                await self.answers.settle(cancelled)
             return f"Cancelled job #{target.id} (“{target.request.user_text}”)."
-        if target.status is JobStatus.RUNNING and self.worker.request_stop(target.id):
+        if target.status is JobStatus.RUNNING and self.scheduler.request_stop(target.id):
             return f"Stopping job #{target.id} (“{target.request.user_text}”) after the current step."
         raise UserError(f"Job #{target.id} is already being delivered and can't be cancelled.")
 
 
 def _asked_by(interaction: discord.Interaction) -> dict[str, object]:
     """Who asked, where, and the key that makes queueing one interaction idempotent."""
+    if interaction.channel_id is None:
+        # Every interaction that can queue a job happens in a channel (a DM is one too).
+        raise UserError("I can't tell which channel this came from, so I can't post a result there.")
     return {
         "user_id": interaction.user.id,
         "user_name": interaction.user.display_name,
         "guild_id": interaction.guild_id,
-        "channel_id": interaction.channel_id or interaction.user.id,
+        "channel_id": interaction.channel_id,
         "idempotency_key": f"interaction:{interaction.id}",
     }

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.storage import Mp3Files, RetentionStore
+from bot.storage import Mp3Files, RetentionStore, StemFiles
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,8 @@ class PruneReport:
     files: int
     bytes: int
     generations: int
+    stems: int = 0
+    """Stem files of layered scenes deleted (scenes older than the retention)."""
 
 
 class Pruner:
@@ -32,9 +34,12 @@ class Pruner:
         files: Mp3Files,
         retention_days: int,
         clock: Callable[[], float] = time.time,
+        *,
+        stems: StemFiles | None = None,
     ) -> None:
         self.store = store
         self.files = files
+        self.stems = stems
         self.retention_days = retention_days
         self._clock = clock
 
@@ -59,6 +64,10 @@ class Pruner:
                 generations += expired.generations
             if len(batch) < BATCH:
                 break
+        # A scene older than the retention can no longer be remixed: its stems go too.
+        stems = await self.stems.forget_older_than(cutoff) if self.stems is not None else 0
+        if stems:
+            log.info("retention: pruned %d stem file(s) of layered scenes", stems)
         if files:
             log.info(
                 "retention: pruned %d file(s), %.1f MB, of %d generation(s) older than %d day(s)",
@@ -69,4 +78,4 @@ class Pruner:
             )
         else:
             log.info("retention: nothing older than %d day(s) to prune", self.retention_days)
-        return PruneReport(files, size, generations)
+        return PruneReport(files, size, generations, stems)

@@ -18,6 +18,7 @@ from bot.storage import (
     HistoryEntry,
     HistoryStore,
     Mp3Files,
+    StemFiles,
 )
 from bot.storage.gallery import Added
 
@@ -35,10 +36,13 @@ DM_GALLERY = "Galleries belong to servers: soundscapes made in DMs can't be adde
 class Library:
     """History and gallery rules over the stores; file deletions follow the database."""
 
-    def __init__(self, *, history: HistoryStore, gallery: GalleryStore, files: Mp3Files) -> None:
+    def __init__(
+        self, *, history: HistoryStore, gallery: GalleryStore, files: Mp3Files, stems: StemFiles | None = None
+    ) -> None:
         self.history = history
         self.gallery = gallery
         self.files = files
+        self.stems = stems
 
     # -- history --------------------------------------------------------------------------
 
@@ -66,6 +70,9 @@ class Library:
             raise UserError(NOT_YOURS)
         if deleted.file_unused:
             await self.files.delete(deleted.entry.generation.mp3_path)
+        if self.stems is not None:
+            # A deleted scene can no longer be remixed: its stems go (files other scenes use stay).
+            await self.stems.forget([deleted.entry.generation.job_id])
         return deleted.entry
 
     async def share(self, user_id: int, user_name: str, generation_id: int) -> Added:

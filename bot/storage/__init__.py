@@ -8,18 +8,20 @@ from bot.storage.files import Mp3Files
 from bot.storage.gallery import GalleryEntry, GalleryFilter, GallerySort, GalleryStore
 from bot.storage.generations import Generation, GenerationStore
 from bot.storage.history import EntryBusyError, HistoryEntry, HistoryFilter, HistoryStore
-from bot.storage.jobs import (
+from bot.storage.job_inserts import Admission, AdmissionRefused, Usage
+from bot.storage.job_rows import (
     ACTIVE,
     KIND_AMBIENT,
     KIND_LAYER,
     KIND_REMIX,
     KIND_REROLL,
     KIND_TWEAK,
+    TERMINAL,
     Job,
     JobStateError,
     JobStatus,
-    JobStore,
 )
+from bot.storage.jobs import JobStore
 from bot.storage.migrations import MIGRATIONS, SchemaVersionError
 from bot.storage.paging import Page
 from bot.storage.retention import RetentionStore
@@ -34,6 +36,9 @@ __all__ = [
     "KIND_REROLL",
     "KIND_TWEAK",
     "MIGRATIONS",
+    "TERMINAL",
+    "Admission",
+    "AdmissionRefused",
     "CandidateStore",
     "Database",
     "EntryBusyError",
@@ -58,5 +63,6 @@ __all__ = [
     "StemFiles",
     "StoredCandidate",
     "Transaction",
+    "Usage",
     "UserStore",
 ]

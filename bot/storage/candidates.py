@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from bot.storage.database import Database
-from bot.storage.jobs import decode_request, encode_request
+from bot.storage.job_rows import decode_request, encode_request
 from generation.request import GenerationRequest
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.storage.database import Database, Transaction
-from bot.storage.jobs import decode_request
+from bot.storage.job_rows import decode_request
 from bot.storage.paging import Page, clamp_page, like_pattern
 from bot.storage.retention import mp3_in_use
 from bot.storage.users import record_seen

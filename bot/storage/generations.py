@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.storage.database import Database
-from bot.storage.jobs import Job, decode_request, encode_request
+from bot.storage.job_rows import Job, decode_request, encode_request
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.storage.database import Database
 from bot.storage.generations import Generation
-from bot.storage.jobs import ACTIVE
+from bot.storage.job_rows import ACTIVE
 from bot.storage.paging import Page, clamp_page, like_pattern
 from bot.storage.retention import mp3_in_use
 

@@ -7,168 +7,45 @@ Lifecycle::
       └─cancel─▶ cancelled      └──── mark_failed (from any active state) ──▶ failed
 
 A job is written before the user sees "Queued", so a crash never loses one: on start
-:meth:`JobStore.requeue_interrupted` puts ``running`` jobs back in the queue, and jobs in
-``posting`` (intent recorded, confirmation missing) are handed to the bot by
-:meth:`JobStore.interrupted_posting` to check whether the post went out before re-posting.
-Transitions are conditional UPDATEs, so a double transition is detected and raises
-:class:`JobStateError`.
+:meth:`JobStore.requeue_interrupted` puts ``running`` jobs back in the queue (or gives up on a job
+that has been running at ``max_attempts`` crashes), and jobs in ``posting`` (intent recorded,
+confirmation missing) are resolved by the bot by looking for the post before re-posting. An
+ended job whose ``answered_at`` is still NULL owes its user an answer (its status closed, or its
+failure shown), which the bot keeps trying to give. Transitions are conditional UPDATEs, so a
+double transition is detected and raises :class:`JobStateError`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.storage.database import Database, Transaction
+from bot.storage.job_inserts import Admission, NewJob, admit
+from bot.storage.job_rows import (
+    ACTIVE,
+    ACTIVE_SQL,
+    KIND_REROLL,
+    MAX_ERROR_CHARS,
+    PENDING_SQL,
+    TERMINAL_SQL,
+    Job,
+    JobStateError,
+    JobStatus,
+    encode_recipe,
+    placeholders,
+)
 from generation.recipes.recipe import PLAIN, Recipe
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
 
-#: Kinds the bot creates today; the column takes any non-empty kind.
-KIND_AMBIENT = "ambient"
-KIND_REROLL = "reroll"
-#: A stored request edited by its user (history "tweak") and queued again.
-KIND_TWEAK = "tweak"
-#: One layer of a layered scene re-rendered with a new seed, the other stems reused.
-KIND_LAYER = "layer"
-#: A layered scene remixed at new levels from its stored stems (no GPU work).
-KIND_REMIX = "remix"
-
-#: Longest error text kept; tracebacks belong in the log, the row keeps what the user is told.
-MAX_ERROR_CHARS = 2000
-
-
-class JobStatus(StrEnum):
-    """Status column values (a ``str`` enum: members compare equal to the stored text)."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    POSTING = "posting"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-#: Statuses of jobs that still need work from the bot.
-ACTIVE: frozenset[JobStatus] = frozenset({JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.POSTING})
-
-
-class JobStateError(RuntimeError):
-    """A transition was asked of a job that is not in a state allowing it (or does not exist)."""
-
-    def __init__(
-        self, job_id: int, action: str, current: JobStatus | None, allowed: Iterable[JobStatus]
-    ) -> None:
-        self.job_id = job_id
-        self.action = action
-        self.current = current
-        self.allowed = frozenset(allowed)
-        if current is None:
-            message = f"cannot {action} job {job_id}: no such job"
-        else:
-            expected = " or ".join(sorted(s.value for s in self.allowed))
-            message = f"cannot {action} job {job_id}: it is {current.value}, not {expected}"
-        super().__init__(message)
-
-
-def encode_request(request: GenerationRequest) -> str:
-    """The request as stored in ``request_json`` (exact float round-trip, no NaN)."""
-    return json.dumps(request.to_dict(), ensure_ascii=False, sort_keys=True, allow_nan=False)
-
-
-def decode_request(text: str) -> GenerationRequest:
-    return GenerationRequest.from_dict(json.loads(text))
-
-
-def encode_recipe(recipe: Recipe) -> str | None:
-    """The recipe as stored in ``recipe_json``; NULL for a plain clip."""
-    data = recipe.to_dict()
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False) if data else None
-
-
-def decode_recipe(text: str | None) -> Recipe:
-    return Recipe.from_dict(json.loads(text)) if text else PLAIN
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One row of ``jobs``; timestamps are epoch seconds."""
-
-    id: int
-    status: JobStatus
-    kind: str
-    user_id: int
-    user_name: str
-    guild_id: int | None
-    channel_id: int
-    request: GenerationRequest
-    variations: int
-    parent_job_id: int | None
-    reply_to_message_id: int | None
-    application_id: int | None
-    # A live credential for 15 minutes: kept out of reprs and therefore out of logs.
-    interaction_token: str | None = field(repr=False)
-    interaction_created_at: float | None
-    status_message_id: int | None
-    result_message_id: int | None
-    posting_started_at: float | None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    gen_seconds: float | None
-    error: str | None
-    attempts: int
-    idempotency_key: str | None
-    recipe: Recipe = PLAIN
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
-        return cls(
-            id=row["id"],
-            status=JobStatus(row["status"]),
-            kind=row["kind"],
-            user_id=row["user_id"],
-            user_name=row["user_name"],
-            guild_id=row["guild_id"],
-            channel_id=row["channel_id"],
-            request=decode_request(row["request_json"]),
-            variations=row["variations"],
-            parent_job_id=row["parent_job_id"],
-            reply_to_message_id=row["reply_to_message_id"],
-            application_id=row["application_id"],
-            interaction_token=row["interaction_token"],
-            interaction_created_at=row["interaction_created_at"],
-            status_message_id=row["status_message_id"],
-            result_message_id=row["result_message_id"],
-            posting_started_at=row["posting_started_at"],
-            created_at=row["created_at"],
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            gen_seconds=row["gen_seconds"],
-            error=row["error"],
-            attempts=row["attempts"],
-            idempotency_key=row["idempotency_key"],
-            recipe=decode_recipe(row["recipe_json"]),
-        )
-
-
-def _placeholders(statuses: Iterable[JobStatus]) -> tuple[str, tuple[str, ...]]:
-    values = tuple(sorted(s.value for s in statuses))
-    return ",".join("?" * len(values)), values
-
-
-_ACTIVE_IN, _ACTIVE_VALUES = _placeholders(ACTIVE)
-_PENDING_IN, _PENDING_VALUES = _placeholders({JobStatus.QUEUED, JobStatus.RUNNING})
+#: What a job that kept killing the bot is failed with.
+GAVE_UP_ERROR = (
+    "This request stopped the bot {attempts} times while it was being generated, so it was not tried "
+    "again. Please try a different request."
+)
 
 
 class JobStore:
@@ -197,35 +74,40 @@ class JobStore:
         interaction_created_at: float | None = None,
         idempotency_key: str | None = None,
         recipe: Recipe = PLAIN,
+        cost: float = 0.0,
+        admission: Admission | None = None,
     ) -> Job:
-        """Insert a ``queued`` job.
+        """Insert a ``queued`` job, if ``admission`` admits it (checked in the same transaction).
 
         With an ``idempotency_key`` (e.g. the interaction id) a repeated call returns the job
-        the first call created, so a retried or duplicated interaction queues one job.
+        the first call created, so a retried or duplicated interaction queues one job. Raises
+        :class:`~bot.storage.job_inserts.AdmissionRefused` when a limit refuses it.
         """
+        new = NewJob(
+            kind=kind,
+            user_id=user_id,
+            user_name=user_name,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            request=request,
+            variations=variations,
+            parent_job_id=parent_job_id,
+            reply_to_message_id=reply_to_message_id,
+            application_id=application_id,
+            interaction_token=interaction_token,
+            interaction_created_at=interaction_created_at,
+            idempotency_key=idempotency_key,
+            recipe=recipe,
+            cost=cost,
+        )
+        new.check()
         async with self._db.transaction() as tx:
             if idempotency_key is not None:
                 row = await tx.fetchone("SELECT * FROM jobs WHERE idempotency_key = ?", (idempotency_key,))
                 if row is not None:
                     log.info("job %d already exists for idempotency key %r", row["id"], idempotency_key)
                     return Job.from_row(row)
-            job = await self._insert(
-                tx,
-                kind=kind,
-                user_id=user_id,
-                user_name=user_name,
-                guild_id=guild_id,
-                channel_id=channel_id,
-                request=request,
-                variations=variations,
-                parent_job_id=parent_job_id,
-                reply_to_message_id=reply_to_message_id,
-                application_id=application_id,
-                interaction_token=interaction_token,
-                interaction_created_at=interaction_created_at,
-                idempotency_key=idempotency_key,
-                recipe=recipe,
-            )
+            job = await admit(tx, new, admission, self._clock())
         log.info("job %d queued (%s) for user %d", job.id, job.kind, job.user_id)
         return job
 
@@ -244,14 +126,34 @@ class JobStore:
         interaction_created_at: float | None = None,
         kind: str = KIND_REROLL,
         recipe: Recipe | None = None,
+        cost: float = 0.0,
+        admission: Admission | None = None,
     ) -> Job | None:
         """Queue a reroll of ``parent`` requested on ``message_id`` by ``user_id``.
 
-        The job and its ``rerolls`` claim are written in one transaction, so a crash cannot
-        leave a claim without a job or a job without a claim. Returns ``None`` (and writes
-        nothing) when this user already rerolled this message. The job goes to the parent's
-        channel/guild and replies to ``message_id`` unless ``reply_to_message_id`` says otherwise.
+        The job and its ``rerolls`` claim are written in one transaction (with the admission
+        check), so a crash cannot leave a claim without a job or a job without a claim. Returns
+        ``None`` (and writes nothing) when this user already rerolled this message. The job goes
+        to the parent's channel/guild and replies to ``message_id`` unless ``reply_to_message_id``
+        says otherwise.
         """
+        new = NewJob(
+            kind=kind,
+            user_id=user_id,
+            user_name=user_name,
+            guild_id=parent.guild_id,
+            channel_id=parent.channel_id,
+            request=request,
+            variations=variations,
+            parent_job_id=parent.id,
+            reply_to_message_id=message_id if reply_to_message_id is None else reply_to_message_id,
+            application_id=application_id,
+            interaction_token=interaction_token,
+            interaction_created_at=interaction_created_at,
+            recipe=parent.recipe if recipe is None else recipe,
+            cost=cost,
+        )
+        new.check()
         async with self._db.transaction() as tx:
             claimed = await tx.fetchone(
                 "SELECT job_id FROM rerolls WHERE message_id = ? AND user_id = ?", (message_id, user_id)
@@ -261,85 +163,13 @@ class JobStore:
                     "user %d already rerolled message %d (job %d)", user_id, message_id, claimed["job_id"]
                 )
                 return None
-            job = await self._insert(
-                tx,
-                kind=kind,
-                user_id=user_id,
-                user_name=user_name,
-                guild_id=parent.guild_id,
-                channel_id=parent.channel_id,
-                request=request,
-                variations=variations,
-                parent_job_id=parent.id,
-                reply_to_message_id=message_id if reply_to_message_id is None else reply_to_message_id,
-                application_id=application_id,
-                interaction_token=interaction_token,
-                interaction_created_at=interaction_created_at,
-                idempotency_key=None,
-                recipe=parent.recipe if recipe is None else recipe,
-            )
+            job = await admit(tx, new, admission, self._clock())
             await tx.execute(
                 "INSERT INTO rerolls (message_id, user_id, job_id, created_at) VALUES (?, ?, ?, ?)",
                 (message_id, user_id, job.id, job.created_at),
             )
         log.info("job %d queued: reroll of job %d by user %d", job.id, parent.id, user_id)
         return job
-
-    async def _insert(
-        self,
-        tx: Transaction,
-        *,
-        kind: str,
-        user_id: int,
-        user_name: str,
-        guild_id: int | None,
-        channel_id: int,
-        request: GenerationRequest,
-        variations: int,
-        parent_job_id: int | None,
-        reply_to_message_id: int | None,
-        application_id: int | None,
-        interaction_token: str | None,
-        interaction_created_at: float | None,
-        idempotency_key: str | None,
-        recipe: Recipe = PLAIN,
-    ) -> Job:
-        if not kind:
-            raise ValueError("job kind must not be empty")
-        if variations < 1:
-            raise ValueError(f"variations must be at least 1, got {variations}")
-        if not isinstance(request, GenerationRequest):
-            raise TypeError(f"request must be a GenerationRequest, got {type(request).__name__}")
-        result = await tx.execute(
-            """
-            INSERT INTO jobs (
-                status, kind, user_id, user_name, guild_id, channel_id, request_json, variations,
-                parent_job_id, reply_to_message_id, application_id, interaction_token,
-                interaction_created_at, created_at, idempotency_key, recipe_json
-            ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            (
-                JobStatus.QUEUED.value,
-                kind,
-                user_id,
-                user_name,
-                guild_id,
-                channel_id,
-                encode_request(request),
-                variations,
-                parent_job_id,
-                reply_to_message_id,
-                application_id,
-                interaction_token,
-                interaction_created_at,
-                self._clock(),
-                idempotency_key,
-                encode_recipe(recipe),
-            ),
-        )
-        row = await tx.fetchone("SELECT * FROM jobs WHERE id = ?", (result.lastrowid,))
-        assert row is not None  # just inserted in this transaction
-        return Job.from_row(row)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -349,18 +179,13 @@ class JobStore:
 
     async def active(self) -> list[Job]:
         """Queued, running and posting jobs, oldest first."""
-        rows = await self._db.fetchall(
-            f"SELECT * FROM jobs WHERE status IN ({_ACTIVE_IN}) ORDER BY id", _ACTIVE_VALUES
-        )
-        return [Job.from_row(r) for r in rows]
+        return await self._jobs(f"SELECT * FROM jobs WHERE status IN {ACTIVE_SQL} ORDER BY id")
 
     async def active_for_user(self, user_id: int) -> list[Job]:
         """One user's queued, running and posting jobs, oldest first."""
-        rows = await self._db.fetchall(
-            f"SELECT * FROM jobs WHERE user_id = ? AND status IN ({_ACTIVE_IN}) ORDER BY id",
-            (user_id, *_ACTIVE_VALUES),
+        return await self._jobs(
+            f"SELECT * FROM jobs WHERE user_id = ? AND status IN {ACTIVE_SQL} ORDER BY id", (user_id,)
         )
-        return [Job.from_row(r) for r in rows]
 
     async def queued(self) -> list[Job]:
         """Queued jobs, oldest first."""
@@ -374,9 +199,18 @@ class JobStore:
         """
         return await self._with_status(JobStatus.POSTING)
 
+    async def unanswered(self, limit: int = 100) -> list[Job]:
+        """Ended jobs whose user has not yet been told how they ended, oldest first."""
+        return await self._jobs(
+            f"SELECT * FROM jobs WHERE answered_at IS NULL AND status IN {TERMINAL_SQL} ORDER BY id LIMIT ?",
+            (limit,),
+        )
+
     async def _with_status(self, status: JobStatus) -> list[Job]:
-        rows = await self._db.fetchall("SELECT * FROM jobs WHERE status = ? ORDER BY id", (status.value,))
-        return [Job.from_row(r) for r in rows]
+        return await self._jobs("SELECT * FROM jobs WHERE status = ? ORDER BY id", (status.value,))
+
+    async def _jobs(self, sql: str, params: Sequence[object] = ()) -> list[Job]:
+        return [Job.from_row(r) for r in await self._db.fetchall(sql, params)]
 
     async def by_result_message(self, message_id: int) -> Job | None:
         row = await self._db.fetchone(
@@ -387,15 +221,12 @@ class JobStore:
     async def pending_count(self, user_id: int) -> int:
         """How many of the user's jobs are queued or running (for per-user queue limits)."""
         row = await self._db.fetchone(
-            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND status IN ({_PENDING_IN})",
-            (user_id, *_PENDING_VALUES),
+            f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND status IN {PENDING_SQL}", (user_id,)
         )
         return int(row[0]) if row is not None else 0
 
     async def active_count(self) -> int:
-        row = await self._db.fetchone(
-            f"SELECT COUNT(*) FROM jobs WHERE status IN ({_ACTIVE_IN})", _ACTIVE_VALUES
-        )
+        row = await self._db.fetchone(f"SELECT COUNT(*) FROM jobs WHERE status IN {ACTIVE_SQL}")
         return int(row[0]) if row is not None else 0
 
     async def last_created_at(self, user_id: int) -> float | None:
@@ -438,14 +269,15 @@ class JobStore:
             (JobStatus.RUNNING.value, self._clock()),
         )
 
-    async def requeue_as(self, job_id: int, recipe: Recipe) -> Job:
-        """running → queued with another recipe (a 🔁 whose stored candidate was taken first)."""
+    async def requeue_as(self, job_id: int, recipe: Recipe, cost: float) -> Job:
+        """running → queued with another recipe and its GPU ``cost`` (a 🔁 whose stored candidate
+        was taken first: it needs the GPU after all)."""
         return await self._transition(
             job_id,
             "re-queue",
             {JobStatus.RUNNING},
-            "status = ?, started_at = NULL, recipe_json = ?",
-            (JobStatus.QUEUED.value, encode_recipe(recipe)),
+            "status = ?, started_at = NULL, recipe_json = ?, cost = ?",
+            (JobStatus.QUEUED.value, encode_recipe(recipe), cost),
         )
 
     async def mark_posting(self, job_id: int, gen_seconds: float) -> Job:
@@ -469,7 +301,7 @@ class JobStore:
         )
 
     async def mark_failed(self, job_id: int, error: str) -> Job:
-        """Any active state → failed, keeping a user-facing ``error`` text."""
+        """Any active state → failed, keeping a user-facing ``error`` text (its answer is owed)."""
         if len(error) > MAX_ERROR_CHARS:
             error = error[: MAX_ERROR_CHARS - 1] + "…"
         return await self._transition(
@@ -501,13 +333,48 @@ class JobStore:
             (JobStatus.CANCELLED.value, self._clock()),
         )
 
-    async def requeue_interrupted(self) -> list[Job]:
-        """After a restart: running → queued; return every queued job, oldest first.
+    async def note_post_attempt(self, job_id: int) -> Job:
+        """Count one more attempt at posting the result of a ``posting`` job (before it is made)."""
+        return await self._transition(
+            job_id, "count a post attempt of", {JobStatus.POSTING}, "post_attempts = post_attempts + 1", ()
+        )
 
-        ``attempts`` is kept, so the bot can give up on a job that keeps killing the process.
-        Jobs in ``posting`` are not touched (see :meth:`interrupted_posting`).
+    async def mark_answered(self, job_id: int) -> bool:
+        """The user was told how the ended job ended. The interaction token, needed until now to
+        edit the status message, is erased. False if the job is not ended or was answered already."""
+        result = await self._db.execute(
+            f"UPDATE jobs SET answered_at = ?, interaction_token = NULL "
+            f"WHERE id = ? AND answered_at IS NULL AND status IN {TERMINAL_SQL}",
+            (self._clock(), job_id),
+        )
+        return result.rowcount == 1
+
+    async def requeue_interrupted(self, max_attempts: int | None = None) -> tuple[list[Job], list[Job]]:
+        """After a restart: ``running`` jobs go back to ``queued``; returns (queued jobs, given up).
+
+        A job that was running when the bot died ``max_attempts`` times (it may be what kills
+        it) is failed instead, with a message for its user (its answer is then owed). ``None``
+        never gives up. The queued jobs are every queued job, oldest first.
         """
+        now = self._clock()
         async with self._db.transaction() as tx:
+            given_up_ids: list[int] = []
+            if max_attempts is not None:
+                rows = await tx.fetchall(
+                    "SELECT id, attempts FROM jobs WHERE status = ? AND attempts >= ?",
+                    (JobStatus.RUNNING.value, max_attempts),
+                )
+                for row in rows:
+                    await tx.execute(
+                        "UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                        (
+                            JobStatus.FAILED.value,
+                            GAVE_UP_ERROR.format(attempts=row["attempts"]),
+                            now,
+                            row["id"],
+                        ),
+                    )
+                    given_up_ids.append(row["id"])
             result = await tx.execute(
                 "UPDATE jobs SET status = ?, started_at = NULL WHERE status = ?",
                 (JobStatus.QUEUED.value, JobStatus.RUNNING.value),
@@ -515,9 +382,29 @@ class JobStore:
             rows = await tx.fetchall(
                 "SELECT * FROM jobs WHERE status = ? ORDER BY id", (JobStatus.QUEUED.value,)
             )
+            given_up = await _rows_with_ids(tx, given_up_ids)
         if result.rowcount:
             log.warning("re-queued %d job(s) interrupted while running", result.rowcount)
-        return [Job.from_row(r) for r in rows]
+        for job in given_up:
+            log.warning("job %d: gave up after %d interrupted runs", job.id, job.attempts)
+        return [Job.from_row(r) for r in rows], given_up
+
+    async def fail_unreadable(self, jobs: Iterable[Job]) -> list[Job]:
+        """Fail active jobs whose stored request no longer decodes (they can never run)."""
+        failed = []
+        for job in jobs:
+            try:
+                failed.append(
+                    await self.mark_failed(
+                        job.id,
+                        "Your request could not be read back after an update of the bot, so it was not "
+                        "generated. Please send it again.",
+                    )
+                )
+            except JobStateError:
+                continue
+            log.error("job %d: its stored request can't be read (%s); failed it", job.id, job.unreadable)
+        return failed
 
     async def _transition(
         self,
@@ -530,7 +417,7 @@ class JobStore:
         # The status check lives in the UPDATE itself: of two racing transitions exactly one
         # matches a row, the other sees rowcount 0 and raises.
         allowed = frozenset(allowed)
-        marks, values = _placeholders(allowed)
+        marks, values = placeholders(allowed)
         async with self._db.transaction() as tx:
             result = await tx.execute(
                 f"UPDATE jobs SET {assignments} WHERE id = ? AND status IN ({marks})",
@@ -544,3 +431,11 @@ class JobStore:
         job = Job.from_row(row)
         log.debug("job %d is now %s", job.id, job.status.value)
         return job
+
+
+async def _rows_with_ids(tx: Transaction, ids: Sequence[int]) -> list[Job]:
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = await tx.fetchall(f"SELECT * FROM jobs WHERE id IN ({marks}) ORDER BY id", tuple(ids))
+    return [Job.from_row(r) for r in rows]

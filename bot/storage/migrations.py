@@ -217,8 +217,37 @@ CREATE TABLE candidates (
 CREATE INDEX candidates_by_mp3 ON candidates (mp3_path);
 """
 
+_V4 = """
+-- GPU cost of the job in clip units (one 10 s, 50-step clip = 1): per-user limits add it up.
+ALTER TABLE jobs ADD COLUMN cost REAL NOT NULL DEFAULT 0;
+-- When its user was told how the job ended (result closed with its status and 🔁, or the
+-- failure/cancellation shown). NULL on an ended job: an answer is still owed (e.g. Discord was
+-- unreachable), and the bot keeps trying, also after a restart.
+ALTER TABLE jobs ADD COLUMN answered_at REAL;
+-- Result posts whose outcome was unknown (5xx, timeout, dropped connection) and were resolved by
+-- looking for the job's marker in the channel; counts every attempt.
+ALTER TABLE jobs ADD COLUMN post_attempts INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET answered_at = finished_at WHERE status IN ('done', 'failed', 'cancelled');
+CREATE INDEX jobs_unanswered ON jobs (answered_at, status);
+
+-- The stems of layered scenes, one content-addressed file per stem (stems/<sha256>.npy): a
+-- level change stores nothing new and a layer reroll one new stem. A file is deleted once no row
+-- names it (history deletion, retention).
+CREATE TABLE stems (
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    layer INTEGER NOT NULL CHECK (layer >= 0),
+    sha256 TEXT NOT NULL,
+    sample_rate INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (job_id, layer)
+) WITHOUT ROWID;
+
+CREATE INDEX stems_by_sha ON stems (sha256);
+CREATE INDEX stems_by_created ON stems (created_at);
+"""
+
 #: SQL scripts; ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 
 
 def split_statements(script: str) -> list[str]:

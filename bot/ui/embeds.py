@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.jobs.estimate import format_eta
 from bot.storage import Job
+from bot.ui.texts import format_eta
 from generation.presets import PRESETS
 from generation.prompting import format_number
 from generation.recipes.recipe import format_length

@@ -90,6 +90,10 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         max_batch=0,
         batch_window_ms=0,
         job_timeout_s=600.0,
+        max_job_cost=70.0,
+        max_user_cost=100.0,
+        remixes_per_hour=30,
+        max_attempts=2,
     )
     assert config.audio == AudioConfig(
         target_lufs=-18.0, true_peak_dbfs=-1.0, bitrate_kbps=128, fade_in_s=0.05, fade_out_s=0.25
@@ -324,6 +328,11 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("queue", "batch_window_ms", 1.5, "integer"),
     ("queue", "job_timeout_s", 9.9, "between 10 and 7200"),
     ("queue", "job_timeout_s", 7201, "between 10 and 7200"),
+    ("queue", "max_job_cost", 0.5, "between 1 and 10000"),
+    ("queue", "max_user_cost", 0, "between 1 and 100000"),
+    ("queue", "remixes_per_hour", -1, "between 0 and 10000"),
+    ("queue", "max_attempts", 0, "between 1 and 100"),
+    ("discord", "post_timeout_s", 0.5, "between 1 and 600"),
     ("audio", "target_lufs", "loud", "number"),
     ("audio", "true_peak_dbfs", True, "number"),
     ("audio", "bitrate_kbps", 128.0, "integer"),
@@ -379,6 +388,8 @@ def test_non_finite_numbers_are_refused(tmp_path: Path, section: str, key: str, 
 def test_pending_per_user_cannot_exceed_the_queue(tmp_path: Path) -> None:
     message = error_for(tmp_path, "[queue]\nmax_queue = 2\nmax_pending_per_user = 3\n")
     assert "max_pending_per_user" in message and "max_queue" in message
+    message = error_for(tmp_path, "[queue]\nmax_job_cost = 200\nmax_user_cost = 100\n")
+    assert "max_job_cost" in message and "max_user_cost (100)" in message
 
 
 def test_credentials_in_the_api_url_are_refused(tmp_path: Path) -> None:

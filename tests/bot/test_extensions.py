@@ -12,7 +12,9 @@ from discord import app_commands
 from bot.app import AmbientBot
 from bot.cogs import EXTENSIONS
 from bot.config import load_config
+from bot.jobs.local_executor import LocalExecutor
 from bot.storage import Database
+from generation.audio.finishing import FinishSettings
 from generation.executor import GpuExecutor
 
 #: One custom id of every kind the bot puts on messages; each must match exactly one template.
@@ -32,7 +34,8 @@ SAMPLE_IDS = (
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[AmbientBot]:
     async with Database.open(tmp_path / "db.sqlite3") as db:
-        executor = GpuExecutor(lambda: None)  # type: ignore[arg-type, return-value]
+        gpu = GpuExecutor(lambda: None)  # type: ignore[arg-type, return-value]
+        executor = LocalExecutor(gpu, FinishSettings())
         instance = AmbientBot(config=load_config(None), db=db, executor=executor)
         for extension in EXTENSIONS:
             await instance.load_extension(extension)

@@ -79,8 +79,8 @@ async def test_layered_scene_rerolls_one_layer_and_changes_levels_without_render
     controls = [c for row in first["components"] for c in row["components"]]
     custom_ids = {c["custom_id"] for c in controls}
     assert {f"ambientgen:layer:{job_id}", f"ambientgen:levels:{job_id}"} <= custom_ids
-    stems = world.bot.data_dir / "stems" / f"{job_id}.npz"
-    assert stems.is_file()
+    before = stems_of(world, job_id)
+    assert len(before) == 2
     original, _ = samples_of(world, first)
 
     # New take of layer 2 only: the stems file of the new job keeps layer 1 byte for byte.
@@ -92,9 +92,9 @@ async def test_layered_scene_rerolls_one_layer_and_changes_levels_without_render
     layer_job = int(note["content"].split("#")[1].split(")")[0])
     rerolled = await result_for_job(world, layer_job)
     assert rerolled["content"].startswith(f"<@{world.bob.id}> 🎧 Rerolled a layer of")
-    with np.load(stems) as before, np.load(world.bot.data_dir / "stems" / f"{layer_job}.npz") as after:
-        assert np.array_equal(before["stem0"], after["stem0"])
-        assert not np.array_equal(before["stem1"], after["stem1"])
+    after = stems_of(world, layer_job)
+    assert np.array_equal(before[0], after[0]) and not np.array_equal(before[1], after[1])
+    assert _stem_files(world) == 3  # layer 1 is stored once, for both scenes
     (row,) = world.bot.db_rows("SELECT kind, gen_seconds FROM jobs WHERE id = ?", (layer_job,))
     assert row["kind"] == "layer" and row["gen_seconds"] > 0
 
@@ -119,6 +119,7 @@ async def test_layered_scene_rerolls_one_layer_and_changes_levels_without_render
     assert row["gen_seconds"] == 0  # no GPU work: the stored stems were remixed
     muted, _ = samples_of(world, remixed)
     assert muted.shape == original.shape and not np.array_equal(muted, original)
+    assert _stem_files(world) == 3  # a level change stores no new stem
 
 
 @pytest.mark.bot_config({"queue": {"max_pending_per_user": 5}})
@@ -166,6 +167,16 @@ async def test_best_of_n_posts_the_top_candidate_and_reroll_serves_the_next_from
     assert int(field(fresh, "Seed")) not in seeds
     (row,) = world.bot.db_rows("SELECT gen_seconds FROM jobs WHERE id = ?", (job_id_of(fresh),))
     assert row["gen_seconds"] > 0
+
+
+def stems_of(world: World, job_id: int) -> list[np.ndarray]:
+    """A scene's stored stems, in layer order (content-addressed files named in the stems table)."""
+    rows = world.bot.db_rows("SELECT sha256 FROM stems WHERE job_id = ? ORDER BY layer", (job_id,))
+    return [np.load(world.bot.data_dir / "stems" / f"{row['sha256']}.npy") for row in rows]
+
+
+def _stem_files(world: World) -> int:
+    return len(list((world.bot.data_dir / "stems").glob("*.npy")))
 
 
 def json_seed(request_json: str) -> int:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.jobs.fairness import FairScheduler, Pending, check_limits
+from bot.jobs.fairness import DM_BUCKET, FairScheduler, Pending
 
 GUILD = 1
 
@@ -149,22 +149,22 @@ def test_order_is_deterministic_and_does_not_change_history() -> None:
     assert scheduler.last_served(user_id=1) is None
 
 
-def test_each_dm_user_is_a_bucket_of_their_own() -> None:
+def test_direct_messages_share_one_bucket_like_a_server() -> None:
     scheduler = FairScheduler()
-    # Guild 1 has two users; two DM users. Buckets: guild 1, dm 30, dm 40 — guild 1 gets 1/3.
+    # Guild 1 has two users; two DM users. Buckets: guild 1 and the DMs — each gets half, and
+    # inside each bucket the users take turns.
     pending = make([(1, 10, 1), (2, 11, 1), (3, 30, None), (4, 40, None), (5, 10, 1), (6, 11, 1)])
-    assert ids(scheduler.order(pending)) == [1, 3, 4, 2, 5, 6]
-    assert Pending(3, 30, None).bucket == ("dm", 30)
+    assert ids(scheduler.order(pending)) == [1, 3, 2, 4, 5, 6]
+    assert Pending(3, 30, None).bucket == Pending(4, 40, None).bucket == DM_BUCKET
     assert Pending(1, 30, 1).bucket == ("guild", 1)
 
 
-def test_dm_service_counts_for_that_user_only() -> None:
+def test_a_dm_user_queueing_many_cannot_slow_other_dm_users() -> None:
     scheduler = FairScheduler()
     scheduler.served(Pending(0, 30, None), at=1.0)
-    assert scheduler.last_served(bucket=("dm", 30)) == 1.0
-    assert scheduler.last_served(bucket=("dm", 40)) is None
-    pending = make([(1, 30, None), (2, 40, None)])
-    assert users(scheduler.order(pending)) == [40, 30]
+    assert scheduler.last_served(bucket=DM_BUCKET) == 1.0
+    pending = make([(1, 30, None), (2, 30, None), (3, 30, None), (4, 40, None)])
+    assert users(scheduler.order(pending)) == [40, 30, 30, 30]
 
 
 def test_user_in_several_guilds_keeps_fifo_in_bucket_of_oldest_job() -> None:
@@ -200,7 +200,7 @@ def test_history_is_bounded_and_forgets_the_longest_ago_first() -> None:
         scheduler.served(Pending(0, user, None), at=float(at))
     assert scheduler.last_served(user_id=1) is None  # forgotten: ranks as never served
     assert [scheduler.last_served(user_id=u) for u in (2, 3, 4)] == [2.0, 3.0, 4.0]
-    assert scheduler.last_served(bucket=("dm", 1)) is None
+    assert scheduler.last_served(bucket=DM_BUCKET) == 4.0
     # Re-serving moves a user to the most recent end, so user 2 is the next one forgotten.
     scheduler.served(Pending(0, 2, None), at=5.0)
     scheduler.served(Pending(0, 5, None), at=6.0)
@@ -318,59 +318,3 @@ def test_one_guild_is_round_robin_whatever_the_history(
         taken[item.user_id] += 1
         for waiting in (u for u in queued if taken[u] < queued[u]):
             assert max(taken.values()) - taken[waiting] <= 1
-
-
-# --- limits ----------------------------------------------------------------------------------
-
-LIMITS = {"max_pending_per_user": 3, "max_queue": 100, "cooldown_s": 10.0}
-
-
-def test_accepted_when_under_every_limit() -> None:
-    assert check_limits(user_pending=2, total_pending=99, seconds_since_last=10.0, **LIMITS) is None
-    assert check_limits(user_pending=0, total_pending=0, seconds_since_last=None, **LIMITS) is None
-
-
-def test_user_limit_message() -> None:
-    assert check_limits(user_pending=3, total_pending=5, seconds_since_last=None, **LIMITS) == (
-        "You already have 3 soundscapes in the queue (the limit is 3). Wait for one to finish or /cancel one."
-    )
-
-
-def test_user_limit_message_singular() -> None:
-    limits = {**LIMITS, "max_pending_per_user": 1}
-    assert check_limits(user_pending=1, total_pending=1, seconds_since_last=None, **limits) == (
-        "You already have 1 soundscape in the queue (the limit is 1). Wait for one to finish or /cancel one."
-    )
-
-
-def test_queue_full_message() -> None:
-    assert check_limits(user_pending=0, total_pending=100, seconds_since_last=None, **LIMITS) == (
-        "The queue is full (100 jobs). Please try again in a few minutes."
-    )
-
-
-def test_cooldown_message_rounds_seconds_up() -> None:
-    message = check_limits(user_pending=0, total_pending=0, seconds_since_last=3.2, **LIMITS)
-    assert message == "Slow down a little: you can queue again in 7 s."
-    exact = check_limits(user_pending=0, total_pending=0, seconds_since_last=3.0, **LIMITS)
-    assert exact == "Slow down a little: you can queue again in 7 s."
-    tiny = check_limits(user_pending=0, total_pending=0, seconds_since_last=9.9999, **LIMITS)
-    assert tiny == "Slow down a little: you can queue again in 1 s."
-
-
-def test_cooldown_over_and_disabled() -> None:
-    assert check_limits(user_pending=0, total_pending=0, seconds_since_last=10.0, **LIMITS) is None
-    no_cooldown = {**LIMITS, "cooldown_s": 0.0}
-    assert check_limits(user_pending=0, total_pending=0, seconds_since_last=0.0, **no_cooldown) is None
-
-
-def test_cooldown_with_clock_going_backwards_waits_at_most_the_cooldown() -> None:
-    message = check_limits(user_pending=0, total_pending=0, seconds_since_last=-50.0, **LIMITS)
-    assert message == "Slow down a little: you can queue again in 10 s."
-
-
-def test_user_limit_wins_over_full_queue_and_full_queue_over_cooldown() -> None:
-    both = check_limits(user_pending=3, total_pending=100, seconds_since_last=1.0, **LIMITS)
-    assert both is not None and both.startswith("You already have 3")
-    full = check_limits(user_pending=0, total_pending=100, seconds_since_last=1.0, **LIMITS)
-    assert full is not None and full.startswith("The queue is full")

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 
 from bot.jobs.queue import JobQueue
-from bot.jobs.worker import Worker
+from bot.jobs.scheduler import compatible
 from bot.storage import Job, JobStatus
 from generation.recipes.recipe import PLAIN, Recipe
 from tests.bot.storage.conftest import make_request
@@ -33,7 +33,7 @@ async def test_take_batches_compatible_jobs_up_to_the_clip_limit() -> None:
     queue = JobQueue()
     for j in (job(1, 1), job(2, 2, duration=5.0), job(3, 3, variations=2), job(4, 4), job(5, 5)):
         await queue.put(j)
-    batch = await queue.take(4, Worker.compatible, clips)
+    batch = await queue.take(4, compatible, clips)
     # Job 2 has another duration; 1 + 2 (job 3) + 1 (job 4) = 4 clips, so job 5 waits.
     assert [j.id for j in batch] == [1, 3, 4]
     assert [j.id for j in queue.ordered()] == [2, 5]
@@ -43,20 +43,20 @@ async def test_special_recipes_never_share_a_call() -> None:
     queue = JobQueue()
     await queue.put(job(1, 1, recipe=Recipe(candidates=3)))
     await queue.put(job(2, 2))
-    assert [j.id for j in await queue.take(8, Worker.compatible, clips)] == [1]
+    assert [j.id for j in await queue.take(8, compatible, clips)] == [1]
     await queue.put(job(3, 3, recipe=Recipe(loop=True)))  # a loop is a plain clip, finished differently
-    assert [j.id for j in await queue.take(8, Worker.compatible, clips)] == [2, 3]
+    assert [j.id for j in await queue.take(8, compatible, clips)] == [2, 3]
 
 
 async def test_limit_may_depend_on_the_first_job_and_take_more_fills_the_room() -> None:
     queue = JobQueue()
     for j in (job(1, 1), job(2, 2)):
         await queue.put(j)
-    batch = await queue.take(lambda first: 1, Worker.compatible, clips)
+    batch = await queue.take(lambda first: 1, compatible, clips)
     assert [j.id for j in batch] == [1]
-    more = await queue.take_more(batch[0], 3, Worker.compatible, clips)
+    more = await queue.take_more(batch[0], 3, compatible, clips)
     assert [j.id for j in more] == [2] and len(queue) == 0
-    assert await queue.take_more(batch[0], 3, Worker.compatible, clips) == []
+    assert await queue.take_more(batch[0], 3, compatible, clips) == []
 
 
 async def test_take_waits_for_work() -> None:
@@ -70,4 +70,4 @@ async def test_take_waits_for_work() -> None:
 
 def test_fairness_still_decides_the_first_job() -> None:
     first = dataclasses.replace(job(1, 1), created_at=1.0)
-    assert Worker.compatible(first, job(2, 1)) and not Worker.compatible(first, job(3, 1, duration=3.0))
+    assert compatible(first, job(2, 1)) and not compatible(first, job(3, 1, duration=3.0))

@@ -10,7 +10,8 @@ import pytest
 
 from bot.storage.database import Database
 from bot.storage.generations import GenerationStore
-from bot.storage.jobs import KIND_AMBIENT, Job, JobStore
+from bot.storage.job_rows import KIND_AMBIENT, Job
+from bot.storage.jobs import JobStore
 from generation.request import GenerationRequest
 
 if TYPE_CHECKING:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from bot.storage.jobs import JobStateError, JobStatus, JobStore
+from bot.storage.job_rows import JobStateError, JobStatus
+from bot.storage.jobs import JobStore
 from tests.bot.storage.conftest import make_request, new_job
 
 TASKS = 50

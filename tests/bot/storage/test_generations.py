@@ -10,7 +10,8 @@ import pytest
 
 from bot.storage.database import Database
 from bot.storage.generations import Generation, GenerationStore
-from bot.storage.jobs import Job, JobStore
+from bot.storage.job_rows import Job
+from bot.storage.jobs import JobStore
 from tests.bot.storage.conftest import FakeClock, new_job
 
 FILE: dict[str, Any] = {

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.storage.history import EntryBusyError, HistoryFilter
-from bot.storage.jobs import JobStatus
+from bot.storage.job_rows import JobStatus
 from bot.storage.paging import clamp_page, like_pattern
 from tests.bot.storage.conftest import new_job
 from tests.bot.storage.factories import GUILD_A, Stores

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.storage.database import Database
-from bot.storage.jobs import ACTIVE, KIND_REROLL, Job, JobStateError, JobStatus, JobStore
+from bot.storage.job_rows import ACTIVE, KIND_REROLL, Job, JobStateError, JobStatus
+from bot.storage.jobs import JobStore
 from tests.bot.storage.conftest import FakeClock, make_request, new_job
 
 
@@ -171,8 +172,8 @@ async def test_requeue_after_crash(db_path: Path, clock: FakeClock) -> None:
     # "crash": the connection is gone while jobs were running and posting.
     async with Database.open(db_path) as db:
         store = JobStore(db, clock=clock)
-        requeued = await store.requeue_interrupted()
-        assert [j.id for j in requeued] == [queued.id, running.id, later.id]
+        requeued, given_up = await store.requeue_interrupted()
+        assert [j.id for j in requeued] == [queued.id, running.id, later.id] and given_up == []
         assert all(j.status is JobStatus.QUEUED for j in requeued)
         again = next(j for j in requeued if j.id == running.id)
         assert again.started_at is None and again.attempts == 1  # attempts survive
@@ -180,7 +181,7 @@ async def test_requeue_after_crash(db_path: Path, clock: FakeClock) -> None:
         assert [j.id for j in interrupted] == [posting.id]
         assert interrupted[0].posting_started_at is not None
         # Requeueing is idempotent, and the requeued job runs again.
-        assert [j.id for j in await store.requeue_interrupted()] == [queued.id, running.id, later.id]
+        assert [j.id for j in (await store.requeue_interrupted())[0]] == [queued.id, running.id, later.id]
         assert (await store.mark_running(running.id)).attempts == 2
         assert [j.id for j in await store.active()] == [queued.id, running.id, posting.id, later.id]
         assert [j.id for j in await store.queued()] == [queued.id, later.id]
@@ -210,7 +211,7 @@ async def test_requeue_after_a_real_process_death(db_path: Path) -> None:
     assert await proc.wait() == 0
     async with Database.open(db_path) as db:
         store = JobStore(db)
-        requeued = await store.requeue_interrupted()
+        requeued, _ = await store.requeue_interrupted()
     assert len(requeued) == 1 and requeued[0].attempts == 1
 
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from bot.storage.database import Database
 from bot.storage.generations import GenerationStore
-from bot.storage.jobs import JobStore, decode_request, encode_request
+from bot.storage.job_rows import decode_request, encode_request
+from bot.storage.jobs import JobStore
 from generation.request import (
     MAX_DURATION_S,
     MAX_GUIDANCE,

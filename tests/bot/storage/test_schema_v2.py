@@ -9,7 +9,7 @@ from bot.storage.database import Database
 from bot.storage.gallery import _ORDER, GalleryFilter, GallerySort
 from bot.storage.generations import GenerationStore
 from bot.storage.history import _NEWEST_FIRST, _SELECT, HistoryFilter
-from bot.storage.jobs import encode_request
+from bot.storage.job_rows import encode_request
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.users import UserStore
 from tests.bot.storage.conftest import FakeClock, make_request

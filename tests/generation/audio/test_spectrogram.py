@@ -55,15 +55,17 @@ def test_deterministic_and_streaming_gives_the_same_bytes() -> None:
 def test_fast_for_30_seconds() -> None:
     audio = _chirp(30.0)
     spectrogram_png(audio, SR)  # imports and filter bank
-    # Best of five: the machine may be busy with other work.
+    # This process's CPU time, best of five, with a wide margin: a guard against a slow path
+    # (a Python loop per frame takes seconds), not a benchmark, so other work on the machine
+    # cannot fail it (it takes about 0.05 s).
     best = min(_timed(lambda: spectrogram_png(audio, SR)) for _ in range(5))
-    assert best < 0.1, best
+    assert best < 0.5, best
 
 
 def _timed(action) -> float:
-    started = time.perf_counter()
+    started = time.process_time()
     action()
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def test_silence_and_tiny_clips_still_make_a_picture() -> None:

@@ -1,0 +1,89 @@
+"""The seam between the bot and the GPU: what an executor takes, gives back, and reports.
+
+The scheduler hands an executor a batch of :class:`Work` (plain data: the job id and its
+:class:`~generation.recipes.render.RenderJob`), and gets back one future per work item, resolved
+with the finished :class:`~generation.recipes.render.Rendered` audio or the error that ended it.
+Progress comes back as :class:`~generation.recipes.render.Progress` events per job. Nothing here
+imports torch or Discord, so an executor can be a GPU thread in this process (``LocalExecutor``)
+or GPU workers on other machines, and the bot need not load a model at all in the second case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from generation.recipes.render import Progress, Rendered, RenderJob
+from generation.request import GenerationRequest
+
+#: Receives a job's progress (on the event loop).
+ProgressListener = Callable[[int, Progress], None]
+
+
+@dataclass(frozen=True)
+class Work:
+    """One job for the GPU."""
+
+    job_id: int
+    render: RenderJob
+
+
+@dataclass(frozen=True)
+class ExecutorInfo:
+    """What ``/status`` shows about the executor."""
+
+    kind: str
+    """"local" or the name of a remote transport."""
+    models: tuple[str, ...]
+    device: str
+    state: str
+    """A short phrase: "ready", "generating", "waiting for a GPU worker", "failed: …"."""
+    rebuilds: int = 0
+    details: dict[str, str] = field(default_factory=dict)
+    """More lines for ``/status`` (prompt cache, workers online, …)."""
+
+
+class Executor(Protocol):
+    """Turns batches of work into finished audio (see the module docstring)."""
+
+    async def start(self) -> None:
+        """Get ready (load the model, connect); raises with a clear message when it can't."""
+        ...
+
+    async def close(self) -> None:
+        """Stop; a running batch gets no more than the caller's grace period (it is cancelled)."""
+        ...
+
+    @property
+    def sample_rate(self) -> int:
+        """Of the audio the model makes (for served candidates whose length is read back)."""
+        ...
+
+    @property
+    def model_name(self) -> str: ...
+
+    def batch_limit(self, request: GenerationRequest) -> int:
+        """Most clips like ``request`` one batch may hold."""
+        ...
+
+    def available(self) -> bool:
+        """Whether a GPU can take work now (a remote executor: a worker is online)."""
+        ...
+
+    async def submit(
+        self, batch: Sequence[Work], progress: ProgressListener
+    ) -> list[asyncio.Future[Rendered]]:
+        """Start ``batch``; return once the executor can take the next batch, with one future per item.
+
+        Never raises for a job's failure: that future carries the exception (``Cancelled`` when
+        the job was cancelled, ``GenerationError`` and its kin otherwise).
+        """
+        ...
+
+    def cancel(self, job_id: int) -> bool:
+        """Stop ``job_id`` between two steps; False if it is not running here."""
+        ...
+
+    def info(self) -> ExecutorInfo: ...

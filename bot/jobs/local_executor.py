@@ -1,0 +1,161 @@
+"""The executor that runs the model in this process: the GPU thread plus the shared render path.
+
+The GPU part of a batch runs on :class:`~generation.executor.GpuExecutor`'s thread (watchdog,
+out-of-memory split); :meth:`LocalExecutor.submit` returns as soon as it is over, and each job's
+CPU part (looping, finishing, MP3) goes on in worker threads while the next batch already runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from bot.jobs.executor import ExecutorInfo, ProgressListener, Work
+from generation.audio.finishing import FinishSettings
+from generation.errors import Cancelled, GenerationError
+from generation.executor import GpuExecutor
+from generation.recipes.render import (
+    Progress,
+    RenderContext,
+    Rendered,
+    finish_plain,
+    generate_plain,
+    render,
+)
+from generation.request import GenerationRequest
+
+log = logging.getLogger(__name__)
+
+#: How long closing waits for the GPU thread to reach its next step and stop.
+CLOSE_GRACE_S = 5.0
+
+
+def _resolved(result: Rendered | BaseException) -> asyncio.Future[Rendered]:
+    future: asyncio.Future[Rendered] = asyncio.get_running_loop().create_future()
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
+    return future
+
+
+class LocalExecutor:
+    """A GPU thread in this process (see the module docstring)."""
+
+    kind = "local"
+
+    def __init__(self, gpu: GpuExecutor, finish_settings: FinishSettings, *, max_batch: int = 0) -> None:
+        self.gpu = gpu
+        self.finish_settings = finish_settings
+        self.max_batch = max_batch
+        """Most clips per pipeline call; 0: sized from free GPU memory."""
+        self._running: set[int] = set()
+        self._stop: set[int] = set()
+        self._busy = False
+
+    async def start(self) -> None:
+        await self.gpu.start()
+
+    async def close(self) -> None:
+        # The scheduler has already given a running batch its grace; what is left is abandoned.
+        await self.gpu.close(grace_s=CLOSE_GRACE_S)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.gpu.sample_rate
+
+    @property
+    def model_name(self) -> str:
+        return self.gpu.model_name
+
+    def batch_limit(self, request: GenerationRequest) -> int:
+        if self.max_batch:
+            return self.max_batch
+        engine = self.gpu.loaded_engine
+        return engine.max_batch(request.duration_s) if engine is not None else 1
+
+    def available(self) -> bool:
+        return self.gpu.loaded_engine is not None
+
+    def cancel(self, job_id: int) -> bool:
+        if job_id not in self._running:
+            return False
+        self._stop.add(job_id)
+        return True
+
+    def info(self) -> ExecutorInfo:
+        engine = self.gpu.loaded_engine
+        if engine is None:
+            return ExecutorInfo(
+                self.kind, (), "-", "no model loaded (the last rebuild failed)", self.gpu.rebuilds
+            )
+        return ExecutorInfo(
+            kind=self.kind,
+            models=(engine.model_name,),
+            device=f"{engine.device} ({str(engine.dtype).removeprefix('torch.')})",
+            state="generating" if self._busy else "ready",
+            rebuilds=self.gpu.rebuilds,
+            details={"Prompt cache": f"{engine.prompts.hits} hits · {engine.prompts.misses} encodes"},
+        )
+
+    def _context(self, job_ids: Sequence[int], progress: ProgressListener) -> RenderContext:
+        def report(update: Progress) -> None:
+            for job_id in job_ids:
+                if job_id not in self._stop:
+                    progress(job_id, update)
+
+        # A batch stops early only when every job in it was cancelled; a job cancelled alone is
+        # dropped at the end, so the others are not made to start over.
+        def should_stop() -> bool:
+            return all(job_id in self._stop for job_id in job_ids)
+
+        return RenderContext(self.gpu, self.finish_settings, progress=report, should_stop=should_stop)
+
+    async def submit(
+        self, batch: Sequence[Work], progress: ProgressListener
+    ) -> list[asyncio.Future[Rendered]]:
+        ids = [work.job_id for work in batch]
+        self._running.update(ids)
+        self._busy = True
+        try:
+            if len(batch) > 1 or batch[0].render.recipe.batchable:
+                return await self._plain(batch, progress)
+            return [await self._special(batch[0], progress)]
+        finally:
+            self._busy = False
+            self._running.difference_update(ids)
+
+    async def _special(self, work: Work, progress: ProgressListener) -> asyncio.Future[Rendered]:
+        """A job that has the GPU alone: its whole render, GPU and CPU parts."""
+        try:
+            rendered = await render(self._context([work.job_id], progress), work.render)
+        except Exception as exc:
+            return _resolved(exc)
+        finally:
+            self._stop.discard(work.job_id)
+        return _resolved(rendered)
+
+    async def _plain(
+        self, batch: Sequence[Work], progress: ProgressListener
+    ) -> list[asyncio.Future[Rendered]]:
+        """Plain clips of every job in one pipeline call; each job then finishes on its own."""
+        ids = [work.job_id for work in batch]
+        if any(not work.render.recipe.batchable for work in batch):
+            error = GenerationError("only plain clips can share a pipeline call")
+            return [_resolved(error) for _ in batch]
+        try:
+            waveforms, seconds = await generate_plain(self._context(ids, progress), [w.render for w in batch])
+        except Exception as exc:
+            for job_id in ids:
+                self._stop.discard(job_id)
+            return [_resolved(exc) for _ in batch]
+        futures: list[asyncio.Future[Rendered]] = []
+        for work, waves in zip(batch, waveforms, strict=True):
+            if work.job_id in self._stop:
+                self._stop.discard(work.job_id)
+                futures.append(_resolved(Cancelled()))  # its audio is not wanted
+                continue
+            ctx = self._context([work.job_id], progress)
+            futures.append(asyncio.ensure_future(finish_plain(ctx, work.render, waves, seconds)))
+        return futures

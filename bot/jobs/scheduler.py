@@ -1,0 +1,299 @@
+"""The scheduler: takes the fairest batch from the queue, hands it to the executor, and each job's
+result to delivery.
+
+It is a supervised loop (see :mod:`bot.tasks`): a failure while taking or dispatching a batch ends
+exactly the jobs of that batch (each with a message to its user), is logged, and the loop goes
+on; should the loop itself ever end, it is logged at ERROR and restarted. Jobs that need no GPU
+(a stored best-of-N candidate, a level change) never wait in the queue: :meth:`serve_now` runs
+them at once, beside whatever the GPU is doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+
+from bot.jobs.admission import job_size, size_of
+from bot.jobs.delivery import DEFAULT_UPLOAD_LIMIT, Delivery
+from bot.jobs.executor import Executor, Work
+from bot.jobs.messenger import Messenger
+from bot.jobs.queue import JobQueue
+from bot.logs import job_context
+from bot.storage import CandidateStore, Job, JobStateError, JobStore, Mp3Files, StemFiles, StoredCandidate
+from bot.tasks import Supervised, spawn
+from bot.ui.texts import UNEXPECTED_FAILURE, progress_text, starting_text
+from generation.audio.finishing import FinishSettings
+from generation.audio.mp3 import mp3_frames
+from generation.recipes.render import Clip, Progress, RenderContext, Rendered, RenderJob, render
+
+log = logging.getLogger(__name__)
+
+
+def compatible(first: Job, other: Job) -> bool:
+    """Plain clips with equal steps, duration, guidance and scheduler share a pipeline call."""
+    return (
+        first.recipe.batchable
+        and other.recipe.batchable
+        and first.request.batch_key() == other.request.batch_key()
+    )
+
+
+def clips(job: Job) -> int:
+    """How many waveforms the job adds to a batch."""
+    return job.variations
+
+
+def _ids(jobs: Sequence[Job]) -> str:
+    return ",".join(str(job.id) for job in jobs)
+
+
+class Scheduler:
+    """The loop between the queue and the executor (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        queue: JobQueue,
+        jobs: JobStore,
+        executor: Executor,
+        delivery: Delivery,
+        messenger: Messenger,
+        candidates: CandidateStore,
+        stems: StemFiles,
+        files: Mp3Files,
+        finish_settings: FinishSettings,
+        batch_window_ms: int = 0,
+    ) -> None:
+        self.queue = queue
+        self.jobs = jobs
+        self.executor = executor
+        self.delivery = delivery
+        self.messenger = messenger
+        self.candidates = candidates
+        self.stems = stems
+        self.files = files
+        self.finish_settings = finish_settings
+        self.batch_window_s = batch_window_ms / 1000
+        self.loop = Supervised("the scheduler", self._run)
+        self.idle_gaps_ms: collections.deque[float] = collections.deque(maxlen=1000)
+        """Recent gaps between GPU batches while jobs were waiting (measured, for /status)."""
+        self._running: dict[int, Job] = {}
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._idle_since: float | None = None
+        self._work_waiting = False
+        self._stopping = False
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.loop.start()
+
+    async def stop(self, grace_s: float) -> None:
+        """Take no more batches; give the running one ``grace_s`` to finish, then let deliveries end.
+
+        Queued jobs stay in the database for the next start; a batch still running after the
+        grace is left ``running`` there and is re-queued then.
+        """
+        self._stopping = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_s)
+        except TimeoutError:
+            log.warning("shutdown: the running job did not finish in %.0f s; it will be redone", grace_s)
+        await self.loop.stop()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=max(1.0, grace_s / 3))
+            for task in pending:
+                task.cancel()
+
+    @property
+    def running(self) -> list[Job]:
+        return list(self._running.values())
+
+    def request_stop(self, job_id: int) -> bool:
+        """Ask a running job to stop between steps; False if it is not running."""
+        return job_id in self._running and self.executor.cancel(job_id)
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            batch = await self._take()
+            self._idle.clear()
+            try:
+                with job_context(batch[0].id):
+                    await self._dispatch(batch)
+            except Exception:  # a bug in one batch ends that batch's jobs, never the loop
+                log.exception("jobs %s: unexpected failure", _ids(batch))
+                for job in batch:
+                    await self.delivery.fail(job, UNEXPECTED_FAILURE)
+            finally:
+                self._running.clear()
+                self.queue.set_running([])
+                self._idle_since = time.perf_counter()
+                self._work_waiting = len(self.queue) > 0
+                self._idle.set()
+
+    async def _take(self) -> list[Job]:
+        batch = await self.queue.take(
+            lambda first: self.executor.batch_limit(first.request), compatible, clips
+        )
+        if self.batch_window_s > 0 and batch[0].recipe.batchable:
+            # Let compatible jobs that arrive within the window ride along (0 = never wait).
+            try:
+                room = self.executor.batch_limit(batch[0].request) - sum(map(clips, batch))
+                if room > 0:
+                    await asyncio.sleep(self.batch_window_s)
+                    batch += await self.queue.take_more(batch[0], room, compatible, clips)
+            except Exception:
+                log.exception("jobs %s: waiting for more jobs to batch with failed", _ids(batch))
+        return batch
+
+    async def _dispatch(self, batch: list[Job]) -> None:
+        ready: list[Job] = []
+        for job in batch:
+            if not job.recipe.needs_gpu:
+                await self.serve_now(job)  # queued before a restart: needs no GPU after all
+            elif job.unreadable:
+                await self.delivery.fail(job, "Your request could not be read back, so it was not generated.")
+            else:
+                ready.append(job)
+        if not ready:
+            return
+        works = [await self._work(job) for job in ready]
+        pairs = [(job, work) for job, work in zip(ready, works, strict=True) if work is not None]
+        if not pairs:
+            return
+        await self._run_on_gpu([job for job, _ in pairs], [work for _, work in pairs])
+
+    async def _work(self, job: Job) -> Work | None:
+        """What the executor needs for ``job``: for a layer reroll, the stored stems too."""
+        source = None
+        if job.recipe.reroll_layer is not None:
+            parent = await self.jobs.get(job.recipe.source_job_id) if job.recipe.source_job_id else None
+            source = await self.stems.load(parent) if parent is not None else None
+            if source is None:
+                await self.delivery.fail(
+                    job, "The layers of that scene are no longer stored, so it can't be changed."
+                )
+                return None
+        return Work(
+            job.id, RenderJob(job.request, job.recipe, job.variations, self._upload_limit(job), source)
+        )
+
+    def _upload_limit(self, job: Job) -> int:
+        guild = self.messenger.guild(job)
+        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+
+    async def _run_on_gpu(self, batch: list[Job], works: list[Work]) -> None:
+        self._running = {job.id: job for job in batch}
+        self.queue.set_running(batch)
+        self._gpu_starts()
+        # The GPU starts first: the queue's copies of the jobs hold everything it needs, and the
+        # database learns that they run while it works (a crash before that re-queues them,
+        # which is what would happen anyway). This keeps the GPU's idle gap free of disk I/O.
+        submitted = asyncio.ensure_future(self.executor.submit(works, self._progress))
+        started: dict[int, Job] = {}
+        try:
+            for job in batch:
+                try:
+                    started[job.id] = await self.jobs.mark_running(job.id)
+                except JobStateError:
+                    log.info("job %d: no longer queued (cancelled?), skipped", job.id)
+                    self.executor.cancel(job.id)
+            self._running = dict(started)
+            self.queue.set_running(list(started.values()))
+            for job in started.values():
+                self.messenger.update_status(job, starting_text())
+            first = batch[0].request
+            log.info("jobs %s: generating %d clip(s) of %gs, %d steps", _ids(batch),
+                     sum(map(clips, batch)), first.duration_s, first.steps)  # fmt: skip
+        finally:
+            results = await submitted
+        observed = False
+        for job, result in zip(batch, results, strict=True):
+            if job.id not in started:
+                result.add_done_callback(_discard)
+                continue
+            if not observed:  # every job of a batch reports the same GPU time: learn it once
+                observed = True
+                result.add_done_callback(lambda r, batch=batch: self._observe(r, batch))
+            spawn(self.delivery.deliver(started[job.id], result), f"deliver-{job.id}", self._tasks)  # type: ignore[arg-type]
+
+    def _observe(self, result: asyncio.Future[Rendered], batch: list[Job]) -> None:
+        """Learn the GPU's speed from a finished batch."""
+        if result.cancelled() or result.exception() is not None:
+            return
+        seconds = result.result().seconds
+        if seconds <= 0:
+            return
+        self.queue.estimator.observe_units(sum(size_of(job).units for job in batch), seconds)
+        log.info(
+            "batch of %d job(s), %d clip(s) generated in %.3fs", len(batch), sum(map(clips, batch)), seconds
+        )
+
+    def _progress(self, job_id: int, progress: Progress) -> None:
+        job = self._running.get(job_id)
+        if job is not None:
+            self.messenger.update_status(job, progress_text(progress))
+
+    def _gpu_starts(self) -> None:
+        """Note the gap since the previous GPU work ended, when jobs were waiting for it."""
+        if self._idle_since is not None and self._work_waiting:
+            gap_ms = (time.perf_counter() - self._idle_since) * 1000
+            self.idle_gaps_ms.append(gap_ms)
+            log.info("executor idle gap %.1f ms with work waiting", gap_ms)
+        self._idle_since = None
+
+    # -- jobs without GPU work ----------------------------------------------------------------------
+
+    async def serve_now(self, job: Job) -> None:
+        """Start a job that needs no GPU at once, beside whatever the GPU is doing."""
+        try:
+            job = await self.jobs.mark_running(job.id)
+        except JobStateError:
+            return
+        with job_context(job.id):
+            if job.recipe.candidate_of is not None:
+                stored = await self.candidates.claim_next(job.recipe.candidate_of, job.id)
+                if stored is None:
+                    # Someone else's 🔁 took the last one a moment ago: a new seed on the GPU instead.
+                    log.info("job %d: no candidate left; generating a new take", job.id)
+                    recipe = dataclasses.replace(job.recipe, candidate_of=None)
+                    cost = job_size(job.request, recipe, job.variations).cost
+                    await self.queue.put(await self.jobs.requeue_as(job.id, recipe, cost))
+                    return
+                result = asyncio.ensure_future(self._candidate(job, stored))
+            else:
+                result = asyncio.ensure_future(self._remix(job))
+        spawn(self.delivery.deliver(job, result), f"serve-{job.id}", self._tasks)  # type: ignore[arg-type]
+
+    async def _candidate(self, job: Job, stored: StoredCandidate) -> Rendered:
+        """A stored best-of-N candidate, posted as it is."""
+        mp3 = await self.files.read(stored.mp3_path)
+        lufs = stored.lufs if stored.lufs is not None else float("nan")
+        # The length from the stream's header info: no need to decode the whole file.
+        duration = await asyncio.to_thread(mp3_frames, mp3) / self.executor.sample_rate
+        log.info("job %d: serving candidate %d of job %d", job.id, stored.rank + 1, stored.job_id)
+        return Rendered(posted=[Clip(stored.request, mp3, lufs, duration, stored.score)], seconds=0.0)
+
+    async def _remix(self, job: Job) -> Rendered:
+        """A stored scene at new levels: mixing and finishing, no GPU."""
+        recipe = job.recipe
+        parent = await self.jobs.get(recipe.source_job_id) if recipe.source_job_id is not None else None
+        source = await self.stems.load(parent) if parent is not None else None
+        made_by = await self.delivery.generations.for_job(parent.id) if parent is not None else []
+        order = RenderJob(
+            job.request, recipe, source=source, source_model=made_by[0].model if made_by else None
+        )
+        return await render(RenderContext(gpu=None, finish_settings=self.finish_settings), order)
+
+
+def _discard(future: asyncio.Future[object]) -> None:
+    if not future.cancelled():
+        future.exception()

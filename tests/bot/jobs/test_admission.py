@@ -1,0 +1,114 @@
+"""Admission: what a job costs, and the limits that refuse it (pure; the transaction is tested in storage)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.jobs.admission import Limits, admission, check_limits, job_size, too_big
+from bot.storage import Usage
+from generation.prompting import build_request
+from generation.recipes.recipe import build_order
+
+LIMITS = {"max_pending_per_user": 3, "max_queue": 100, "cooldown_s": 10.0}
+COSTS = Limits(
+    max_pending_per_user=3,
+    max_queue=100,
+    cooldown_s=0.0,
+    max_job_cost=70,
+    max_user_cost=100,
+    remixes_per_hour=2,
+)
+
+
+def usage(**changes: float) -> Usage:
+    values = {"user_pending": 0, "user_pending_cost": 0.0, "total_pending": 0, "seconds_since_last": None,
+              "remixes_last_hour": 0, **changes}  # fmt: skip
+    return Usage(**values)  # type: ignore[arg-type]
+
+
+def test_a_default_clip_costs_one_and_size_follows_steps_length_and_takes() -> None:
+    clip = build_request("rain", duration=10, steps=50, seed=1)
+    assert job_size(clip, build_order("rain", duration=10, seed=1)[1]).cost == 1.0
+    assert job_size(clip, build_order("rain", duration=10, seed=1)[1], variations=3).cost == 3.0
+    _, fast_loop = build_order("rain", length="10m", loop=True, quality="fast", seed=1)
+    _, standard_loop = build_order("rain", length="10m", loop=True, seed=1)
+    request, _ = build_order("rain", length="10m", loop=True, seed=1)
+    assert 60 < job_size(request, standard_loop).cost < 70  # about 65 clips, not "one job"
+    fast_request, _ = build_order("rain", length="10m", loop=True, quality="fast", seed=1)
+    assert job_size(fast_request, fast_loop).cost == pytest.approx(job_size(request, standard_loop).cost / 2)
+    scene_request, scene = build_order("rain:0.8 + crickets:0.4 + wind", duration=4, seed=1)
+    assert job_size(scene_request, scene).cost == pytest.approx(3 * 4 * scene.layer_requests[0].steps / 500)
+
+
+def test_the_largest_single_job_is_refused_before_anything_else() -> None:
+    assert too_big(70, COSTS) is None
+    message = too_big(71, COSTS)
+    assert message is not None and "71 clips" in message and "70 clips" in message
+    assert admission(COSTS, 71)(usage()) == message
+
+
+def test_the_users_pending_cost_is_capped() -> None:
+    check = admission(COSTS, 40)
+    assert check(usage(user_pending=1, user_pending_cost=60)) is None
+    refusal = check(usage(user_pending=1, user_pending_cost=61))
+    assert refusal is not None and "over your 100 clips" in refusal
+
+
+def test_remixes_per_hour_and_served_candidates_skip_the_queue_limits() -> None:
+    assert admission(COSTS, 0, remix=True)(usage(remixes_last_hour=1)) is None
+    refusal = admission(COSTS, 0, remix=True)(usage(remixes_last_hour=2))
+    assert refusal is not None and "changed levels 2 times" in refusal
+    full = usage(user_pending=3, total_pending=100)
+    assert admission(COSTS, 0, queue_limits=False)(full) is None
+    assert admission(COSTS, 1)(full) is not None
+
+
+def test_accepted_when_under_every_limit() -> None:
+    assert check_limits(user_pending=2, total_pending=99, seconds_since_last=10.0, **LIMITS) is None
+    assert check_limits(user_pending=0, total_pending=0, seconds_since_last=None, **LIMITS) is None
+
+
+def test_user_limit_message() -> None:
+    assert check_limits(user_pending=3, total_pending=5, seconds_since_last=None, **LIMITS) == (
+        "You already have 3 soundscapes in the queue (the limit is 3). Wait for one to finish or /cancel one."
+    )
+
+
+def test_user_limit_message_singular() -> None:
+    limits = {**LIMITS, "max_pending_per_user": 1}
+    assert check_limits(user_pending=1, total_pending=1, seconds_since_last=None, **limits) == (
+        "You already have 1 soundscape in the queue (the limit is 1). Wait for one to finish or /cancel one."
+    )
+
+
+def test_queue_full_message() -> None:
+    assert check_limits(user_pending=0, total_pending=100, seconds_since_last=None, **LIMITS) == (
+        "The queue is full (100 jobs). Please try again in a few minutes."
+    )
+
+
+def test_cooldown_message_rounds_seconds_up() -> None:
+    message = check_limits(user_pending=0, total_pending=0, seconds_since_last=3.2, **LIMITS)
+    assert message == "Slow down a little: you can queue again in 7 s."
+    exact = check_limits(user_pending=0, total_pending=0, seconds_since_last=3.0, **LIMITS)
+    assert exact == "Slow down a little: you can queue again in 7 s."
+    tiny = check_limits(user_pending=0, total_pending=0, seconds_since_last=9.9999, **LIMITS)
+    assert tiny == "Slow down a little: you can queue again in 1 s."
+
+
+def test_cooldown_over_and_disabled() -> None:
+    assert check_limits(user_pending=0, total_pending=0, seconds_since_last=10.0, **LIMITS) is None
+    no_cooldown = {**LIMITS, "cooldown_s": 0.0}
+    assert check_limits(user_pending=0, total_pending=0, seconds_since_last=0.0, **no_cooldown) is None
+
+
+def test_cooldown_with_clock_going_backwards_waits_at_most_the_cooldown() -> None:
+    message = check_limits(user_pending=0, total_pending=0, seconds_since_last=-50.0, **LIMITS)
+    assert message == "Slow down a little: you can queue again in 10 s."
+
+
+def test_user_limit_wins_over_full_queue_and_full_queue_over_cooldown() -> None:
+    both = check_limits(user_pending=3, total_pending=100, seconds_since_last=1.0, **LIMITS)
+    assert both is not None and both.startswith("You already have 3")
+    full = check_limits(user_pending=0, total_pending=100, seconds_since_last=1.0, **LIMITS)
+    assert full is not None and full.startswith("The queue is full")
