@@ -291,14 +291,18 @@ class ModelConfig(_Section):
     """Test-only (tiny model): generations wait after each step while this file names them."""
     test_step_delay_ms: int = _setting(0, _integer(0, 10_000))
     """Test-only (tiny model): milliseconds every denoising step waits."""
+    test_fail_file: Path | None = _setting(None, _optional_path)  # noqa: RUF009 - Path is immutable
+    """Test-only (tiny model): generations whose prompt this file names fail after one step."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        testing = self.test_hold_file is not None or self.test_step_delay_ms > 0
+        testing = (
+            self.test_hold_file is not None or self.test_step_delay_ms > 0 or self.test_fail_file is not None
+        )
         if testing and self.id != TINY_MODEL_ID:
             raise ConfigError(
-                f"[model] test_hold_file and test_step_delay_ms are for tests and work only with "
-                f'id = "{TINY_MODEL_ID}"; remove them for the model {_show(self.id)}'
+                "[model] test_hold_file, test_step_delay_ms and test_fail_file are for tests and work "
+                f'only with id = "{TINY_MODEL_ID}"; remove them for the model {_show(self.id)}'
             )
 
     def engine_settings(self) -> EngineSettings:
@@ -312,6 +316,7 @@ class ModelConfig(_Section):
             compile=self.compile,
             test_hold_file=self.test_hold_file,
             test_step_delay_ms=self.test_step_delay_ms,
+            test_fail_file=self.test_fail_file,
         )
 
 
@@ -473,8 +478,9 @@ def _anchor(config: Config, base: Path) -> Config:
     anchored_id = _anchored_model_id(model.id, base)
     if anchored_id != model.id:
         model = dataclasses.replace(model, id=anchored_id)
-    if model.test_hold_file is not None:
-        model = dataclasses.replace(model, test_hold_file=_anchored(model.test_hold_file, base))
+    for key in ("test_hold_file", "test_fail_file"):
+        if getattr(model, key) is not None:
+            model = dataclasses.replace(model, **{key: _anchored(getattr(model, key), base)})
     return dataclasses.replace(
         config,
         model=model,

@@ -31,6 +31,8 @@ class EngineSettings:
     """Test-only, tiny model only: hold generations while this file names them (backends.pacing)."""
     test_step_delay_ms: int = 0
     """Test-only, tiny model only: milliseconds to wait after every denoising step."""
+    test_fail_file: Path | None = None
+    """Test-only, tiny model only: generations named in this file fail (backends.pacing)."""
 
     def __post_init__(self) -> None:
         if self.dtype is not None and self.dtype not in DTYPES:

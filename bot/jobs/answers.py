@@ -14,7 +14,7 @@ import logging
 
 import discord
 
-from bot.jobs.messenger import DiscordUnavailable, Messenger
+from bot.jobs.messenger import NETWORK_ERRORS, UNREACHABLE, DiscordUnavailable, Messenger
 from bot.jobs.poster import Message, Posted, Poster, Refused, find_marked, snowflake_at
 from bot.storage import Job, JobStatus, JobStore
 from bot.ui.texts import CANCELLED_TEXT, done_status, failure_marker, failure_notice, failure_status
@@ -101,7 +101,7 @@ class Answers:
                 is_marked=lambda m: marker in (m.content or ""),
                 after=snowflake_at((job.finished_at or job.created_at) - SEARCH_MARGIN_S),
             )
-        except (discord.HTTPException, OSError, TimeoutError) as exc:
+        except (discord.HTTPException, *NETWORK_ERRORS) as exc:
             raise DiscordUnavailable(f"reading channel {job.channel_id}: {exc}") from exc
         return found is not None
 
@@ -112,7 +112,7 @@ class Answers:
         try:
             user = client.get_user(job.user_id) or await client.fetch_user(job.user_id)
             await user.send(error)
-        except (discord.DiscordServerError, OSError, TimeoutError) as exc:
+        except UNREACHABLE as exc:
             raise DiscordUnavailable(f"DM to user {job.user_id}: {exc}") from exc
         except discord.HTTPException as exc:
             # Nowhere left to say it: the reason stays in /history's job row and the log.

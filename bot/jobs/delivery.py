@@ -19,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import discord
 
 from bot.jobs.answers import Answers
-from bot.jobs.messenger import DiscordUnavailable, Messenger, reply_reference
+from bot.jobs.messenger import NETWORK_ERRORS, DiscordUnavailable, Messenger, reply_reference
 from bot.jobs.poster import Posted, Poster, Refused, Unknown, find_marked, snowflake_at
 from bot.jobs.result_post import ResultPost
 from bot.logs import job_context
@@ -61,6 +61,7 @@ GIVE_UP_AFTER_S = 3600.0
 RECORD_RETRY_WAITS_S = (0.5, 2.0)
 
 ViewFactory = Callable[[Job], "discord.ui.View | None"]
+Finder = Callable[[Job], Awaitable[int | None]]
 
 
 class Delivery:
@@ -79,6 +80,7 @@ class Delivery:
         answers: Answers,
         view_factory: ViewFactory,
         model_name: Callable[[], str],
+        finder: Finder | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.jobs = jobs
@@ -91,6 +93,8 @@ class Delivery:
         self.answers = answers
         self.view_factory = view_factory
         self.model_name = model_name
+        self.find = finder or self._find_in_channel
+        """Looks a job's result up where it would have been posted (replaceable in tests)."""
         self._clock = clock
         self.in_flight: set[int] = set()
         self.completed = 0
@@ -196,7 +200,7 @@ class Delivery:
 
     async def _resolve(self, job: Job) -> bool:
         """An earlier attempt's outcome was unknown: finish the job if its post is in the channel."""
-        found = await self._find(job)
+        found = await self.find(job)
         if found is None:
             return False
         log.info("job %d: its result %d is in the channel after all", job.id, found)
@@ -247,8 +251,11 @@ class Delivery:
                 return
         log.warning("job %d: result not confirmed after %d attempts; will try again later", job.id, unknown)
 
-    async def _find(self, job: Job) -> int | None:
-        """The id of this job's result in its channel, if it is there."""
+    async def _find_in_channel(self, job: Job) -> int | None:
+        """The id of this job's result in its channel, if it is there.
+
+        Raises :class:`DiscordUnavailable` when the channel can't be read.
+        """
         marker = JOB_MARKER.format(job_id=job.id) + " "
         since = (job.posting_started_at or job.created_at) - SEARCH_MARGIN_S
         me = getattr(self.messenger.client.user, "id", None)
@@ -259,7 +266,7 @@ class Delivery:
                 is_marked=lambda m: any((e.footer.text or "").startswith(marker) for e in m.embeds),
                 after=snowflake_at(since),
             )
-        except (discord.HTTPException, OSError, TimeoutError) as exc:
+        except (discord.HTTPException, *NETWORK_ERRORS) as exc:
             raise DiscordUnavailable(f"reading channel {job.channel_id}: {exc}") from exc
 
     async def _posted(self, job: Job, message_id: int) -> None:

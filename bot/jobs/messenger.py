@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import aiohttp
 import discord
 
 from bot.jobs.estimate import Throttle
@@ -36,6 +37,17 @@ _DEAD_TOKEN_CODES = {10015, 50027, 10062}
 _RETRIES = 3
 
 
+#: Errors that say nothing reached Discord, or nothing came back (worth trying again).
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    OSError,
+    aiohttp.ClientError,
+    discord.GatewayNotFound,
+)
+#: What makes an idempotent write "try again later": 5xx answers and network errors.
+UNREACHABLE: tuple[type[BaseException], ...] = (discord.DiscordServerError, *NETWORK_ERRORS)
+
+
 class DiscordUnavailable(Exception):
     """Discord could not be reached (5xx or network, after retries): try again later."""
 
@@ -50,7 +62,7 @@ async def with_retries(what: str, call: Callable[[], Awaitable[T]]) -> T:
             if attempt == _RETRIES:
                 raise
             log.warning("%s: Discord answered 5xx, retry %d in %.0fs", what, attempt, delay)
-        except (TimeoutError, OSError, discord.GatewayNotFound) as exc:
+        except NETWORK_ERRORS as exc:
             if attempt == _RETRIES:
                 raise
             log.warning("%s: network error (%s), retry %d in %.0fs", what, exc, attempt, delay)
@@ -184,7 +196,7 @@ class Messenger:
         except discord.NotFound:
             log.info("job %d: status message %d is gone; no more status edits", job.id, message_id)
             self._dead_status.add(job.id)
-        except (discord.DiscordServerError, TimeoutError, OSError) as exc:
+        except UNREACHABLE as exc:
             raise DiscordUnavailable(f"status edit of job {job.id}: {exc}") from exc
         except discord.HTTPException as exc:
             log.warning("job %d: status edit failed: %s", job.id, exc)
@@ -233,16 +245,17 @@ class Messenger:
         self._throttle.forget(job.id)
 
     async def post_status(self, job: Job, text: str, reply_to: int | None) -> int | None:
-        """Post a new status message in the channel (jobs without an interaction)."""
+        """Post a new status message in the channel (jobs without an interaction).
+
+        Not retried: a second copy of a status line would be clutter, and a missing one only
+        means the job's progress is not shown (its result and answer still come).
+        """
         reference = reply_reference(job, reply_to)
         try:
-            message = await with_retries(
-                f"job {job.id} status post",
-                lambda: self.channel(job).send(
-                    text, reference=reference, allowed_mentions=discord.AllowedMentions.none()
-                ),
+            message = await self.channel(job).send(
+                text, reference=reference, allowed_mentions=discord.AllowedMentions.none()
             )
-        except discord.HTTPException as exc:
+        except (discord.HTTPException, *NETWORK_ERRORS) as exc:
             log.warning("job %d: could not post a status message: %s", job.id, exc)
             return None
         self.register_status(job, message.id, text)
@@ -258,7 +271,7 @@ class Messenger:
         )
         try:
             await with_retries("reroll reaction", lambda: message.add_reaction(REROLL_EMOJI))
-        except (discord.DiscordServerError, TimeoutError, OSError) as exc:
+        except UNREACHABLE as exc:
             raise DiscordUnavailable(f"reaction on message {message_id}: {exc}") from exc
         except discord.HTTPException as exc:
             log.info("could not add %s to message %d: %s", REROLL_EMOJI, message_id, exc)
@@ -270,7 +283,7 @@ class Messenger:
             )
         except discord.NotFound:
             pass
-        except (discord.DiscordServerError, TimeoutError, OSError) as exc:
+        except UNREACHABLE as exc:
             raise DiscordUnavailable(f"deleting message {message_id}: {exc}") from exc
         except discord.HTTPException as exc:
             log.info("job %d: could not delete message %d: %s", job.id, message_id, exc)

@@ -15,7 +15,7 @@ import discord
 from bot.errors import UserError
 from bot.jobs.admission import Limits, admission, job_size, too_big
 from bot.jobs.answers import Answers
-from bot.jobs.messenger import Messenger
+from bot.jobs.messenger import NETWORK_ERRORS, Messenger
 from bot.jobs.queue import JobQueue
 from bot.jobs.scheduler import Scheduler
 from bot.storage import (
@@ -141,7 +141,7 @@ class JobService:
         shown = self.status_text(job)
         try:
             message = await interaction.edit_original_response(content=shown)
-        except discord.HTTPException as exc:
+        except (discord.HTTPException, *NETWORK_ERRORS) as exc:
             log.warning("job %d: could not show 'Queued' (%s); it runs all the same", job.id, exc)
             return job
         self.messenger.register_status(job, message.id, shown)

@@ -1,4 +1,4 @@
-"""Test-only pacing of the built-in tiny models: hold a generation mid-way, or slow every step.
+"""Test-only pacing of the built-in tiny models: hold a generation mid-way, slow every step, or fail.
 
 The tiny models finish a job in well under a second on a fast machine, so a test can never
 *count on* a job still running when it queues another one behind it, cancels it, kills the bot
@@ -10,6 +10,9 @@ under it or watches its progress. Such a test holds the job explicitly instead:
   deletes it to release the job, so which jobs wait is decided by the test alone, without races.
 * ``step_delay_s`` — sleeps after every step: with it, the suite proves it does not depend on how
   fast (0) or slow (e.g. 0.2 s) the model runs.
+* ``fail_file`` — after its first step, a generation fails (:class:`GenerationError`) while this
+  file has a line that occurs in the text of one of its requests: how a test makes the model fail
+  on a chosen job.
 
 While waiting, ``still_wanted`` is called every :data:`POLL_S`: it re-reports the step (so a
 cancelled job stops at once and the executor's watchdog does not count a held job as stuck).
@@ -22,6 +25,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from generation.errors import GenerationError
 
 #: How often a held generation looks at the hold file again.
 POLL_S = 0.02
@@ -37,6 +42,7 @@ class TestPacing:
 
     hold_file: Path | None = None
     step_delay_s: float = 0.0
+    fail_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.step_delay_s < 0:
@@ -44,10 +50,12 @@ class TestPacing:
 
     @property
     def active(self) -> bool:
-        return self.hold_file is not None or self.step_delay_s > 0
+        return self.hold_file is not None or self.step_delay_s > 0 or self.fail_file is not None
 
     def after_step(self, texts: Sequence[str], still_wanted: Callable[[], None]) -> None:
-        """Wait as configured after one step of generating ``texts``; ``still_wanted`` may raise."""
+        """Wait (or fail) as configured after one step of generating ``texts``; ``still_wanted`` may raise."""
+        if _matches(self.fail_file, texts):
+            raise GenerationError("the test-only fail file names this request")
         if self.step_delay_s > 0:
             deadline = time.monotonic() + self.step_delay_s
             while (left := deadline - time.monotonic()) > 0:
@@ -59,14 +67,19 @@ class TestPacing:
 
     def holds(self, texts: Sequence[str]) -> bool:
         """Whether the hold file asks a generation of ``texts`` to wait now."""
-        if self.hold_file is None:
-            return False
-        try:
-            lines = self.hold_file.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return False
-        patterns = [line.strip().lower() for line in lines if line.strip()]
-        if HOLD_ALL in patterns:
-            return True
-        lowered = [text.lower() for text in texts]
-        return any(pattern in text for pattern in patterns for text in lowered)
+        return _matches(self.hold_file, texts)
+
+
+def _matches(path: Path | None, texts: Sequence[str]) -> bool:
+    """Whether ``path`` exists and one of its lines occurs in one of ``texts`` ("*": always)."""
+    if path is None:
+        return False
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return False
+    patterns = [line.strip().lower() for line in lines if line.strip()]
+    if HOLD_ALL in patterns:
+        return True
+    lowered = [text.lower() for text in texts]
+    return any(pattern in text for pattern in patterns for text in lowered)

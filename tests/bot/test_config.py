@@ -308,6 +308,7 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("model", "test_hold_file", 5, "file path"),
     ("model", "test_step_delay_ms", -1, "between 0 and 10000"),
     ("model", "test_step_delay_ms", 0.5, "integer"),
+    ("model", "test_fail_file", 5, "file path"),
     ("storage", "data_dir", "", "folder"),
     ("storage", "data_dir", 5, "folder"),
     ("storage", "retention_days", -1, "between 0 and 36500"),

@@ -69,6 +69,38 @@ class BotProcess:
     def log_path(self) -> Path:
         return self.workdir / f"bot-{self.starts}.log"
 
+    #: Log records (their first line) a test expects to be logged at ERROR or with a traceback.
+    expected_errors: list[re.Pattern[str]] = field(default_factory=list)
+
+    def expect_error(self, pattern: str) -> None:
+        """Allow ERROR records (and tracebacks) whose first line matches ``pattern`` in this test."""
+        self.expected_errors.append(re.compile(pattern))
+
+    def unexpected_errors(self) -> list[str]:
+        """ERROR records and tracebacks in the bot's logs that no :meth:`expect_error` allowed."""
+        records: list[list[str]] = []
+        for line in self.log().splitlines():
+            if _RECORD_START.match(line) or not records:
+                records.append([line])
+            else:
+                records[-1].append(line)
+        problems = []
+        for record in records:
+            head = record[0]
+            bad = "level=ERROR" in head or "level=CRITICAL" in head or any("Traceback" in r for r in record)
+            if bad and not any(p.search(head) for p in self.expected_errors):
+                problems.append("\n".join(record[:12]))
+        return problems
+
+    @property
+    def fail_file(self) -> Path:
+        """The tiny model's test-only fail file (``[model] test_fail_file``)."""
+        return self.workdir / "fail"
+
+    def fail_on(self, *texts: str) -> None:
+        """Make the model fail on generations whose prompt contains one of ``texts`` (none: stop)."""
+        _write_lines(self.fail_file, texts)
+
     @property
     def hold_file(self) -> Path:
         """The tiny model's test-only hold file (``[model] test_hold_file``)."""
@@ -80,13 +112,7 @@ class BotProcess:
         Replaces the previous hold: what it named and this call does not is released. A held job
         stays running (and shows its progress) until :meth:`release`, however fast the model.
         """
-        if not texts:
-            self.hold_file.unlink(missing_ok=True)
-            return
-        # Atomic: the model never reads a half-written file (which would release early).
-        partial = self.hold_file.with_suffix(".partial")
-        partial.write_text("\n".join(texts) + "\n", encoding="utf-8")
-        os.replace(partial, self.hold_file)
+        _write_lines(self.hold_file, texts)
 
     def release(self) -> None:
         """Let every held generation go on."""
@@ -116,6 +142,7 @@ class BotProcess:
                 "device": "cpu",
                 "test_hold_file": str(self.hold_file),
                 "test_step_delay_ms": int(os.environ.get(STEP_DELAY_ENV, "0") or 0),
+                "test_fail_file": str(self.fail_file),
             },
             "storage": {"data_dir": str(self.data_dir)},
         }
@@ -193,6 +220,19 @@ class BotProcess:
             return conn.execute(sql, params).fetchall()
 
 
+_RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ level=")
+
+
+def _write_lines(path: Path, lines: tuple[str, ...]) -> None:
+    """Replace ``path`` with ``lines`` atomically (none: delete it), so a reader never sees half."""
+    if not lines:
+        path.unlink(missing_ok=True)
+        return
+    partial = path.with_suffix(".partial")
+    partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
 @dataclass
 class World:
     standin: DiscordStandIn
@@ -219,10 +259,12 @@ async def running_world(
                 if each is not None:
                     standin.add_member(each.id, user)
         bot = BotProcess(standin, workdir, guild, overrides or {}, other_guilds=[other] if other else [])
+        passed = False
         try:
             await bot.start()
             channel_id = standin.text_channel(guild.id).id
             yield World(standin, guild, channel_id, *users, bot=bot, other_guild=other)
+            passed = True
         finally:
             if bot.process is not None and bot.process.returncode is None:
                 try:
@@ -230,5 +272,8 @@ async def running_world(
                 except TimeoutError:
                     bot.process.kill()
                     await bot.process.wait()
-            errors = standin.internal_errors
-            assert not errors, f"the stand-in failed internally: {errors!r}"
+        errors = standin.internal_errors
+        assert not errors, f"the stand-in failed internally: {errors!r}"
+        # Checked only when the test itself passed (a failing test reports its own error first).
+        unexpected = bot.unexpected_errors() if passed else []
+        assert not unexpected, "the bot logged errors the test did not expect:\n" + "\n---\n".join(unexpected)

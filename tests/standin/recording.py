@@ -70,11 +70,26 @@ class FaultRule:
     disconnect: bool = False
     retry_after: float = 0.05
     hits: list[RecordedRequest] = field(default_factory=list)
+    #: The fault comes *after* the request took effect (the message was created, then the answer
+    #: is a 5xx, a dropped connection or a late one): what Discord does on a bad day.
+    after: bool = False
+    #: With ``after``: seconds the answer is held back (the client times out meanwhile).
+    hang_s: float = 0.0
+    #: With ``after``: called once the effect happened, before any answer (e.g. to kill the bot).
+    on_hit: Callable[[RecordedRequest], None] | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return (
             self.remaining > 0 and (self.method in ("*", method)) and self.path_regex.search(path) is not None
         )
+
+    @property
+    def label(self) -> str:
+        if self.after:
+            return "after:" + (
+                "disconnect" if self.disconnect else "hang" if self.status is None else "status"
+            )
+        return "disconnect" if self.disconnect else "status"
 
 
 class ChangeNotifier:

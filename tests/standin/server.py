@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import Awaitable, Callable
@@ -142,7 +143,7 @@ class StandInServer:
             record.json = parsed.payload
             record.files = recorded_files(parsed)
             request[BODY_KEY] = parsed
-            if rule is not None:
+            if rule is not None and not rule.after:
                 rule.hits.append(record)
                 if rule.disconnect:
                     return self._disconnect(request, record)
@@ -158,6 +159,8 @@ class StandInServer:
             if parse_error is not None:
                 raise parse_error
             response = await handler(request)
+            if rule is not None and rule.after:
+                return await self._fault_after(request, record, rule, response)
         except DiscordHTTPError as exc:
             response = json_response(exc.body(), status=exc.status)
             response.headers.update(exc.headers)
@@ -178,6 +181,30 @@ class StandInServer:
             return await read_body(request), None
         except DiscordHTTPError as exc:
             return ParsedBody(payload=None), exc
+
+    async def _fault_after(
+        self, request: web.Request, record: RecordedRequest, rule: FaultRule, response: web.StreamResponse
+    ) -> web.StreamResponse:
+        """The request took effect; now its answer goes wrong the way ``rule`` says."""
+        rule.hits.append(record)
+        record.fault = rule.label
+        record.status = response.status
+        record.response = _decoded(response)
+        if rule.on_hit is not None:
+            rule.on_hit(record)
+        if rule.hang_s > 0:
+            await asyncio.sleep(rule.hang_s)
+        if rule.disconnect:
+            return self._disconnect(request, record)
+        if rule.status is None:
+            self.core.recorder.add(record)
+            return response  # only late
+        error = fault_error(rule)
+        record.status = error.status
+        self.core.recorder.add(record)
+        faulty = json_response(error.body(), status=error.status)
+        faulty.headers.update(error.headers)
+        return faulty
 
     def _disconnect(self, request: web.Request, record: RecordedRequest) -> web.StreamResponse:
         record.fault = "disconnect"

@@ -384,3 +384,29 @@ class DiscordStandIn(UserActions):
         rule = FaultRule(method.upper(), re.compile(path_regex), times, disconnect=True)
         self._core.recorder.faults.append(rule)
         return rule
+
+    def inject_fault_after(
+        self,
+        method: str,
+        path_regex: str,
+        *,
+        status: int | None = 500,
+        disconnect: bool = False,
+        hang_s: float = 0.0,
+        times: int = 1,
+        on_hit: Callable[[RecordedRequest], None] | None = None,
+    ) -> FaultRule:
+        """The next ``times`` matching requests *take effect* (the message is created), and then:
+        the answer is ``status`` (a 5xx after storing), or the connection drops (``disconnect``),
+        or — with ``status=None`` — it only comes ``hang_s`` seconds late (a client time-out).
+        ``on_hit`` runs once the effect happened, before anything is answered."""
+        rule = FaultRule(
+            method.upper(), re.compile(path_regex), times, status=None if disconnect else status,
+            disconnect=disconnect, after=True, hang_s=hang_s, on_hit=on_hit,
+        )  # fmt: skip
+        self._core.recorder.faults.append(rule)
+        return rule
+
+    def clear_faults(self) -> None:
+        """Forget every injected fault that has not been used up."""
+        self._core.recorder.faults.clear()

@@ -186,7 +186,9 @@ class AudioEngine:
         )
         pacing = None
         if settings.model_id == TINY_MODEL_ID:
-            pacing = TestPacing(settings.test_hold_file, settings.test_step_delay_ms / 1000)
+            pacing = TestPacing(
+                settings.test_hold_file, settings.test_step_delay_ms / 1000, settings.test_fail_file
+            )
         engine = cls(
             pipe,
             model_name=settings.model_id,
