@@ -10,6 +10,7 @@ grace period plus a few seconds, whatever happened before.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -118,6 +119,10 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
     except ModelUnavailable as exc:
         await executor.close()
         return _fail(str(exc), 3)
+    # Everything loaded so far (the libraries, the model's Python objects) lives as long as the
+    # process: keep it out of the garbage collector's full passes, which would otherwise walk
+    # millions of objects and stall the event loop for tens of milliseconds each time.
+    gc.freeze()
     try:
         bot = AmbientBot(config=config, db=db, executor=executor)  # type: ignore[arg-type]
         loop = asyncio.get_running_loop()

@@ -115,6 +115,10 @@ class Supervised:
             finally:
                 self._restarting = False
 
+    def finishing(self) -> None:
+        """The loop is about to end by itself (shutdown): its return is no longer a failure."""
+        self._stopping = True
+
     async def stop(self) -> None:
         """Cancel the loop and wait for it to end (it is never left half-stopped)."""
         self._stopping = True

@@ -57,6 +57,8 @@ class JobQueue:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._jobs: dict[int, Job] = {}
+        self._units: dict[int, float] = {}
+        """Each job's work units (jobs never change while queued, so computed once)."""
         self._scheduler = FairScheduler()
         self._changed = asyncio.Condition()
         self._clock = clock
@@ -96,12 +98,14 @@ class JobQueue:
         async with self._changed:
             for job in jobs:
                 self._jobs[job.id] = job
+                self._units[job.id] = size_of(job).units
             self._changed.notify_all()
         self._changed_now()
 
     async def remove(self, job_id: int) -> Job | None:
         async with self._changed:
             job = self._jobs.pop(job_id, None)
+            self._units.pop(job_id, None)
         if job is not None:
             self._changed_now()
         return job
@@ -115,25 +119,29 @@ class JobQueue:
     def get(self, job_id: int) -> Job | None:
         return self._jobs.get(job_id)
 
-    def ordered(self) -> list[Job]:
-        """Waiting jobs in the order they will run (cached until the next change)."""
-        if self._order is None:
+    def ordered(self, *, fresh: bool = False) -> list[Job]:
+        """Waiting jobs in the order they will run (cached until the next change, or ``fresh``)."""
+        if self._order is None or fresh:
             pending = [Pending(j.id, j.user_id, j.guild_id) for j in self._jobs.values()]
             self._order = [self._jobs[p.job_id] for p in self._scheduler.order(pending)]
         return self._order
 
-    def view(self) -> QueueView:
-        """Positions and estimated waits of every waiting job, in one pass over the order."""
-        if self._view is None:
+    def view(self, *, fresh: bool = False) -> QueueView:
+        """Positions and estimated waits of every waiting job, in one pass over the order
+        (cached until the next change; ``fresh`` recomputes it all, order included)."""
+        if self._view is None or fresh:
+            if fresh:
+                self._order = None
             now = self._wall()
             ahead = 0.0
             for job in self.running:
                 total = self.estimator.estimate_units(size_of(job).units)
                 ahead += max(0.0, total - (now - (job.started_at or now)))
             waiting = []
+            seconds_per_unit = self.estimator.seconds_per_unit
             for position, job in enumerate(self.ordered(), start=1):
                 waiting.append(Waiting(job, position, ahead))
-                ahead += self.estimator.estimate_units(size_of(job).units)
+                ahead += self._units[job.id] * seconds_per_unit
             self._view = QueueView(tuple(self.running), tuple(waiting), {w.job.id: w for w in waiting})
         return self._view
 
@@ -180,6 +188,7 @@ class JobQueue:
         now = self._clock()
         for job in jobs:
             del self._jobs[job.id]
+            self._units.pop(job.id, None)
             self._scheduler.served(Pending(job.id, job.user_id, job.guild_id), now)
 
     def set_running(self, jobs: list[Job]) -> None:

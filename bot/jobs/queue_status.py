@@ -53,6 +53,11 @@ class QueueStatus:
             return
         self._task = spawn(self._pass(), "queue-status", self._tasks)  # type: ignore[arg-type]
 
+    async def idle(self) -> None:
+        """Wait until no pass is running (and none is asked for)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
+
     async def _pass(self) -> None:
         while True:
             self._again = False

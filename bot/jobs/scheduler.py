@@ -101,6 +101,7 @@ class Scheduler:
         grace is left ``running`` there and is re-queued then.
         """
         self._stopping = True
+        self.loop.finishing()
         try:
             await asyncio.wait_for(self._idle.wait(), grace_s)
         except TimeoutError:

@@ -77,10 +77,15 @@ class FaultRule:
     hang_s: float = 0.0
     #: With ``after``: called once the effect happened, before any answer (e.g. to kill the bot).
     on_hit: Callable[[RecordedRequest], None] | None = None
+    #: Only requests whose JSON body (a multipart's ``payload_json``) this accepts.
+    when: Callable[[Any], bool] | None = None
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, body: Any = None) -> bool:
         return (
-            self.remaining > 0 and (self.method in ("*", method)) and self.path_regex.search(path) is not None
+            self.remaining > 0
+            and (self.method in ("*", method))
+            and self.path_regex.search(path) is not None
+            and (self.when is None or self.when(body))
         )
 
     @property
@@ -148,9 +153,9 @@ class Recorder:
         self.items.append(item)
         self.notifier.notify()
 
-    def take_fault(self, method: str, path: str) -> FaultRule | None:
+    def take_fault(self, method: str, path: str, body: Any = None) -> FaultRule | None:
         for rule in self.faults:
-            if rule.matches(method, path):
+            if rule.matches(method, path, body):
                 rule.remaining -= 1
                 return rule
         return None

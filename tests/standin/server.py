@@ -136,13 +136,13 @@ class StandInServer:
             files=[],
         )
         record.authorized = request.headers.get("Authorization") == f"Bot {self.core.token}"
-        rule = self.core.recorder.take_fault(request.method, relative)
         response: web.StreamResponse
         try:
             parsed, parse_error = await self._read(request)
             record.json = parsed.payload
             record.files = recorded_files(parsed)
             request[BODY_KEY] = parsed
+            rule = self.core.recorder.take_fault(request.method, relative, record.json)
             if rule is not None and not rule.after:
                 rule.hits.append(record)
                 if rule.disconnect:

@@ -395,14 +395,16 @@ class DiscordStandIn(UserActions):
         hang_s: float = 0.0,
         times: int = 1,
         on_hit: Callable[[RecordedRequest], None] | None = None,
+        when: Callable[[Any], bool] | None = None,
     ) -> FaultRule:
         """The next ``times`` matching requests *take effect* (the message is created), and then:
         the answer is ``status`` (a 5xx after storing), or the connection drops (``disconnect``),
         or — with ``status=None`` — it only comes ``hang_s`` seconds late (a client time-out).
-        ``on_hit`` runs once the effect happened, before anything is answered."""
+        ``on_hit`` runs once the effect happened, before anything is answered; ``when`` picks the
+        requests by their JSON body."""
         rule = FaultRule(
             method.upper(), re.compile(path_regex), times, status=None if disconnect else status,
-            disconnect=disconnect, after=True, hang_s=hang_s, on_hit=on_hit,
+            disconnect=disconnect, after=True, hang_s=hang_s, on_hit=on_hit, when=when,
         )  # fmt: skip
         self._core.recorder.faults.append(rule)
         return rule

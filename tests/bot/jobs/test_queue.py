@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+import pytest
+
 from bot.jobs.queue import JobQueue
 from bot.jobs.scheduler import compatible
 from bot.storage import Job, JobStatus
@@ -71,3 +73,32 @@ async def test_take_waits_for_work() -> None:
 def test_fairness_still_decides_the_first_job() -> None:
     first = dataclasses.replace(job(1, 1), created_at=1.0)
     assert compatible(first, job(2, 1)) and not compatible(first, job(3, 1, duration=3.0))
+
+
+async def test_the_view_gives_every_place_and_wait_in_one_pass() -> None:
+    queue = JobQueue()
+    jobs = [job(i, user_id=i % 3, duration=2.5 + i) for i in range(1, 8)]
+    await queue.put_many(jobs)
+    view = queue.view()
+    order = queue.ordered()
+    assert [w.job.id for w in view.waiting] == [j.id for j in order]
+    # Each wait is the estimated time of every job ahead of it (nothing runs yet).
+    ahead = 0.0
+    for place, expected in zip(view.waiting, order, strict=True):
+        assert place.eta_s == pytest.approx(ahead)
+        ahead += queue.estimator.estimate(expected.request.steps, expected.request.duration_s, 1)
+    assert queue.view() is view  # cached until the next change
+    await queue.remove(order[0].id)
+    assert queue.view() is not view and queue.position(order[1].id) == (1, 6)
+
+
+async def test_changes_in_one_loop_iteration_notify_once() -> None:
+    queue = JobQueue()
+    calls: list[int] = []
+    queue.on_change(lambda: calls.append(len(queue)))
+    await queue.put_many(job(i, i) for i in range(1, 501))
+    await queue.put(job(501, 1))
+    await queue.remove(3)
+    assert calls == []  # not yet: coalesced into the next loop iteration
+    await asyncio.sleep(0)
+    assert calls == [500]
