@@ -92,6 +92,11 @@ class Messenger:
 
     # -- plumbing -------------------------------------------------------------------------
 
+    @property
+    def client(self) -> discord.Client:
+        """The client this messenger talks through (also used to dispatch bot events)."""
+        return self._client
+
     def token_usable(self, job: Job) -> bool:
         """Whether the job's interaction token can still be used (slash-command jobs only)."""
         if job.kind != KIND_AMBIENT or not job.interaction_token or job.application_id is None:

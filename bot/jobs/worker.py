@@ -582,6 +582,8 @@ class Worker:
         job = await self.jobs.mark_done(job.id, message.id)
         self.completed += 1
         log.info("job %d: delivered as message %d", job.id, message.id)
+        # Consumers of finished audio (voice playback) listen as on_ambientgen_job_delivered.
+        self.messenger.client.dispatch("ambientgen_job_delivered", job, message.id)
         await self.messenger.add_reroll_reaction(message)
         await self._close_status(job)
 
@@ -604,8 +606,9 @@ class Worker:
         found = await self.messenger.find_posted_result(job)
         if found is not None:
             await self.generations.set_message(job.id, found)
-            await self.jobs.mark_done(job.id, found)
+            job = await self.jobs.mark_done(job.id, found)
             log.info("job %d: result %d was already posted before the restart", job.id, found)
+            self.messenger.client.dispatch("ambientgen_job_delivered", job, found)
             return
         log.info("job %d: re-posting after restart", job.id)
         try:
