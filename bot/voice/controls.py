@@ -37,9 +37,10 @@ _LOOKS: dict[str, tuple[str, str, discord.ButtonStyle]] = {
 
 
 def next_sleep(remaining_s: float | None) -> float | None:
-    """The sleep button's next setting: the first step past what is left, then off."""
+    """The sleep button's next setting: the first step clearly past what is left, then off."""
     for step in SLEEP_STEPS:
-        if remaining_s is None or step > remaining_s + 60:
+        # 5 minutes of slack: pressing again soon after "30 min" moves on to 1 h.
+        if remaining_s is None or step > remaining_s + 300:
             return step
     return None
 

@@ -184,7 +184,8 @@ class LoopMixer:
 
 
 def _faded(voice: _Voice) -> bool:
-    return voice.gain.settled and voice.gain.target == 0.0
+    # cos(π/2) is 6e-17, not 0: anything this small is silence.
+    return voice.gain.settled and abs(voice.gain.target) < 1e-9
 
 
 def _checked(loop: np.ndarray) -> np.ndarray:
