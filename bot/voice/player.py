@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 #: How long joining a voice channel may take.
 CONNECT_TIMEOUT_S = 20.0
+#: How long a dropped connection may take to be explained (kicked, moved) before it counts as lost.
+LOST_GRACE_S = 2.0
+#: How long leaving a voice channel may take to be confirmed.
+DISCONNECT_TIMEOUT_S = 5.0
 #: /stop and leaving fade out this fast (a sleep timer has its own, long fade).
 STOP_FADE_S = 0.6
 
@@ -147,7 +151,14 @@ class Player:
             log.warning("guild %d: playback ended unexpectedly; starting it again", self.guild_id)
             self._play()
         else:
-            spawn(self.stop(STOPPED_FAILED.format(reason="the voice connection was lost.")), "voice-lost")
+            # A kick or a move arrives as a voice state update too, which names the reason;
+            # only a connection that is simply gone ends up here.
+            self._run("lost", self._stop_if_still_lost())
+
+    async def _stop_if_still_lost(self) -> None:
+        await asyncio.sleep(LOST_GRACE_S)
+        if self.voice is None or not self.voice.is_connected():
+            await self.stop(STOPPED_FAILED.format(reason="the voice connection was lost."), fade=False)
 
     async def play(self, track: Track, started_by: int) -> None:
         """Crossfade into ``track`` (equal power, no gap: the same stream goes on)."""
@@ -257,7 +268,11 @@ class Player:
                 self.mixer.fade_out(STOP_FADE_S)
                 await asyncio.sleep(STOP_FADE_S)  # real time: the fade is being heard
             if self.voice is not None:
-                await self.voice.disconnect(force=True)
+                try:
+                    # Waits for Discord to confirm; a kicked bot is confirmed already.
+                    await asyncio.wait_for(self.voice.disconnect(force=True), DISCONNECT_TIMEOUT_S)
+                except TimeoutError:
+                    log.warning("guild %d: leaving voice was not confirmed in time", self.guild_id)
             if forget:
                 await self.kit.store.delete(self.guild_id)
                 await self.kit.store.drop_requests(self.guild_id)

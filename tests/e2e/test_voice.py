@@ -223,3 +223,43 @@ async def test_nothing_joins_for_a_caller_outside_voice_or_without_speak(world: 
 def _buttons(message: dict[str, object]) -> list[dict[str, object]]:
     rows = message.get("components") or []
     return [c for row in rows for c in row.get("components", [])]  # type: ignore[union-attr]
+
+
+async def test_now_playing_controls_moves_and_a_kick(world: World) -> None:
+    lounge = await voice_world(world)
+    patio = world.standin.add_voice_channel(world.guild.id, "Patio")
+    result = await loop_result(world, world.alice, **SEEDED)
+    await private_answer(await play_button(world, result, world.alice))
+    await world.standin.wait_for_voice_frames(world.guild.id, 10)
+    card = await world.standin.wait_for_message(world.channel_id, now_playing)
+    card_id, guild = int(card["id"]), world.guild.id
+
+    def shows(text: str) -> dict[str, object] | None:
+        current = world.standin.message(card_id)
+        return current if text in str(current["embeds"]) else None
+
+    await world.standin.click_button(card_id, f"ambientgen:voice:up:{guild}", user=world.alice)
+    await world.standin.wait_until(lambda: shows("80 %"))
+    await world.standin.click_button(card_id, f"ambientgen:voice:pause:{guild}", user=world.alice)
+    paused = await world.standin.wait_until(lambda: shows("Paused"))
+    assert "Resume" in {b.get("label") for b in _buttons(paused)}
+    await world.standin.click_button(card_id, f"ambientgen:voice:pause:{guild}", user=world.alice)
+    await world.standin.wait_until(lambda: shows("Playing"))
+    await world.standin.click_button(card_id, f"ambientgen:voice:sleep:{guild}", user=world.alice)
+    await world.standin.wait_until(lambda: shows("<t:"))
+    # Someone not listening may not change it: a crafted click is refused privately.
+    refused = await world.standin.click_button(card_id, f"ambientgen:voice:stop:{guild}", user=world.bob)
+    assert "Only people listening in" in await private_answer(refused)
+    assert [tuple(r) for r in world.bot.db_rows("SELECT volume, paused FROM voice_players")] == [(80, 0)]
+
+    # Dragged to another channel, it plays on there; disconnected, it cleans up.
+    world.standin.move_bot_voice(guild, patio.id)
+    await world.standin.wait_until(lambda: shows(f"<#{patio.id}>"), timeout=15)
+    since = len(world.standin.voice_audio(guild))
+    await world.standin.wait_for_voice_frames(guild, 25, since=since)
+    assert [r["voice_channel_id"] for r in world.bot.db_rows("SELECT * FROM voice_players")] == [patio.id]
+    await world.standin.kick_bot_voice(guild)
+    closed = await world.standin.wait_until(lambda: shows("I was disconnected"), timeout=15)
+    assert not _buttons(closed)
+    assert world.bot.db_rows("SELECT * FROM voice_players") == []
+    assert world.standin.voice_channel_of(guild) is None and lounge.id

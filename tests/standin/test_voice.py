@@ -175,3 +175,26 @@ async def test_kicked_bot_is_told(standin: DiscordStandIn, world: VoiceWorld) ->
         assert standin.voice_channel_of(world.guild.id) is None
         await standin.wait_until(lambda: standin.voice_connection(world.guild.id) is None)
         assert not client.is_connected()
+
+
+async def test_a_moved_bot_keeps_its_connection(standin: DiscordStandIn, world: VoiceWorld) -> None:
+    patio = standin.add_voice_channel(world.guild.id, "Patio")
+    bot = voice_bot(standin)
+    moved = asyncio.Event()
+
+    async def on_voice_state_update(
+        member: discord.Member, before: object, after: discord.VoiceState
+    ) -> None:
+        if member.id == standin.bot.id and after.channel is not None and after.channel.id == patio.id:
+            moved.set()
+
+    bot.add_listener(on_voice_state_update)
+    async with running(standin, bot):
+        channel = bot.get_channel(world.lounge.id)
+        assert isinstance(channel, discord.VoiceChannel)
+        client = await channel.connect(timeout=10)
+        standin.move_bot_voice(world.guild.id, patio.id)
+        await asyncio.wait_for(moved.wait(), 5)
+        assert client.is_connected() and client.channel.id == patio.id
+        assert standin.voice_channel_of(world.guild.id) == patio.id
+        await client.disconnect()

@@ -70,9 +70,9 @@ class VoiceActions:
         self._voice.states.leave(self.guild(guild_id), user)
         self._core.changed()
 
-    async def move_bot_voice(self, guild_id: int, channel_id: int) -> None:
-        """A moderator drags the bot into another voice channel."""
-        await self._voice.states.move_bot(self.guild(guild_id), channel_id)
+    def move_bot_voice(self, guild_id: int, channel_id: int) -> None:
+        """A moderator drags the bot into another voice channel (its voice connection carries on)."""
+        self._voice.states.move_bot(self.guild(guild_id), channel_id)
         self._core.changed()
 
     async def kick_bot_voice(self, guild_id: int) -> None:

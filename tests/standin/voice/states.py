@@ -72,9 +72,9 @@ class VoiceStates:
         )
         self._set(guild, bot_id, state)
         self._bot_sessions[guild.id] = session
-        moved = previous is not None and previous.channel_id != channel_id
-        if previous is None or moved or guild.id not in self._server.connections:
-            await self._send_server(guild, session, close_old=moved)
+        # A move within the server keeps its voice server: the connection carries on.
+        if previous is None or guild.id not in self._server.connections:
+            await self._send_server(guild, session)
 
     def _may_join(self, guild: Guild, channel_id: int) -> bool:
         channel = self._world.channels.get(channel_id)
@@ -84,10 +84,8 @@ class VoiceStates:
             return False
         return self._world.permissions_for(channel, self._world.bot.id) & _JOIN == _JOIN
 
-    async def _send_server(self, guild: Guild, session: GatewaySession, *, close_old: bool) -> None:
+    async def _send_server(self, guild: Guild, session: GatewaySession) -> None:
         token = self._server.issue_token(guild.id, session.id)
-        if close_old:
-            await self._server.disconnect(guild.id)
         payload = {"token": token, "guild_id": str(guild.id), "endpoint": self._server.endpoint}
         self._hub.send_to(session, "VOICE_SERVER_UPDATE", payload)
 
@@ -108,14 +106,13 @@ class VoiceStates:
             raise StandInUsageError(f"{user.username} is not in a voice channel of {guild.name}")
         self._set(guild, user.id, None)
 
-    async def move_bot(self, guild: Guild, channel_id: int) -> None:
-        """Someone with Move Members drags the bot to another channel."""
+    def move_bot(self, guild: Guild, channel_id: int) -> None:
+        """Someone with Move Members drags the bot to another channel (same voice server)."""
         current = guild.voice_states.get(self._world.bot.id)
-        session = self._bot_sessions.get(guild.id)
-        if current is None or session is None:
+        if current is None or guild.id not in self._bot_sessions:
             raise StandInUsageError("the bot is not in a voice channel there")
-        self._set(guild, self._world.bot.id, VoiceState(self._world.bot.id, channel_id, current.session_id))
-        await self._send_server(guild, session, close_old=True)
+        moved = VoiceState(self._world.bot.id, channel_id, current.session_id, self_deaf=current.self_deaf)
+        self._set(guild, self._world.bot.id, moved)
 
     async def kick_bot(self, guild: Guild) -> None:
         """Someone disconnects the bot from voice."""
