@@ -35,7 +35,7 @@ def ensure_opus() -> None:
 @dataclass(frozen=True)
 class ReceivedFrame:
     arrival: float
-    """``time.monotonic()`` when the datagram was read."""
+    """Wall-clock time (``time.time()``) the datagram arrived (the kernel's stamp on Linux)."""
     sequence: int
     timestamp: int
     ssrc: int

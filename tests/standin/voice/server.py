@@ -14,10 +14,13 @@ import contextlib
 import json
 import secrets
 import socket
+import struct
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -59,7 +62,7 @@ class VoiceServer:
         self.port = 0
         self.udp_port = 0
         self._runner: web.AppRunner | None = None
-        self._transport: asyncio.DatagramTransport | None = None
+        self._udp: _UdpReceiver | None = None
         #: token → (guild id, gateway session id) handed out with VOICE_SERVER_UPDATE.
         self._tokens: dict[str, tuple[int, str]] = {}
         self.connections: dict[int, VoiceConnection] = {}
@@ -85,19 +88,15 @@ class VoiceServer:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.SockSite(self._runner, sock, ssl_context=self._authority.server_context()).start()
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _UdpProtocol(self), local_addr=(HOST, 0), family=socket.AF_INET
-        )
-        self._transport = transport
-        self.udp_port = transport.get_extra_info("sockname")[1]
+        self._udp = _UdpReceiver(self, asyncio.get_running_loop())
+        self.udp_port = self._udp.port
 
     async def stop(self) -> None:
         for connection in list(self.connections.values()):
             with contextlib.suppress(Exception):
                 await connection.ws.close(code=1001, message=b"stand-in shutting down")
-        if self._transport is not None:
-            self._transport.close()
+        if self._udp is not None:
+            self._udp.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -228,10 +227,11 @@ class VoiceServer:
 
     # -- UDP -------------------------------------------------------------------------------------
 
-    def datagram(self, data: bytes, address: tuple[str, int], transport: asyncio.DatagramTransport) -> None:
-        arrival = time.monotonic()
+    def datagram(self, data: bytes, address: tuple[str, int], arrival: float) -> None:
+        """One datagram (on the event loop); ``arrival`` is when the kernel received it."""
         if is_discovery_request(data):
-            transport.sendto(discovery_response(data, address[0], address[1]), address)
+            assert self._udp is not None
+            self._udp.send(discovery_response(data, address[0], address[1]), address)
             return
         try:
             packet = parse_rtp(data)
@@ -248,17 +248,54 @@ class VoiceServer:
         self._notify()
 
 
-class _UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, server: VoiceServer) -> None:
+class _UdpReceiver:
+    """The UDP socket, read by a thread of its own so that arrival times are exact.
+
+    On Linux the kernel stamps each datagram as it arrives (``SO_TIMESTAMPNS``), so the times
+    measure the sender, not how busy this process is; elsewhere the thread notes ``time.time()``.
+    """
+
+    def __init__(self, server: VoiceServer, loop: asyncio.AbstractEventLoop) -> None:
         self._server = server
-        self._transport: asyncio.DatagramTransport | None = None
+        self._loop = loop
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.bind((HOST, 0))
+        self._kernel_stamps = sys.platform.startswith("linux")
+        if self._kernel_stamps:
+            self._socket.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        self.port: int = self._socket.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, name="standin-voice-udp", daemon=True)
+        self._thread.start()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.DatagramTransport, transport)
+    def send(self, data: bytes, address: tuple[str, int]) -> None:
+        self._socket.sendto(data, address)
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        assert self._transport is not None
+    def close(self) -> None:
+        self._socket.close()  # the blocked recvmsg fails and the thread ends
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data, ancillary, _flags, address = self._socket.recvmsg(4096, 64)
+            except OSError:
+                return
+            arrival = time.time()
+            for level, kind, payload in ancillary:
+                if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(payload) >= 16:
+                    seconds, nanoseconds = struct.unpack_from("qq", payload)
+                    arrival = seconds + nanoseconds / 1e9
+            try:
+                self._loop.call_soon_threadsafe(self._deliver, data, address, arrival)
+            except RuntimeError:  # the loop is closed: the stand-in is gone
+                return
+
+    def _deliver(self, data: bytes, address: tuple[str, int], arrival: float) -> None:
         try:
-            self._server.datagram(data, addr, self._transport)
+            self._server.datagram(data, address, arrival)
         except Exception as exc:  # a stand-in bug must surface in the test, not vanish
             self._server._internal_errors.append(exc)
+
+
+#: Linux's SO_TIMESTAMPNS (also the ancillary message type); Python does not name it.
+_SO_TIMESTAMPNS = 35
