@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: How long joining a voice channel may take.
 CONNECT_TIMEOUT_S = 20.0
+#: When the DAVE status is logged after joining.
+E2EE_REPORT_AFTER_S = 5.0
 #: How long a dropped connection may take to be explained (kicked, moved) before it counts as lost.
 LOST_GRACE_S = 2.0
 #: How long leaving a voice channel may take to be confirmed.
@@ -118,8 +120,20 @@ class Player:
             self.voice.pause()
         self._schedule_sleep()
         self.check_listeners()
+        self._run("e2ee", self._report_encryption())
         await self._changed()
         log.info("guild %d: playing %r in channel %d", self.guild_id, self.state.track.title, channel.id)
+
+    async def _report_encryption(self) -> None:
+        """Log whether DAVE is active (the manual check on real Discord compares this code)."""
+        await asyncio.sleep(E2EE_REPORT_AFTER_S)  # DAVE's key exchange follows the connection
+        code = self.voice.voice_privacy_code if self.voice is not None else None
+        if code:
+            log.info("guild %d: voice is end-to-end encrypted (DAVE), privacy code %s", self.guild_id, code)
+        else:
+            log.info(
+                "guild %d: voice is not end-to-end encrypted (the server offered no DAVE)", self.guild_id
+            )
 
     def _play(self) -> None:
         assert self.voice is not None and self.mixer is not None
