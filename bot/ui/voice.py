@@ -6,6 +6,7 @@ import discord
 
 from bot.storage.players import PlayerState, TrackKind
 from bot.ui.embeds import EMBED_COLOUR, clip
+from bot.ui.library import escape
 from bot.voice.timing import format_span
 
 PLAY_EMOJI = "🔊"
@@ -58,7 +59,7 @@ def not_a_listener(channel_id: int) -> str:
 
 def title_of(text: str) -> str:
     """A prompt shown safely: no markdown tricks, no pings, within an embed title."""
-    return clip(discord.utils.escape_markdown(discord.utils.escape_mentions(text)), 200)
+    return clip(escape(text), 200)
 
 
 def sleep_text(state: PlayerState) -> str:
