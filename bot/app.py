@@ -60,10 +60,12 @@ class AmbientBot(commands.Bot):
         from bot.cogs.gallery import GalleryAddButton
         from bot.cogs.mix import mix_controls
         from bot.cogs.reroll import result_view
+        from bot.voice.controls import PlayInVoiceButton
 
         view = result_view(job.id)
         if job.guild_id is not None:  # galleries belong to servers
             view.add_item(GalleryAddButton(job.id))
+            view.add_item(PlayInVoiceButton("job", job.id))  # voice channels too
         if job.recipe.layered:
             for item in mix_controls(job):
                 view.add_item(item)

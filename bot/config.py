@@ -40,6 +40,7 @@ __all__ = [
     "ModelConfig",
     "QueueConfig",
     "StorageConfig",
+    "VoiceConfig",
     "load_config",
 ]
 
@@ -434,8 +435,25 @@ class AudioConfig(_Section):
             raise ConfigError(f"[{self.SECTION}] {message}") from None
 
 
+@dataclass(frozen=True)
+class VoiceConfig(_Section):
+    """``[voice]``: live playback in voice channels."""
+
+    SECTION: ClassVar[str] = "voice"
+
+    default_volume: int = _setting(70, _integer(0, 100))
+    """Volume a new player starts at (0–100; 100 is the file's own level)."""
+    crossfade_s: float = _setting(3.0, _number(0.1, 30.0, "seconds"))
+    """How long playing something new crossfades from what played before."""
+    empty_timeout_s: float = _setting(60.0, _number(1.0, 3600.0, "seconds"))
+    """How long the bot stays in a voice channel nobody else is in."""
+    bitrate_kbps: int = _setting(128, _integer(16, 512))
+    """Opus bitrate sent to Discord (it may lower it to the channel's bitrate)."""
+
+
 _SECTIONS: dict[str, type[_Section]] = {
-    cls.SECTION: cls for cls in (DiscordConfig, ModelConfig, StorageConfig, QueueConfig, AudioConfig)
+    cls.SECTION: cls
+    for cls in (DiscordConfig, ModelConfig, StorageConfig, QueueConfig, AudioConfig, VoiceConfig)
 }
 
 
@@ -448,6 +466,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
     source: Path | None = None
     """The file this came from; None for built-in defaults."""
 

@@ -10,4 +10,5 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.history",
     "bot.cogs.gallery",
     "bot.cogs.retention",
+    "bot.cogs.voice",
 )

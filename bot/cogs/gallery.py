@@ -41,6 +41,7 @@ from bot.ui.library import (
     gallery_entry_embed,
     gallery_options,
 )
+from bot.voice.controls import PlayInVoiceButton
 from generation.naming import mp3_filename
 
 if TYPE_CHECKING:
@@ -202,6 +203,7 @@ def entry_view(entry: GalleryEntry, interaction: discord.Interaction) -> discord
     view = discord.ui.View(timeout=None)
     view.add_item(GalleryActionButton("play", entry.id))
     view.add_item(GalleryActionButton("reroll", entry.id))
+    view.add_item(PlayInVoiceButton("gal", entry.id))
     if _may_remove(entry, interaction):
         view.add_item(GalleryActionButton("remove", entry.id))
     return view

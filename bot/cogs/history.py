@@ -36,6 +36,7 @@ from bot.ui.components import (
 )
 from bot.ui.embeds import GALLERY_EMOJI
 from bot.ui.library import PAGE_SIZE, history_embed, history_entry_embed, history_options, place_in
+from bot.voice.controls import PlayInVoiceButton
 from generation.naming import mp3_filename
 from generation.prompting import build_request
 from generation.recipes.mixing import is_layered
@@ -182,6 +183,7 @@ def entry_view(entry: HistoryEntry) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for action in ("replay", "reroll", "tweak", "share", "delete"):
         view.add_item(HistoryActionButton(action, entry.id))
+    view.add_item(PlayInVoiceButton("gen", entry.id))
     return view
 
 

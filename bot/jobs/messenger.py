@@ -105,6 +105,7 @@ class Messenger:
 
     @property
     def client(self) -> discord.Client:
+        """The client this messenger talks through."""
         return self._client
 
     def dispatch(self, event: str, *args: object) -> None:

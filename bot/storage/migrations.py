@@ -246,8 +246,39 @@ CREATE INDEX stems_by_sha ON stems (sha256);
 CREATE INDEX stems_by_created ON stems (created_at);
 """
 
+_V5 = """
+-- Live playback in voice: one row per server where the bot plays, so that a restart rejoins
+-- the same channel and resumes the same soundscape at the same volume and sleep timer.
+CREATE TABLE voice_players (
+    guild_id INTEGER PRIMARY KEY,
+    voice_channel_id INTEGER NOT NULL,
+    text_channel_id INTEGER NOT NULL,       -- where the now-playing message is
+    message_id INTEGER,                     -- the now-playing message, once posted
+    track_kind TEXT NOT NULL CHECK (track_kind IN ('job', 'history', 'gallery')),
+    track_id INTEGER NOT NULL,              -- the job, generation or gallery entry played
+    title TEXT NOT NULL,
+    mp3_path TEXT NOT NULL,                 -- relative to the data folder
+    loops INTEGER NOT NULL CHECK (loops IN (0, 1)),  -- made as a loop (else looped when played)
+    volume INTEGER NOT NULL CHECK (volume BETWEEN 0 AND 100),
+    paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+    sleep_at REAL,                          -- epoch seconds when the sleep timer ends playback
+    started_by INTEGER NOT NULL,
+    updated_at REAL NOT NULL
+);
+
+-- /play prompt: the job that, once delivered, starts playing in this voice channel.
+CREATE TABLE voice_requests (
+    job_id INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    guild_id INTEGER NOT NULL,
+    voice_channel_id INTEGER NOT NULL,
+    text_channel_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
 #: SQL scripts; ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 
 def split_statements(script: str) -> list[str]:

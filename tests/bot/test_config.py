@@ -17,6 +17,7 @@ from bot.config import (
     ModelConfig,
     QueueConfig,
     StorageConfig,
+    VoiceConfig,
     load_config,
 )
 from generation.audio.finishing import FinishSettings
@@ -30,6 +31,7 @@ SECTIONS: dict[str, type] = {
     "storage": StorageConfig,
     "queue": QueueConfig,
     "audio": AudioConfig,
+    "voice": VoiceConfig,
 }
 
 
@@ -97,6 +99,9 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert config.audio == AudioConfig(
         target_lufs=-18.0, true_peak_dbfs=-1.0, bitrate_kbps=128, fade_in_s=0.05, fade_out_s=0.25
+    )
+    assert config.voice == VoiceConfig(
+        default_volume=70, crossfade_s=3.0, empty_timeout_s=60.0, bitrate_kbps=128
     )
 
 
@@ -339,6 +344,14 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("audio", "bitrate_kbps", 128.0, "integer"),
     ("audio", "fade_in_s", [0.1], "number"),
     ("audio", "fade_out_s", "0.25", "number"),
+    ("voice", "default_volume", 101, "between 0 and 100"),
+    ("voice", "default_volume", 50.5, "integer"),
+    ("voice", "crossfade_s", 0, "between 0.1 and 30"),
+    ("voice", "crossfade_s", "3s", "number"),
+    ("voice", "empty_timeout_s", 0.5, "between 1 and 3600"),
+    ("voice", "empty_timeout_s", 3601, "between 1 and 3600"),
+    ("voice", "bitrate_kbps", 8, "between 16 and 512"),
+    ("voice", "bitrate_kbps", True, "integer"),
 ]
 
 

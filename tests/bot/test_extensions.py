@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import discord
 import pytest
 from discord import app_commands
 
@@ -28,6 +29,8 @@ SAMPLE_IDS = (
     "ambientgen:gal:next:new:all:3:forest-night:owls",
     "ambientgen:gal:pick",
     *(f"ambientgen:gal:{a}:5" for a in ("play", "reroll", "remove", "add")),
+    *(f"ambientgen:voice:{a}:123456789012345678" for a in ("pause", "down", "up", "sleep", "stop")),
+    *(f"ambientgen:voice:play:{kind}:42" for kind in ("job", "gen", "gal")),
 )
 
 
@@ -56,6 +59,10 @@ async def test_commands_are_unique_and_described(bot: AmbientBot) -> None:
     assert {c.name for c in groups["history"].commands} == {"list", "export"}
     assert {c.name for c in groups["gallery"].commands} == {"browse", "top"}
     assert groups["gallery"].guild_only
+    voice = {c.name: c for c in _commands(bot) if c.name in ("play", "volume", "stop", "sleep")}
+    assert set(voice) == {"play", "volume", "stop", "sleep"} and all(c.guild_only for c in voice.values())
+    menus = bot.tree.get_commands(type=discord.AppCommandType.message)
+    assert [(m.name, m.guild_only) for m in menus] == [("Play in voice", True)]
     for command in bot.tree.walk_commands():
         assert command.description and command.description != "…", command.qualified_name
         if isinstance(command, app_commands.Command):

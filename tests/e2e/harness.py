@@ -161,6 +161,8 @@ class BotProcess:
             "PYTHONUNBUFFERED": "1",
             # One torch thread leaves the second core to the event loop and the stand-in.
             "OMP_NUM_THREADS": "1",
+            # The stand-in's voice gateway speaks wss:// with a certificate of its own authority.
+            "SSL_CERT_FILE": str(self.standin.voice_ca_file),
         }
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "run", "--config", str(config_path),

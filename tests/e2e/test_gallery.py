@@ -79,7 +79,11 @@ async def test_star_adds_to_the_gallery_and_counts_each_user_once(world: World) 
 
     # Play posts the stored file in the channel, for everyone; a ⭐ there votes for the entry.
     card = await pick(world, page, entry["id"], world.carol)
-    assert custom_ids(card) == [f"ambientgen:gal:play:{entry['id']}", f"ambientgen:gal:reroll:{entry['id']}"]
+    assert custom_ids(card) == [
+        f"ambientgen:gal:play:{entry['id']}",
+        f"ambientgen:gal:reroll:{entry['id']}",
+        f"ambientgen:voice:play:gal:{entry['id']}",
+    ]
     play = await press(world, card, f"ambientgen:gal:play:{entry['id']}", world.carol)
     response = await play.response()
     assert response.type == 5 and not response.ephemeral

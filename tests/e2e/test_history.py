@@ -122,7 +122,11 @@ async def test_replay_reroll_and_tweak_from_a_history_card(world: World) -> None
     card = await pick(world, page, row["id"], world.alice)
     assert card["embeds"][0]["title"] == "rain with crickets" and field(card, "Seed") == "42"
     assert custom_ids(card) == [
-        f"ambientgen:hist:{action}:{row['id']}" for action in ("replay", "reroll", "tweak", "share", "delete")
+        *(
+            f"ambientgen:hist:{action}:{row['id']}"
+            for action in ("replay", "reroll", "tweak", "share", "delete")
+        ),
+        f"ambientgen:voice:play:gen:{row['id']}",
     ]
 
     # Replay: the very same bytes, privately, with no new job.

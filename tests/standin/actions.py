@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import messages
-from .commands import CHAT_INPUT, InvocationContext, RegisteredCommand, build_invocation
+from .commands import CHAT_INPUT, MESSAGE_COMMAND, InvocationContext, RegisteredCommand, build_invocation
 from .core import StandInCore
 from .errors import DiscordHTTPError, StandInUsageError
 from .interactions import (
@@ -75,9 +75,11 @@ class UserActions:
                 raise StandInUsageError(f"{user.username} cannot see #{channel.name}")
         return guild, channel
 
-    def _command(self, name: str, user: User, guild: Guild | None, channel: Channel) -> RegisteredCommand:
+    def _command(
+        self, name: str, user: User, guild: Guild | None, channel: Channel, command_type: int = CHAT_INPUT
+    ) -> RegisteredCommand:
         registry = self._core.commands
-        command = registry.resolve(name, guild.id if guild else None, CHAT_INPUT)
+        command = registry.resolve(name, guild.id if guild else None, command_type)
         if command is None:
             known = sorted(
                 {c.name for c in registry.commands(None) + (registry.commands(guild.id) if guild else [])}
@@ -136,6 +138,29 @@ class UserActions:
             data["options"] = options_payload
         if resolved:
             data["resolved"] = resolved
+        if command.guild_id is not None:
+            data["guild_id"] = str(command.guild_id)
+        record = create_interaction(
+            self._core, type=APPLICATION_COMMAND, user=user, channel=channel, data=data, command=command
+        )
+        return self._handle(record)
+
+    async def invoke_message_command(
+        self, name: str, message_id: int, *, user: User, channel_id: int
+    ) -> InteractionHandle:
+        """A user picks the message context-menu command ``name`` (Apps menu) on a message."""
+        guild, channel = self._context(user, None, channel_id)
+        message = self._core.world.live_message(message_id)
+        if message is None or message.channel_id != channel.id or message.ephemeral:
+            raise StandInUsageError(f"message {message_id} is not in channel {channel_id}")
+        command = self._command(name, user, guild, channel, MESSAGE_COMMAND)
+        data: dict[str, Any] = {
+            "id": str(command.id),
+            "name": command.name,
+            "type": command.type,
+            "target_id": str(message.id),
+            "resolved": {"messages": {str(message.id): self._core.render(message)}},
+        }
         if command.guild_id is not None:
             data["guild_id"] = str(command.guild_id)
         record = create_interaction(

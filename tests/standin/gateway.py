@@ -7,6 +7,7 @@ import contextlib
 import json
 import secrets
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from .state import Guild, World
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
 GUILD_EXPRESSIONS = 1 << 3
+GUILD_VOICE_STATES = 1 << 7
 GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
 GUILD_MESSAGE_REACTIONS = 1 << 10
@@ -62,6 +64,7 @@ _EVENT_INTENTS: dict[str, tuple[int, int]] = {
         )
     },
     "TYPING_START": (GUILD_MESSAGE_TYPING, DIRECT_MESSAGE_TYPING),
+    "VOICE_STATE_UPDATE": (GUILD_VOICE_STATES, GUILD_VOICE_STATES),
 }
 
 # Application flags Discord sets when a privileged intent is enabled for an unverified app.
@@ -145,6 +148,8 @@ class GatewayHub:
         self._next_connection = 1
         self.url = ""
         self.resume_url = ""
+        #: Handles op 4 (voice state update) of a session; the voice stand-in sets it.
+        self.on_voice_request: Callable[[GatewaySession, Any], Awaitable[None]] | None = None
 
     # -- public operations ---------------------------------------------------------------------
 
@@ -191,6 +196,10 @@ class GatewayHub:
             self._send_dispatch(session, event, payload)
             count += 1
         return count
+
+    def send_to(self, session: GatewaySession, event: str, data: dict[str, Any]) -> None:
+        """A DISPATCH for one session only (e.g. its VOICE_SERVER_UPDATE)."""
+        self._send_dispatch(session, event, data)
 
     def dispatch_guild_create(self, guild: Guild) -> None:
         """GUILD_CREATE for a guild the bot joined while connected (member list per session intents)."""
@@ -282,6 +291,8 @@ class GatewayHub:
                 return False
             if op == 8:
                 self._request_members(connection.session, data)
+            if op == 4 and self.on_voice_request is not None:
+                await self.on_voice_request(connection.session, data)
         else:
             await self._close(connection, 4001, "Unknown opcode")
             return False

@@ -16,6 +16,7 @@ from .permissions import ALL_PERMISSIONS, DEFAULT_BOT_PERMISSIONS, DEFAULT_EVERY
 from .recording import FaultRule, GatewayFrame, RecordedRequest
 from .server import StandInServer
 from .state import DEFAULT_UPLOAD_LIMIT, Channel, ChannelType, Emoji, Guild, Member, Role, User
+from .voice.actions import VoiceActions, VoiceStandIn
 
 T = TypeVar("T")
 
@@ -24,7 +25,7 @@ T = TypeVar("T")
 __all__ = ["DiscordStandIn"]
 
 
-class DiscordStandIn(UserActions):
+class DiscordStandIn(VoiceActions, UserActions):
     """A local Discord (REST v10 + gateway) for end-to-end tests of an unmodified discord.py bot.
 
     Usage::
@@ -52,15 +53,18 @@ class DiscordStandIn(UserActions):
             privileged_intents=privileged_intents,
         )
         self._server = StandInServer(self._core, host=host)
+        self._voice = VoiceStandIn(self._core)
         self._handles: dict[int, InteractionHandle] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> DiscordStandIn:
         await self._server.start()
+        await self._voice.start()
         return self
 
     async def stop(self) -> None:
+        await self._voice.stop()
         await self._server.stop()
 
     async def __aenter__(self) -> DiscordStandIn:

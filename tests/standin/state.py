@@ -187,6 +187,32 @@ class Member:
 
 
 @dataclass
+class VoiceState:
+    """Someone in a voice channel (users of a test, or the bot after its op 4)."""
+
+    user_id: int
+    channel_id: int
+    session_id: str
+    self_mute: bool = False
+    self_deaf: bool = False
+
+    def to_payload(self, guild_id: int) -> dict[str, Any]:
+        return {
+            "guild_id": str(guild_id),
+            "channel_id": str(self.channel_id),
+            "user_id": str(self.user_id),
+            "session_id": self.session_id,
+            "deaf": False,
+            "mute": False,
+            "self_deaf": self.self_deaf,
+            "self_mute": self.self_mute,
+            "self_video": False,
+            "suppress": False,
+            "request_to_speak_timestamp": None,
+        }
+
+
+@dataclass
 class Guild:
     id: int
     name: str
@@ -199,6 +225,8 @@ class Guild:
     locale: str = "en-US"
     bot_role_id: int | None = None
     emojis: dict[int, Emoji] = field(default_factory=dict)
+    #: user id → where that user sits in voice.
+    voice_states: dict[int, VoiceState] = field(default_factory=dict)
 
     @property
     def everyone(self) -> Role:
@@ -548,16 +576,20 @@ class World:
         }
         if gateway:
             channels = [self.channels[cid] for cid in guild.channel_ids if not self.channels[cid].deleted]
+            listed = list(members if members is not None else guild.members.values())
+            # Discord always lists the members sitting in voice, whatever the intents.
+            listed += [
+                guild.members[uid]
+                for uid in guild.voice_states
+                if uid in guild.members and guild.members[uid] not in listed
+            ]
             payload.update(
                 joined_at=guild.members[self.bot.id].joined_at,
                 large=len(guild.members) >= 250,
                 unavailable=False,
                 member_count=len(guild.members),
-                voice_states=[],
-                members=[
-                    self.member_payload(m)
-                    for m in (members if members is not None else guild.members.values())
-                ],
+                voice_states=[state.to_payload(guild.id) for state in guild.voice_states.values()],
+                members=[self.member_payload(m) for m in listed],
                 channels=[self.channel_payload(c) for c in channels],
                 threads=[],
                 presences=[],
