@@ -13,10 +13,10 @@ Modes, chosen from the arguments and validated before the model loads:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING
 from generation.audio.finishing import FinishSettings
 from generation.errors import GenerationError, ModelUnavailable, RequestError
 from generation.presets import PRESETS
+from generation.recipes.mixing import describe_layers
+from generation.recipes.recipe import Recipe
+from generation.recipes.render import Clip, Progress, Rendered, RenderJob
 from generation.request import (
     FAST_SCHEDULER,
     FAST_STEPS,
@@ -31,19 +34,11 @@ from generation.request import (
     QUALITIES,
     QUALITY_FAST,
     SCHEDULERS,
-    GenerationRequest,
 )
 from generation.settings import DEFAULT_MODEL_ID, DTYPES, OFFLOAD_MODES, EngineSettings
 
 if TYPE_CHECKING:
-    import numpy as np
     from tqdm import tqdm
-
-    from generation.audio.finishing import FinishedAudio
-    from generation.audio.tags import Mp3Tags
-    from generation.backends.audioldm2.engine import AudioEngine, ProgressCallback
-    from generation.recipes.long_render import LongRenderPlan
-    from generation.recipes.mixing import LayerSpec
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +107,12 @@ def _output_paths(output: Path | None, default_name: str, count: int) -> list[Pa
 
 @dataclass(frozen=True)
 class _Job:
-    """A validated command: what to print first and what to run once the model is loaded."""
+    """A validated command: what to print first, what to render, and where it goes."""
 
     headline: str
     engine_settings: EngineSettings
-    run: Callable[[AudioEngine], int]
-    """Generates and writes the files; returns how many were written."""
+    order: RenderJob
+    out: _Output
 
 
 @dataclass(frozen=True)
@@ -127,156 +122,85 @@ class _Output:
     mp3: list[Path]
     png: list[Path | None]
     finish: FinishSettings
-    loop: bool
 
 
-def _progress_bar(total: int, description: str = "Generating") -> tqdm:
-    from tqdm import tqdm
+class _Bar:
+    """A tqdm bar fed by the render path's progress events (one bar per stage)."""
 
-    return tqdm(total=total, unit="step", desc=description, file=sys.stderr)
+    def __init__(self) -> None:
+        self._bar: tqdm | None = None
+        self._stage: object = None
+
+    def __call__(self, update: Progress) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None or update.stage != self._stage or update.total != self._bar.total:
+            self.close()
+            label = (update.stage or "generating").capitalize()
+            self._bar = tqdm(total=update.total, unit="step", desc=label, file=sys.stderr)
+            self._stage = update.stage
+        self._bar.update(update.step - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
-def _step_callback(bar: tqdm, offset: int = 0) -> ProgressCallback:
-    def progress(step: int, _total: int) -> None:
-        bar.update(offset + step - bar.n)
+async def _render(job: _Job) -> Rendered:
+    """The job through the one render path the bot uses too, on a GPU thread of our own."""
+    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.executor import GpuExecutor
+    from generation.recipes.render import RenderContext, render
 
-    return progress
+    gpu = GpuExecutor(lambda: AudioEngine.load(job.engine_settings))
+    bar = _Bar()
+    try:
+        await gpu.start()
+        return await render(RenderContext(gpu, job.out.finish, progress=bar), job.order)
+    finally:
+        bar.close()
+        await gpu.close()
 
 
-def _write(path: Path, png: Path | None, done: FinishedAudio, detail: str) -> None:
+def _write(job: _Job, rendered: Rendered) -> int:
+    """Write each posted clip (and its picture); returns how many files were written."""
+    from generation.audio.mp3 import decode_mp3
     from generation.audio.spectrogram import spectrogram_png
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(done.mp3)
-    if png is not None:
-        png.parent.mkdir(parents=True, exist_ok=True)
-        png.write_bytes(spectrogram_png(done.samples, done.sample_rate))
-    print(f"Wrote {path} ({done.duration_s:.2f} s, {done.lufs:.1f} LUFS, {detail})", file=sys.stderr)
-
-
-def _finish_and_write(
-    out: _Output, index: int, audio: np.ndarray, sample_rate: int, tags: Mp3Tags, detail: str
-) -> None:
-    from generation.audio.finishing import finish
-    from generation.audio.looping import make_seamless_loop
-
-    if out.loop:
-        audio = make_seamless_loop(audio, sample_rate)
-    done = finish(audio, sample_rate, out.finish, tags)
-    _write(out.mp3[index], out.png[index], done, detail)
-
-
-def _single_job(request: GenerationRequest, out: _Output) -> Callable[[AudioEngine], int]:
-    requests = [request.with_seed((request.seed + i) % (MAX_SEED + 1)) for i in range(len(out.mp3))]
-
-    def run(engine: AudioEngine) -> int:
-        from generation.audio.tags import Mp3Tags
-
-        with _progress_bar(request.steps) as bar:
-            waveforms = engine.generate(requests, progress=_step_callback(bar))
-        for index, (req, wave) in enumerate(zip(requests, waveforms, strict=True)):
-            tags = Mp3Tags.from_request(req, engine.model_name)
-            _finish_and_write(out, index, wave, engine.sample_rate, tags, f"seed {req.seed}")
-        return len(requests)
-
-    return run
-
-
-def _ranked_job(request: GenerationRequest, candidates: int, out: _Output) -> Callable[[AudioEngine], int]:
-    def run(engine: AudioEngine) -> int:
-        from generation.audio.tags import Mp3Tags
-
-        with _progress_bar(request.steps) as bar:
-            ranked = engine.generate_ranked(request, candidates, progress=_step_callback(bar))
-        ranking = ", ".join(f"seed {c.request.seed} ({c.score:.3f})" for c in ranked.candidates)
-        print(f"Ranked by CLAP: {ranking}", file=sys.stderr)
-        kept = ranked.candidates[: len(out.mp3)]
-        for index, candidate in enumerate(kept):
-            tags = Mp3Tags.from_request(candidate.request, engine.model_name)
-            detail = f"seed {candidate.request.seed}, rank {candidate.rank + 1} of {candidates}"
-            _finish_and_write(out, index, candidate.audio, engine.sample_rate, tags, detail)
-        return len(kept)
-
-    return run
-
-
-def _layered_job(
-    layers: Sequence[LayerSpec], requests: Sequence[GenerationRequest], out: _Output
-) -> Callable[[AudioEngine], int]:
-    # Variation i shifts every layer's seed by i * layers, so no two renders share a seed.
-    variations = [
-        [r.with_seed((r.seed + v * len(requests)) % (MAX_SEED + 1)) for r in requests]
-        for v in range(len(out.mp3))
-    ]
-    steps_per_mix = sum({r.batch_key(): r.steps for r in requests}.values())
-
-    def run(engine: AudioEngine) -> int:
-        from generation.recipes.mixing import Mix, render_stems
-
-        for index, layer_requests in enumerate(variations):
-            with _progress_bar(steps_per_mix, f"Mix {index + 1} of {len(variations)}") as bar:
-                done_steps = 0
-
-                def generate(batch: Sequence[GenerationRequest]) -> list[np.ndarray]:
-                    nonlocal done_steps
-                    waveforms = engine.generate(batch, progress=_step_callback(bar, done_steps))
-                    done_steps += batch[0].steps
-                    return waveforms
-
-                stems = render_stems(layer_requests, generate)
-            mix = Mix.create(layers, layer_requests, stems, engine.sample_rate)
-            seeds = ", ".join(str(r.seed) for r in layer_requests)
-            detail = f"{mix.describe()}, seeds {seeds}"
-            _finish_and_write(
-                out, index, mix.mixdown(), engine.sample_rate, mix.tags(engine.model_name), detail
-            )
-        return len(variations)
-
-    return run
-
-
-def _long_job(plan: LongRenderPlan, out: _Output) -> Callable[[AudioEngine], int]:
-    request = plan.base
-
-    def run(engine: AudioEngine) -> int:
-        from generation.audio.tags import Mp3Tags
-        from generation.recipes.long_render import RenderProgress, engine_renderer, render_long
-
-        path, png = out.mp3[0], out.png[0]
+    recipe = job.order.recipe
+    if recipe.candidates > 1:
+        ranked = [*rendered.posted, *rendered.spares]
+        print("Ranked by CLAP: " + ", ".join(f"seed {c.request.seed} ({c.score:.3f})" for c in ranked),
+              file=sys.stderr)  # fmt: skip
+    for index, clip in enumerate(rendered.posted):
+        path, png = job.out.mp3[index], job.out.png[index]
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Written under another name and renamed at the end: a failed render leaves no file.
+        # Written under another name and renamed: a failed write leaves no half file.
         part = path.with_name(path.name + ".part")
-        try:
-            with _progress_bar(plan.count * request.steps) as bar, part.open("wb") as file:
-
-                def progress(update: RenderProgress) -> None:
-                    bar.set_description(update.label.capitalize(), refresh=False)
-                    bar.update((update.segment - 1) * update.steps + update.step - bar.n)
-
-                result = render_long(
-                    plan,
-                    engine_renderer(engine),
-                    file,
-                    sample_rate=engine.sample_rate,
-                    settings=out.finish,
-                    tags=Mp3Tags.from_request(request, engine.model_name),
-                    progress=progress,
-                    spectrogram=png is not None,
-                )
-            part.replace(path)
-        finally:
-            part.unlink(missing_ok=True)
-        if png is not None and result.spectrogram_png is not None:
+        part.write_bytes(clip.mp3)
+        part.replace(path)
+        if png is not None:
+            samples, rate = decode_mp3(clip.mp3)
             png.parent.mkdir(parents=True, exist_ok=True)
-            png.write_bytes(result.spectrogram_png)
-        print(
-            f"Wrote {path} ({result.duration_s:.2f} s, {plan.count} segment(s), {result.bitrate_kbps} kbps, "
-            f"{result.size_bytes / 1024**2:.1f} MiB, seeds {result.seeds[0]}…{result.seeds[-1]})",
-            file=sys.stderr,
-        )
-        return 1
+            png.write_bytes(spectrogram_png(samples, rate))
+        print(f"Wrote {path} ({clip.duration_s:.2f} s, {clip.lufs:.1f} LUFS, {_detail(job, index, clip)})",
+              file=sys.stderr)  # fmt: skip
+    return len(rendered.posted)
 
-    return run
+
+def _detail(job: _Job, index: int, clip: Clip) -> str:
+    recipe = job.order.recipe
+    if recipe.layered:
+        seeds = [
+            (r.seed + index * len(recipe.layer_requests)) % (MAX_SEED + 1) for r in recipe.layer_requests
+        ]
+        return f"{describe_layers(recipe.layers)}, seeds {', '.join(map(str, seeds))}"
+    if recipe.length_s is not None:
+        return f"seeds {clip.request.seed}…, {len(clip.mp3) / 1024**2:.1f} MiB"
+    if recipe.candidates > 1:
+        return f"seed {clip.request.seed}, rank {index + 1} of {recipe.candidates}"
+    return f"seed {clip.request.seed}"
 
 
 def _conflicts(args: argparse.Namespace, layered: bool) -> None:
@@ -312,7 +236,6 @@ def _conflicts(args: argparse.Namespace, layered: bool) -> None:
 
 def _prepare(args: argparse.Namespace) -> _Job:
     """Validate everything and build the job; raises RequestError or ValueError."""
-    from generation.audio.looping import loop_finish_settings
     from generation.naming import mp3_filename
     from generation.prompting import build_request
     from generation.recipes.long_render import plan_long_render
@@ -321,9 +244,6 @@ def _prepare(args: argparse.Namespace) -> _Job:
     layered = is_layered(args.text)
     _conflicts(args, layered)
     finish_settings = FinishSettings(target_lufs=args.lufs, mp3_bitrate_kbps=args.bitrate)
-    if args.loop and args.length is None:
-        # A long render joins its loop itself and fades nothing when looping.
-        finish_settings = loop_finish_settings(finish_settings)
     engine_settings = EngineSettings(
         model_id=args.model, device=args.device, dtype=args.dtype, offload=args.offload
     )
@@ -363,20 +283,18 @@ def _prepare(args: argparse.Namespace) -> _Job:
     png: list[Path | None] = (
         list(_numbered(args.spectrogram, ".png", count)) if args.spectrogram is not None else [None] * count
     )
-    out = _Output(mp3=mp3, png=png, finish=finish_settings, loop=args.loop and args.length is None)
+    out = _Output(mp3=mp3, png=png, finish=finish_settings)
 
     if layered:
-        run = _layered_job(layers, requests, out)
-    elif args.length is not None:
+        recipe = Recipe(loop=args.loop, layers=tuple(layers), layer_requests=tuple(requests))
+    else:
+        recipe = Recipe(loop=args.loop, length_s=args.length, candidates=args.candidates or 1)
+    if args.length is not None:
         plan = plan_long_render(first, args.length, loop=args.loop)
         segments = f"{plan.count} segment(s) of {plan.segment_s:g} s"
         headline += f"\nLong render: {segments}, {plan.crossfade_s:g} s crossfades"
-        run = _long_job(plan, out)
-    elif args.candidates is not None:
-        run = _ranked_job(first, args.candidates, out)
-    else:
-        run = _single_job(first, out)
-    return _Job(headline=headline, engine_settings=engine_settings, run=run)
+    order = RenderJob(first, recipe, variations=count)
+    return _Job(headline=headline, engine_settings=engine_settings, order=order, out=out)
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -387,14 +305,10 @@ def run_generate(args: argparse.Namespace) -> int:
         print(f"ambientgen: {exc}", file=sys.stderr)
         return 2
 
-    # Heavy imports only now, so a bad argument answers instantly.
-    from generation.backends.audioldm2.engine import AudioEngine
-
     print(job.headline, file=sys.stderr)
     try:
-        engine = AudioEngine.load(job.engine_settings)
         started = time.perf_counter()
-        written = job.run(engine)
+        written = _write(job, asyncio.run(_render(job)))
         elapsed = time.perf_counter() - started
     except ModelUnavailable as exc:
         print(f"ambientgen: {exc}", file=sys.stderr)
