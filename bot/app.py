@@ -32,6 +32,7 @@ from bot.storage import (
     StemFiles,
     UserStore,
 )
+from bot.token_sweep import TokenSweeper
 from generation.executor import GpuExecutor
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class AmbientBot(commands.Bot):
         self.known_users = UserStore(db)
         self.library = Library(history=HistoryStore(db), gallery=GalleryStore(db), files=self.files)
         self.pruner = Pruner(RetentionStore(db), self.files, config.storage.retention_days)
+        self.token_sweeper = TokenSweeper(self.jobs, ttl_s=config.discord.interaction_ttl_s)
 
     @staticmethod
     def _result_view(job: Job) -> discord.ui.View:
@@ -110,6 +112,7 @@ class AmbientBot(commands.Bot):
         if self.config.discord.sync_commands:
             await self._sync_commands()
         self.monitor.start()
+        self.token_sweeper.start()
         await self.worker.start()
 
     async def _use_advertised_gateway(self) -> None:
@@ -145,6 +148,7 @@ class AmbientBot(commands.Bot):
         self.service.accepting = False
         await self.worker.stop()
         await self.monitor.stop()
+        await self.token_sweeper.stop()
         stats = await self.jobs.stats()
         log.info(
             "shutting down: %s queued job(s) kept for the next start; worst event-loop stall %.1f ms",

@@ -12,10 +12,15 @@ A job is written before the user sees "Queued", so a crash never loses one: on s
 :meth:`JobStore.interrupted_posting` to check whether the post went out before re-posting.
 Transitions are conditional UPDATEs, so a double transition is detected and raises
 :class:`JobStateError`.
+
+An interaction token is a live credential for 15 minutes: every transition that ends a job
+erases it from its row (the returned :class:`Job` still carries it for the final status edit),
+and :meth:`JobStore.erase_expired_tokens` erases those that outlived their use.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -466,6 +471,7 @@ class JobStore:
             {JobStatus.POSTING},
             "status = ?, result_message_id = ?, finished_at = ?",
             (JobStatus.DONE.value, result_message_id, self._clock()),
+            erase_token=True,
         )
 
     async def mark_failed(self, job_id: int, error: str) -> Job:
@@ -478,12 +484,14 @@ class JobStore:
             ACTIVE,
             "status = ?, error = ?, finished_at = ?",
             (JobStatus.FAILED.value, error, self._clock()),
+            erase_token=True,
         )
 
     async def cancel(self, job_id: int, user_id: int) -> bool:
         """Cancel the user's own queued job; False if it is not theirs or no longer queued."""
         result = await self._db.execute(
-            "UPDATE jobs SET status = ?, finished_at = ? WHERE id = ? AND user_id = ? AND status = ?",
+            "UPDATE jobs SET status = ?, finished_at = ?, interaction_token = NULL"
+            " WHERE id = ? AND user_id = ? AND status = ?",
             (JobStatus.CANCELLED.value, self._clock(), job_id, user_id, JobStatus.QUEUED.value),
         )
         cancelled = result.rowcount == 1
@@ -499,6 +507,7 @@ class JobStore:
             {JobStatus.RUNNING},
             "status = ?, finished_at = ?",
             (JobStatus.CANCELLED.value, self._clock()),
+            erase_token=True,
         )
 
     async def requeue_interrupted(self) -> list[Job]:
@@ -519,6 +528,19 @@ class JobStore:
             log.warning("re-queued %d job(s) interrupted while running", result.rowcount)
         return [Job.from_row(r) for r in rows]
 
+    async def erase_expired_tokens(self, created_before: float) -> int:
+        """Erase the interaction tokens of interactions created before ``created_before``.
+
+        Discord's tokens expire after 15 minutes and the bot stops using them earlier; a token
+        kept past that is only a credential lying around. Returns how many were erased.
+        """
+        result = await self._db.execute(
+            "UPDATE jobs SET interaction_token = NULL"
+            " WHERE interaction_token IS NOT NULL AND COALESCE(interaction_created_at, 0) < ?",
+            (created_before,),
+        )
+        return result.rowcount
+
     async def _transition(
         self,
         job_id: int,
@@ -526,12 +548,21 @@ class JobStore:
         allowed: Iterable[JobStatus],
         assignments: str,
         params: tuple[object, ...],
+        *,
+        erase_token: bool = False,
     ) -> Job:
         # The status check lives in the UPDATE itself: of two racing transitions exactly one
         # matches a row, the other sees rowcount 0 and raises.
         allowed = frozenset(allowed)
         marks, values = _placeholders(allowed)
+        token: str | None = None
         async with self._db.transaction() as tx:
+            if erase_token:
+                # A job that ends keeps no credential in its row; the caller's copy keeps it for
+                # the last status edit ("Done", "Cancelled", why it failed).
+                before = await tx.fetchone("SELECT interaction_token FROM jobs WHERE id = ?", (job_id,))
+                token = None if before is None else before["interaction_token"]
+                assignments += ", interaction_token = NULL"
             result = await tx.execute(
                 f"UPDATE jobs SET {assignments} WHERE id = ? AND status IN ({marks})",
                 (*params, job_id, *values),
@@ -542,5 +573,7 @@ class JobStore:
             raise JobStateError(job_id, action, current, allowed)
         assert row is not None
         job = Job.from_row(row)
+        if token is not None:
+            job = dataclasses.replace(job, interaction_token=token)
         log.debug("job %d is now %s", job.id, job.status.value)
         return job
