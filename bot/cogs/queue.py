@@ -9,8 +9,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import defer_private
+from bot.jobs.visibility import Viewer, visible_queue
 from bot.storage import JobStatus
 from bot.ui.embeds import queue_embed
+from bot.ui.text import OPTION_LABEL_MAX, plain
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot
@@ -24,9 +26,11 @@ class QueueCog(commands.Cog):
     async def queue(self, interaction: discord.Interaction) -> None:
         """Show what is generating and what waits, with positions and times."""
         worker = self.bot.worker
-        await interaction.response.send_message(
-            embed=queue_embed(worker.queue.running, worker.waiting()), ephemeral=True
+        # This server's jobs (and your own) in full; everything else only as a count.
+        seen = visible_queue(
+            worker.queue.running, worker.waiting(), Viewer(interaction.user.id, interaction.guild_id)
         )
+        await interaction.response.send_message(embed=queue_embed(seen), ephemeral=True)
 
     @app_commands.command(name="cancel")
     @app_commands.describe(job="Which of your jobs (default: your latest queued one)")
@@ -42,7 +46,9 @@ class QueueCog(commands.Cog):
     ) -> list[app_commands.Choice[int]]:
         jobs = await self.bot.jobs.active_for_user(interaction.user.id)
         choices = [
-            app_commands.Choice(name=f"#{j.id} {j.status.value}: {j.request.user_text}"[:100], value=j.id)
+            app_commands.Choice(
+                name=plain(f"#{j.id} {j.status.value}: {j.request.user_text}", OPTION_LABEL_MAX), value=j.id
+            )
             for j in jobs
             if j.status in (JobStatus.QUEUED, JobStatus.RUNNING)
             and current in str(j.id) + j.request.user_text

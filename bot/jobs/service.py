@@ -26,6 +26,7 @@ from bot.storage import (
     JobStatus,
     JobStore,
 )
+from bot.ui.text import PROMPT_IN_CONTENT, shown
 from generation.errors import RequestError
 from generation.recipes.mixing import Mix, describe_layers, is_layered
 from generation.recipes.recipe import PLAIN, Recipe, build_order, fresh_recipe
@@ -197,7 +198,7 @@ class JobService:
             reroll_layer=index,
             candidate_of=None,
         )
-        label = f"🎲 New take of layer {index + 1} ({recipe.layers[index].text})"
+        label = f"🎲 New take of layer {index + 1} ({shown(recipe.layers[index].text, PROMPT_IN_CONTENT)})"
         return await self.submit_component(
             interaction,
             parent.request,
@@ -300,9 +301,12 @@ class JobService:
         if target.status is JobStatus.QUEUED and await self.jobs.cancel(target.id, user_id):
             await self.queue.remove(target.id)
             await self.messenger.final_status(target, "🛑 Cancelled.")
-            return f"Cancelled job #{target.id} (“{target.request.user_text}”)."
+            return f"Cancelled job #{target.id} (“{shown(target.request.user_text, PROMPT_IN_CONTENT)}”)."
         if target.status is JobStatus.RUNNING and self.worker.request_stop(target.id):
-            return f"Stopping job #{target.id} (“{target.request.user_text}”) after the current step."
+            return (
+                f"Stopping job #{target.id} (“{shown(target.request.user_text, PROMPT_IN_CONTENT)}”) "
+                "after the current step."
+            )
         raise UserError(f"Job #{target.id} is already being delivered and can't be cancelled.")
 
 

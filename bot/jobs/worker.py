@@ -52,6 +52,7 @@ from bot.storage import (
     StemFiles,
 )
 from bot.ui.embeds import result_embed
+from bot.ui.text import PROMPT_IN_CONTENT, shown
 from generation.audio.finishing import FinishSettings
 from generation.audio.mp3 import decode_mp3, mp3_frames
 from generation.audio.reencode import fit_mp3
@@ -559,7 +560,9 @@ class Worker:
                 attached.append(discord.File(io.BytesIO(png), filename=SPECTROGRAM_FILENAME))
             return attached
 
-        content = f"🎧 {_VERBS.get(job.kind, 'Here is')} **{_escape(job.request.user_text)}**"
+        content = (
+            f"🎧 {_VERBS.get(job.kind, 'Here is')} **{shown(job.request.user_text, PROMPT_IN_CONTENT)}**"
+        )
         limit = self._upload_limit(job)
         for attempt in range(UPLOAD_SHRINK_ATTEMPTS + 1):
             try:
@@ -659,10 +662,6 @@ def _picture(mp3s: list[bytes]) -> _Picture:
         log.exception("spectrogram failed")
         png = None
     return _Picture(durations, png)
-
-
-def _escape(text: str) -> str:
-    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
 
 
 def _reason(exc: BaseException) -> str:
