@@ -27,6 +27,9 @@ _secrets: set[str] = set()
 _TOKEN_IN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/\s?#'\"]+")
 # Tokens in payloads as dict reprs or JSON: 'token': '…' and "token": "…" (interactions, voice).
 _TOKEN_IN_PAYLOAD = re.compile(r"""(['"]token['"]\s*:\s*)(['"])(?:(?!\2).)*\2""")
+# An interaction token anywhere else (a database parameter, an exception): Discord's start with
+# the base64 of "interaction:".
+_INTERACTION_TOKEN = re.compile(r"aW50ZXJhY3Rpb246[\w-]*")
 
 
 def add_secret(value: str) -> None:
@@ -40,7 +43,8 @@ def redact(text: str) -> str:
     for secret in _secrets:
         text = text.replace(secret, REDACTED)
     text = _TOKEN_IN_PATH.sub(r"\1" + REDACTED, text)
-    return _TOKEN_IN_PAYLOAD.sub(r"\1\2" + REDACTED + r"\2", text)
+    text = _TOKEN_IN_PAYLOAD.sub(r"\1\2" + REDACTED + r"\2", text)
+    return _INTERACTION_TOKEN.sub(REDACTED, text)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -76,3 +80,5 @@ def configure_logging(verbose: bool = False) -> None:
     # Library chatter (download retries, dtype notes) is not for operators unless asked.
     for noisy in ("diffusers", "transformers", "huggingface_hub", "httpx"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
+    # aiosqlite's debug lines repeat every SQL parameter: users' words and credentials.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

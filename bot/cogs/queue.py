@@ -44,6 +44,8 @@ class QueueCog(commands.Cog):
     async def cancel_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:
+        # Discord may send the typed part of an integer option as a number: compare text.
+        current = str(current)
         jobs = await self.bot.jobs.active_for_user(interaction.user.id)
         choices = [
             app_commands.Choice(

@@ -11,6 +11,8 @@ from discord.ext import commands
 
 from bot.jobs.estimate import format_eta
 from bot.ui.embeds import EMBED_COLOUR
+from bot.ui.text import FIELD_VALUE_MAX, shown
+from generation.settings import model_display_name
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot
@@ -30,7 +32,8 @@ class StatusCog(commands.Cog):
         stats = await bot.jobs.stats()
         average = stats.get("avg_gen_seconds")
         embed = discord.Embed(title="AmbientGen status", colour=EMBED_COLOUR)
-        embed.add_field(name="Model", value=engine.model_name)
+        # Any backend's model: a local folder is shown by its own name, never its path.
+        embed.add_field(name="Model", value=shown(model_display_name(engine.model_name), FIELD_VALUE_MAX))
         embed.add_field(name="Device", value=f"{engine.device} ({str(engine.dtype).removeprefix('torch.')})")
         embed.add_field(name="Queue", value=f"{len(bot.queue.running)} running · {len(bot.queue)} waiting")
         embed.add_field(name="Done", value=str(stats.get("done", 0)))

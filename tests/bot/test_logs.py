@@ -44,6 +44,7 @@ def test_tokens_in_urls_payloads_and_the_bot_token_are_redacted() -> None:
         "{'t': 'INTERACTION_CREATE', 'd': {'token': 'aW50', 'id': '9'}}": "'token': '<redacted>', 'id'",
         '{"op": 0, "d": {"token": "voice-secret", "endpoint": "x"}}': '{"token": "<redacted>", "endpoint"',
         f"Authorization: Bot {BOT_TOKEN}": "Authorization: Bot <redacted>",
+        "executing INSERT with (1, 'aW50ZXJhY3Rpb246MTU3Njg6dXhT-_x', 2.5)": "(1, '<redacted>', 2.5)",
     }
     for line, expected in lines.items():
         assert expected in redact(line), line
