@@ -102,7 +102,7 @@ class Screen(ABC, Generic[L]):
         """The card of one row and the row itself; refuses rows the clicker may not see."""
 
     def card_actions(self, interaction: discord.Interaction, row: Any) -> Sequence[str]:
-        """The actions on a row's card, in order (default: all but confirmations)."""
+        """The actions on a row's card, in order (default: every action)."""
         return list(self.actions)
 
     # -- messages ------------------------------------------------------------------------------
