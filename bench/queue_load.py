@@ -35,7 +35,7 @@ from bot.jobs.admission import size_of
 from bot.jobs.queue import JobQueue
 from bot.jobs.queue_status import QueueStatus
 from bot.storage import Database, Job, JobStore
-from bot.ui.texts import queued_text
+from bot.ui.job_texts import queued_text
 from generation.prompting import build_request
 
 

@@ -17,6 +17,7 @@ from bot.jobs.pipeline import SHUTDOWN_GRACE_S, Pipeline, Stores
 from bot.library import Library, Pruner
 from bot.monitor import LoopMonitor
 from bot.storage import Database, GalleryStore, HistoryStore, Job, JobStatus, RetentionStore, UserStore
+from bot.token_sweep import TokenSweeper
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class AmbientBot(commands.Bot):
             history=HistoryStore(db), gallery=GalleryStore(db), files=self.files, stems=self.stems
         )
         self.pruner = Pruner(RetentionStore(db), self.files, config.storage.retention_days, stems=self.stems)
+        self.token_sweeper = TokenSweeper(self.jobs, ttl_s=config.discord.interaction_ttl_s)
         self._closing = False
 
     @staticmethod
@@ -78,6 +80,7 @@ class AmbientBot(commands.Bot):
         if self.config.discord.sync_commands:
             await self._sync_commands()
         self.monitor.start()
+        self.token_sweeper.start()
         await self.pipeline.start()
 
     async def _use_advertised_gateway(self) -> None:
@@ -125,6 +128,7 @@ class AmbientBot(commands.Bot):
         except Exception:
             log.exception("shutdown: stopping the job pipeline failed")
         try:
+            await self.token_sweeper.stop()
             await self.monitor.stop()
             stats = await self.jobs.stats()
             log.info(

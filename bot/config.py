@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import json
 import math
 import re
@@ -49,6 +50,14 @@ TOKEN_ENV = "DISCORD_TOKEN"
 
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_DATA_DIR = Path("./data")
+
+#: The bot stops using an interaction token this long before Discord expires it (clock skew, slow
+#: uploads); the messenger reads it from here, so the config can refuse a TTL it would never use.
+TOKEN_MARGIN_S = 60.0
+#: Shortest ``interaction_ttl_s`` that leaves a token usable for a minute after the margin.
+MIN_INTERACTION_TTL_S = TOKEN_MARGIN_S + 60.0
+#: Discord's interaction tokens last 15 minutes.
+MAX_INTERACTION_TTL_S = 900.0
 
 #: Discord snowflakes are unsigned 64-bit integers.
 _MAX_SNOWFLAKE = 2**64 - 1
@@ -173,7 +182,38 @@ def _api_base_url(key: str, value: Any) -> str:
         raise ConfigError(f"{key} must not contain a user name or password; got a URL with credentials")
     if parts.query or parts.fragment:
         raise _fail(key, f"{expected}, without ?query or #fragment", value)
+    if parts.scheme.lower() == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{key} must use https:// unless its host is a loopback address (127.0.0.1, ::1 or "
+            f"localhost): over plain http:// the bot token would cross the network unencrypted; "
+            f"got {_show(value)}"
+        )
     return url
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (a stand-in or proxy for tests)."""
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _interaction_ttl(key: str, value: Any) -> float:
+    seconds = _number(unit="seconds")(key, value)
+    if seconds < MIN_INTERACTION_TTL_S:
+        raise ConfigError(
+            f"{key} must be at least {MIN_INTERACTION_TTL_S:g} seconds: the bot stops using a token "
+            f"{TOKEN_MARGIN_S:g} s before this time is up, so a shorter one leaves no time to reply "
+            f"through it; got {_show(value)}"
+        )
+    if seconds > MAX_INTERACTION_TTL_S:
+        raise _fail(
+            key, f"at most {MAX_INTERACTION_TTL_S:g} seconds (Discord's tokens last 15 minutes)", value
+        )
+    return seconds
 
 
 def _guild_ids(key: str, value: Any) -> tuple[int, ...]:
@@ -263,8 +303,9 @@ class DiscordConfig(_Section):
     """Sync slash commands with Discord at start."""
     status_interval_s: float = _setting(1.5, _number(0.5, 60.0, "seconds"))
     """Minimum time between two edits of one status message."""
-    interaction_ttl_s: float = _setting(900.0, _number(60.0, 900.0, "seconds"))
-    """How long an interaction token is used; after that results go to the channel."""
+    interaction_ttl_s: float = _setting(MAX_INTERACTION_TTL_S, _interaction_ttl)
+    """How long an interaction token is used; after that results go to the channel. The bot stops
+    :data:`TOKEN_MARGIN_S` before it, so a shorter TTL would leave no time to use the token."""
     post_timeout_s: float = _setting(60.0, _number(1.0, 600.0, "seconds"))
     """How long one result upload may take before its outcome is treated as unknown (then the
     channel is searched for it before anything is posted again)."""
@@ -469,6 +510,16 @@ class Config:
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     source: Path | None = None
     """The file this came from; None for built-in defaults."""
+
+    def __post_init__(self) -> None:
+        # Keys that are fine alone but cannot work together.
+        delay_ms, timeout_s = self.model.test_step_delay_ms, self.queue.job_timeout_s
+        if delay_ms and delay_ms / 1000 >= timeout_s:
+            raise ConfigError(
+                f"[model] test_step_delay_ms must be shorter than [queue] job_timeout_s ({timeout_s:g} s), "
+                f"or every generation is declared stuck; the largest usable value is "
+                f"{math.ceil(timeout_s * 1000) - 1}; got {delay_ms}"
+            )
 
     def summary(self) -> str:
         """One log line of the effective settings (the config holds no secrets)."""

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import discord
 from discord import app_commands
 
+from bot.ui.text import fit_content
 from generation.errors import RequestError
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,9 @@ async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
 
     A public "thinking…" placeholder left by an earlier ``defer()`` is removed first, so a
     refusal never shows in the channel; after a private defer the answer simply replaces it.
+    Refusals may quote what the user typed, so the text is cut to Discord's content limit.
     """
+    text = fit_content(text)
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 import discord
 
 from bot.config import Config, ConfigError, load_config
+from bot.logs import add_secret
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def run_bot(config_path: Path | None) -> int:
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         return _fail(f"{TOKEN_ENV} is not set: export the bot token from the Discord developer portal first.")
+    add_secret(token)  # never in a log line, even at debug level
     # discord.py builds every REST URL (and so the gateway lookup) from this base.
     discord.http.Route.BASE = config.discord.api_base_url
     log.info("config: %s", config.summary())

@@ -15,6 +15,9 @@ MIN_GUIDANCE = 1.0
 MAX_GUIDANCE = 15.0
 MAX_SEED = 2**32 - 1
 MAX_PROMPT_CHARS = 300
+#: A layered scene ("rain:0.8 + crickets:0.4 + …") is stored and shown as one prompt, so its
+#: whole text — every layer, level and "+" — has the same limit as one prompt.
+MAX_SCENE_CHARS = MAX_PROMPT_CHARS
 MAX_NEGATIVE_CHARS = 300
 
 #: Scheduler names the engine understands ("default" keeps the checkpoint's own).

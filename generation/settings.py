@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 DEFAULT_MODEL_ID = "cvssp/audioldm2"
 #: The built-in tiny random model (no download; see generation.backends.audioldm2.tiny).
 TINY_MODEL_ID = "tiny"
 DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32")
 OFFLOAD_MODES: tuple[str, ...] = ("auto", "on", "off")
+
+# A Hugging Face hub id: "name" or "owner/name", of letters, digits and - _ . only.
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+
+
+def model_display_name(model_id: str) -> str:
+    """How a model is named to users (result cards, ``/status``, MP3 tags).
+
+    A hub id ("cvssp/audioldm2") or "tiny" is shown as is; a local folder only by its own name
+    ("/srv/models/my-audioldm2" → "my-audioldm2"), so no path of the machine is ever shown.
+    """
+    text = model_id.strip()
+    if _HUB_ID.fullmatch(text):
+        return text
+    # Windows paths also split at "/", so this reads folders written either way.
+    name = PureWindowsPath(text.rstrip("/\\")).name
+    return name if name not in ("", ".", "..") else "local model"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 from discord import app_commands
@@ -20,32 +20,23 @@ from discord.ext import commands
 from bot.cogs.ambient import preset_autocomplete
 from bot.errors import UserError, answering_errors, defer_private
 from bot.storage import GalleryEntry, GalleryFilter, GallerySort
-from bot.ui.components import (
-    MAX_SEARCH,
-    ActionLook,
-    action_button,
-    client_bot,
-    custom_id_with_tail,
-    listing_filters,
-    nav_buttons,
-    paged_view,
-    pick_select,
-    selected_id,
-)
+from bot.ui.components import MAX_SEARCH, JobControl, client_bot, custom_id_with_tail, listing_filters
 from bot.ui.embeds import GALLERY_EMOJI
 from bot.ui.library import (
     PAGE_SIZE,
     entry_numbers,
-    escape,
     gallery_embed,
     gallery_entry_embed,
     gallery_options,
 )
+from bot.ui.listing import Action, Screen
+from bot.ui.text import PROMPT_IN_CONTENT, shown
 from bot.voice.controls import PlayInVoiceButton
 from generation.naming import mp3_filename
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot
+    from bot.storage import Page
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +48,7 @@ PERIODS: dict[str, float | None] = {
     "all": None,
 }
 _PERIOD_TITLES = {"day": "today", "week": "this week", "month": "this month", "all": "of all time"}
+NO_SERVER = "The gallery belongs to a server: use it there."
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,139 +66,18 @@ class GalleryListing:
         return GalleryFilter(guild_id, self.sort, since=since, preset=self.preset, search=self.search)
 
     def title(self, guild_name: str) -> str:
+        """The page's title; ``guild_name`` is shown as typed (escaped here)."""
+        name = shown(guild_name, 100)
         if self.sort is GallerySort.NEW:
-            return f"{GALLERY_EMOJI} {guild_name} gallery — newest"
-        return f"{GALLERY_EMOJI} {guild_name} gallery — top {_PERIOD_TITLES[self.period]}"
-
-    def nav_id(self, direction: str, page: int) -> str:
-        prefix = f"ambientgen:gal:{direction}:{self.sort.value}:{self.period}:{page}:{self.preset or ''}:"
-        return custom_id_with_tail(prefix, self.search or "")
-
-
-async def gallery_message(
-    bot: AmbientBot, guild: discord.Guild | None, listing: GalleryListing, number: int
-) -> tuple[discord.Embed, discord.ui.View]:
-    if guild is None:
-        raise UserError("The gallery belongs to a server: use it there.")
-    page = await bot.library.gallery.page(listing.filter(guild.id), number, PAGE_SIZE)
-    embed = gallery_embed(
-        page, title=listing.title(escape(guild.name)), search=listing.search, preset=listing.preset
-    )
-    pick = GalleryPickSelect(gallery_options(page)) if page.items else None
-    previous, following = (
-        GalleryNavButton(listing, direction, target) for direction, target in nav_buttons(page)
-    )
-    return embed, paged_view(page, pick, previous, following)
-
-
-class GalleryNavButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=(
-        r"ambientgen:gal:(?P<dir>prev|next):(?P<sort>top|new):(?P<period>day|week|month|all):"
-        r"(?P<page>\d+):(?P<preset>[a-z0-9-]*):(?P<search>.*)"
-    ),
-):
-    """◀ / ▶ of a gallery page (always the clicker's current server)."""
-
-    def __init__(self, listing: GalleryListing, direction: str, page: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                emoji="◀️" if direction == "prev" else "▶️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=listing.nav_id(direction, page),
-            )
-        )
-        self.listing = listing
-        self.page = page
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> GalleryNavButton:
-        listing = GalleryListing(
-            GallerySort(match["sort"]), match["period"], match["preset"] or None, match["search"] or None
-        )
-        return cls(listing, match["dir"], int(match["page"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        async with answering_errors(interaction, "gallery page"):
-            await interaction.response.defer()
-            embed, view = await gallery_message(
-                client_bot(interaction), interaction.guild, self.listing, self.page
-            )
-            await interaction.edit_original_response(embed=embed, view=view)
-
-
-class GalleryPickSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ambientgen:gal:pick"):
-    """Picks one gallery entry: its card comes back with play, reroll (and remove if allowed)."""
-
-    def __init__(self, options: list[discord.SelectOption]) -> None:
-        super().__init__(pick_select("ambientgen:gal:pick", options))
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Select[Any], match: re.Match[str], /
-    ) -> GalleryPickSelect:
-        return cls(item.options)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        async with answering_errors(interaction, "gallery pick"):
-            await defer_private(interaction)
-            entry = await client_bot(interaction).library.entry_here(
-                interaction.guild_id, selected_id(self.item)
-            )
-            await interaction.followup.send(
-                embed=gallery_entry_embed(entry), view=entry_view(entry, interaction), ephemeral=True
-            )
+            return f"{GALLERY_EMOJI} {name} gallery — newest"
+        return f"{GALLERY_EMOJI} {name} gallery — top {_PERIOD_TITLES[self.period]}"
 
 
 def _may_remove(entry: GalleryEntry, interaction: discord.Interaction) -> bool:
     return entry.author_id == interaction.user.id or interaction.permissions.manage_messages
 
 
-#: action → (label, emoji, style) of the buttons on a gallery card.
-_ACTIONS: dict[str, ActionLook] = {
-    "play": ("Play", "▶️", discord.ButtonStyle.primary),
-    "reroll": ("Make my own take", "🔁", discord.ButtonStyle.secondary),
-    "remove": ("Remove from gallery", "🗑️", discord.ButtonStyle.danger),
-}
-
-
-class GalleryActionButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ambientgen:gal:(?P<action>play|reroll|remove):(?P<entry>\d+)",
-):
-    """One action on one entry of the clicker's server gallery."""
-
-    def __init__(self, action: str, entry_id: int) -> None:
-        super().__init__(action_button("ambientgen:gal", action, entry_id, _ACTIONS))
-        self.action = action
-        self.entry_id = entry_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> GalleryActionButton:
-        return cls(match["action"], int(match["entry"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        async with answering_errors(interaction, f"gallery {self.action}"):
-            if self.action == "play":
-                # Public: the post with the file replaces this placeholder for everyone to hear.
-                await interaction.response.defer(thinking=True)
-            else:
-                await defer_private(interaction)
-            await _HANDLERS[self.action](interaction, self.entry_id)
-
-
-def entry_view(entry: GalleryEntry, interaction: discord.Interaction) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(GalleryActionButton("play", entry.id))
-    view.add_item(GalleryActionButton("reroll", entry.id))
-    view.add_item(PlayInVoiceButton("gal", entry.id))
-    if _may_remove(entry, interaction):
-        view.add_item(GalleryActionButton("remove", entry.id))
-    return view
+# -- the actions on a gallery card -----------------------------------------------------------
 
 
 async def _play(interaction: discord.Interaction, entry_id: int) -> None:
@@ -214,7 +85,8 @@ async def _play(interaction: discord.Interaction, entry_id: int) -> None:
     # The stored bytes from the data folder, never the original attachment's (expiring) URL.
     entry, data = await bot.library.play(interaction.guild_id, entry_id)
     view = discord.ui.View(timeout=None)
-    view.add_item(GalleryActionButton("reroll", entry.id))
+    view.add_item(GALLERY.button("reroll", entry.id))
+    # Public: the post with the file replaces the placeholder for everyone to hear.
     message = await interaction.followup.send(
         f"▶️ From the gallery, played by <@{interaction.user.id}>",
         embed=gallery_entry_embed(entry),
@@ -234,7 +106,8 @@ async def _reroll(interaction: discord.Interaction, entry_id: int) -> None:
     entry = await bot.library.entry_here(interaction.guild_id, entry_id)
     job = await bot.service.reroll_stored(interaction, entry.request)
     await interaction.followup.send(
-        f"🔁 Queued your own take of **{escape(entry.user_text)}** (job #{job.id}); it will be posted here.",
+        f"🔁 Queued your own take of **{shown(entry.user_text, PROMPT_IN_CONTENT)}** (job #{job.id}); "
+        "it will be posted here.",
         ephemeral=True,
     )
 
@@ -247,15 +120,87 @@ async def _remove(interaction: discord.Interaction, entry_id: int) -> None:
         can_manage_messages=interaction.permissions.manage_messages,
     )
     await interaction.followup.send(
-        f"🗑️ Removed **{escape(entry.user_text)}** (#{entry.id}) from the gallery.", ephemeral=True
+        f"🗑️ Removed **{shown(entry.user_text, PROMPT_IN_CONTENT)}** (#{entry.id}) from the gallery.",
+        ephemeral=True,
     )
 
 
-_HANDLERS = {"play": _play, "reroll": _reroll, "remove": _remove}
+class GalleryScreen(Screen[GalleryListing]):
+    """The clicker's current server's gallery: never another server's entries."""
+
+    key = "gal"
+    nav_template = (
+        r"ambientgen:gal:(?P<dir>prev|next):(?P<sort>top|new):(?P<period>day|week|month|all):"
+        r"(?P<page>\d+):(?P<preset>[a-z0-9-]*):(?P<search>.*)"
+    )
+    pick_template = r"ambientgen:gal:pick"
+    actions: ClassVar[dict[str, Action]] = {
+        "play": Action("Play", "▶️", discord.ButtonStyle.primary, _play, answer="public"),
+        "reroll": Action("Make my own take", "🔁", discord.ButtonStyle.secondary, _reroll),
+        "remove": Action("Remove from gallery", "🗑️", discord.ButtonStyle.danger, _remove),
+    }
+
+    def nav_id(self, listing: GalleryListing, direction: str, page: int) -> str:
+        prefix = (
+            f"ambientgen:gal:{direction}:{listing.sort.value}:{listing.period}:{page}:{listing.preset or ''}:"
+        )
+        return custom_id_with_tail(prefix, listing.search or "")
+
+    def from_nav(self, match: re.Match[str]) -> tuple[GalleryListing, int]:
+        listing = GalleryListing(
+            GallerySort(match["sort"]), match["period"], match["preset"] or None, match["search"] or None
+        )
+        return listing, int(match["page"])
+
+    def pick_id(self, listing: GalleryListing) -> str:
+        return "ambientgen:gal:pick"
+
+    def from_pick(self, match: re.Match[str]) -> GalleryListing:
+        return GalleryListing()
+
+    async def page(
+        self, interaction: discord.Interaction, listing: GalleryListing, number: int
+    ) -> Page[GalleryEntry]:
+        if interaction.guild_id is None:
+            raise UserError(NO_SERVER)
+        gallery = client_bot(interaction).library.gallery
+        return await gallery.page(listing.filter(interaction.guild_id), number, PAGE_SIZE)
+
+    def embed(
+        self, interaction: discord.Interaction, listing: GalleryListing, page: Page[Any]
+    ) -> discord.Embed:
+        guild = interaction.guild
+        title = listing.title(guild.name if guild is not None else "This server's")
+        return gallery_embed(page, title=title, search=listing.search, preset=listing.preset)
+
+    def options(self, page: Page[Any]) -> list[discord.SelectOption]:
+        return gallery_options(page)
+
+    async def card(self, interaction: discord.Interaction, row_id: int) -> tuple[discord.Embed, Any]:
+        entry = await client_bot(interaction).library.entry_here(interaction.guild_id, row_id)
+        return gallery_entry_embed(entry), entry
+
+    def card_actions(self, interaction: discord.Interaction, row: Any) -> list[str]:
+        removable = ["remove"] if _may_remove(row, interaction) else []
+        return ["play", "reroll", *removable]
+
+    def card_view(self, interaction: discord.Interaction, row_id: int, row: Any) -> discord.ui.View:
+        # The voice cog's own persistent button goes after the others, before Remove.
+        items: list[discord.ui.Item[Any]] = [
+            self.button(a, row_id) for a in self.card_actions(interaction, row)
+        ]
+        items.insert(2, PlayInVoiceButton("gal", row_id))
+        view = discord.ui.View(timeout=None)
+        for item in items:
+            view.add_item(item)
+        return view
+
+
+GALLERY = GalleryScreen()
 
 
 class GalleryAddButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ambientgen:gal:add:(?P<job>\d+)"
+    JobControl, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ambientgen:gal:add:(?P<job>\d+)"
 ):
     """The *Add to gallery* button of a result: anyone in the server may use it (no vote, unlike ⭐)."""
 
@@ -270,19 +215,13 @@ class GalleryAddButton(
         )
         self.job_id = job_id
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> GalleryAddButton:
-        return cls(int(match["job"]))
-
     async def callback(self, interaction: discord.Interaction) -> None:
         async with answering_errors(interaction, "gallery add"):
             await defer_private(interaction)
             bot = client_bot(interaction)
-            job = await bot.jobs.get(self.job_id)
-            if job is None or job.guild_id is None or job.guild_id != interaction.guild_id:
-                raise UserError("That result isn't from this server.")
+            job = await self.result_job(interaction)  # this message's job, in this server
+            if job.guild_id is None:
+                raise UserError("Galleries belong to servers: a result from a DM can't join one.")
             generations = await bot.generations.for_job(job.id)
             if not generations:
                 raise UserError("Its author deleted this soundscape, so it can't join the gallery.")
@@ -346,9 +285,7 @@ class GalleryCog(
         await self._show(interaction, GalleryListing(GallerySort.TOP, period))
 
     async def _show(self, interaction: discord.Interaction, listing: GalleryListing) -> None:
-        await defer_private(interaction)
-        embed, view = await gallery_message(self.bot, interaction.guild, listing, 0)
-        await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+        await GALLERY.show(interaction, listing)
 
     # -- ⭐ reactions: add to the gallery and vote ----------------------------------------
 
@@ -386,5 +323,5 @@ class GalleryCog(
 
 
 async def setup(bot: AmbientBot) -> None:
-    bot.add_dynamic_items(GalleryNavButton, GalleryPickSelect, GalleryActionButton, GalleryAddButton)
+    bot.add_dynamic_items(*GALLERY.items(), GalleryAddButton)
     await bot.add_cog(GalleryCog(bot))

@@ -11,7 +11,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 from discord import app_commands
@@ -23,33 +23,27 @@ from bot.library import EXPORT_FORMATS, export_history
 from bot.storage import KIND_TWEAK, HistoryFilter
 from bot.ui.components import (
     MAX_SEARCH,
-    ActionLook,
-    action_button,
     client_bot,
     custom_id_with_tail,
     listing_filters,
-    nav_buttons,
-    paged_view,
-    pick_select,
-    selected_id,
     submitted_values,
 )
 from bot.ui.embeds import GALLERY_EMOJI
 from bot.ui.library import PAGE_SIZE, history_embed, history_entry_embed, history_options, place_in
+from bot.ui.listing import Action, Screen
+from bot.ui.text import PROMPT_IN_CONTENT, shown
+from bot.ui.tweak import TWEAK_FORM, tweak_form, tweaked_order
 from bot.voice.controls import PlayInVoiceButton
 from generation.naming import mp3_filename
-from generation.prompting import build_request
-from generation.recipes.mixing import is_layered
-from generation.recipes.recipe import Recipe, build_order
-from generation.request import MAX_PROMPT_CHARS, GenerationRequest
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot
-    from bot.storage import HistoryEntry
+    from bot.storage import HistoryEntry, Page
 
 log = logging.getLogger(__name__)
 
 NOT_YOUR_LIST = "These controls belong to someone else's history: use `/history list` for yours."
+BOT_LEFT = "AmbientGen is no longer in the server this was made in, so it can't join its gallery."
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,128 +57,8 @@ class HistoryListing:
     def filter(self) -> HistoryFilter:
         return HistoryFilter(self.owner, search=self.search, preset=self.preset)
 
-    def nav_id(self, direction: str, page: int) -> str:
-        prefix = f"ambientgen:hist:{direction}:{self.owner}:{page}:{self.preset or ''}:"
-        return custom_id_with_tail(prefix, self.search or "")
 
-    def check(self, interaction: discord.Interaction) -> None:
-        if interaction.user.id != self.owner:
-            raise UserError(NOT_YOUR_LIST)
-
-
-async def history_message(
-    bot: AmbientBot, listing: HistoryListing, number: int
-) -> tuple[discord.Embed, discord.ui.View]:
-    page = await bot.library.history.page(listing.filter(), number, PAGE_SIZE)
-    embed = history_embed(page, search=listing.search, preset=listing.preset, place=place_in(bot))
-    pick = HistoryPickSelect(listing.owner, history_options(page)) if page.items else None
-    previous, following = (
-        HistoryNavButton(listing, direction, target) for direction, target in nav_buttons(page)
-    )
-    return embed, paged_view(page, pick, previous, following)
-
-
-class HistoryNavButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ambientgen:hist:(?P<dir>prev|next):(?P<owner>\d+):(?P<page>\d+):(?P<preset>[a-z0-9-]*):(?P<search>.*)",
-):
-    """◀ / ▶ of a history page."""
-
-    def __init__(self, listing: HistoryListing, direction: str, page: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                emoji="◀️" if direction == "prev" else "▶️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=listing.nav_id(direction, page),
-            )
-        )
-        self.listing = listing
-        self.page = page
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> HistoryNavButton:
-        listing = HistoryListing(int(match["owner"]), match["preset"] or None, match["search"] or None)
-        return cls(listing, match["dir"], int(match["page"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        async with answering_errors(interaction, "history page"):
-            self.listing.check(interaction)
-            await interaction.response.defer()
-            embed, view = await history_message(client_bot(interaction), self.listing, self.page)
-            await interaction.edit_original_response(embed=embed, view=view)
-
-
-class HistoryPickSelect(
-    discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ambientgen:hist:pick:(?P<owner>\d+)"
-):
-    """Picks one entry of a history page: its card comes back with the actions."""
-
-    def __init__(self, owner: int, options: list[discord.SelectOption]) -> None:
-        super().__init__(pick_select(f"ambientgen:hist:pick:{owner}", options))
-        self.owner = owner
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Select[Any], match: re.Match[str], /
-    ) -> HistoryPickSelect:
-        return cls(int(match["owner"]), item.options)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        async with answering_errors(interaction, "history pick"):
-            HistoryListing(self.owner).check(interaction)
-            await defer_private(interaction)
-            bot = client_bot(interaction)
-            entry = await bot.library.own_entry(interaction.user.id, selected_id(self.item))
-            await interaction.followup.send(
-                embed=history_entry_embed(entry, place_in(bot)), view=entry_view(entry), ephemeral=True
-            )
-
-
-#: action → (label, emoji, style) of the buttons on a history card.
-_ACTIONS: dict[str, ActionLook] = {
-    "replay": ("Replay", "▶️", discord.ButtonStyle.primary),
-    "reroll": ("Reroll", "🔁", discord.ButtonStyle.secondary),
-    "tweak": ("Tweak", "✏️", discord.ButtonStyle.secondary),
-    "share": ("Add to gallery", GALLERY_EMOJI, discord.ButtonStyle.secondary),
-    "delete": ("Delete", "🗑️", discord.ButtonStyle.danger),
-    "erase": ("Delete for good", "🗑️", discord.ButtonStyle.danger),
-}
-
-
-class HistoryActionButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"ambientgen:hist:(?P<action>replay|reroll|tweak|share|delete|erase):(?P<gen>\d+)",
-):
-    """One action on one of the clicking user's own soundscapes."""
-
-    def __init__(self, action: str, generation_id: int) -> None:
-        super().__init__(action_button("ambientgen:hist", action, generation_id, _ACTIONS))
-        self.action = action
-        self.generation_id = generation_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> HistoryActionButton:
-        return cls(match["action"], int(match["gen"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        async with answering_errors(interaction, f"history {self.action}"):
-            if self.action == "tweak":
-                await _open_tweak(interaction, self.generation_id)
-                return
-            await defer_private(interaction)
-            await _HANDLERS[self.action](interaction, self.generation_id)
-
-
-def entry_view(entry: HistoryEntry) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    for action in ("replay", "reroll", "tweak", "share", "delete"):
-        view.add_item(HistoryActionButton(action, entry.id))
-    view.add_item(PlayInVoiceButton("gen", entry.id))
-    return view
+# -- the actions on a history card -----------------------------------------------------------
 
 
 async def _replay(interaction: discord.Interaction, generation_id: int) -> None:
@@ -192,7 +66,7 @@ async def _replay(interaction: discord.Interaction, generation_id: int) -> None:
     entry, data = await client_bot(interaction).library.replay(interaction.user.id, generation_id)
     g = entry.generation
     await interaction.followup.send(
-        f"▶️ **{discord.utils.escape_markdown(g.user_text)}** (seed {g.seed})",
+        f"▶️ **{shown(g.user_text, PROMPT_IN_CONTENT)}** (seed {g.seed})",
         file=discord.File(io.BytesIO(data), filename=mp3_filename(g.user_text, g.seed)),
         ephemeral=True,
     )
@@ -211,7 +85,13 @@ async def _reroll(interaction: discord.Interaction, generation_id: int) -> None:
 
 async def _share(interaction: discord.Interaction, generation_id: int) -> None:
     user = interaction.user
-    added = await client_bot(interaction).library.share(user.id, user.display_name, generation_id)
+
+    async def member_of(guild_id: int) -> bool:
+        return await _is_member(interaction, guild_id)
+
+    added = await client_bot(interaction).library.share(
+        user.id, user.display_name, generation_id, member_of=member_of
+    )
     answer = (
         f"{GALLERY_EMOJI} Added to the server's gallery as #{added.entry.id}: "
         f"anyone there can vote with {GALLERY_EMOJI}."
@@ -221,13 +101,27 @@ async def _share(interaction: discord.Interaction, generation_id: int) -> None:
     await interaction.followup.send(answer, ephemeral=True)
 
 
+async def _is_member(interaction: discord.Interaction, guild_id: int) -> bool:
+    """Whether the clicking user is (still) a member of ``guild_id``, asked of Discord."""
+    if interaction.guild_id == guild_id:
+        return True  # the click comes from inside that server
+    guild = client_bot(interaction).get_guild(guild_id)
+    if guild is None:
+        raise UserError(BOT_LEFT)
+    try:
+        await guild.fetch_member(interaction.user.id)
+    except discord.NotFound:
+        return False
+    return True
+
+
 async def _ask_delete(interaction: discord.Interaction, generation_id: int) -> None:
     entry = await client_bot(interaction).library.own_entry(interaction.user.id, generation_id)
     note = " The gallery keeps its copy." if entry.in_gallery else ""
     view = discord.ui.View(timeout=None)
-    view.add_item(HistoryActionButton("erase", generation_id))
+    view.add_item(HISTORY.button("erase", generation_id))
     await interaction.followup.send(
-        f"Delete **{discord.utils.escape_markdown(entry.generation.user_text)}** from your history, "
+        f"Delete **{shown(entry.generation.user_text, PROMPT_IN_CONTENT)}** from your history, "
         f"with its file? This can't be undone.{note}",
         view=view,
         ephemeral=True,
@@ -237,112 +131,82 @@ async def _ask_delete(interaction: discord.Interaction, generation_id: int) -> N
 async def _erase(interaction: discord.Interaction, generation_id: int) -> None:
     entry = await client_bot(interaction).library.delete(interaction.user.id, generation_id)
     await interaction.followup.send(
-        f"🗑️ Deleted **{discord.utils.escape_markdown(entry.generation.user_text)}** from your history.",
+        f"🗑️ Deleted **{shown(entry.generation.user_text, PROMPT_IN_CONTENT)}** from your history.",
         ephemeral=True,
     )
-
-
-_HANDLERS = {
-    "replay": _replay,
-    "reroll": _reroll,
-    "share": _share,
-    "delete": _ask_delete,
-    "erase": _erase,
-}
-
-
-# -- tweak: a form pre-filled with the stored request ---------------------------------------
-
-TWEAK_FORM = re.compile(r"ambientgen:hist:tweaked:(?P<gen>\d+)")
 
 
 async def _open_tweak(interaction: discord.Interaction, generation_id: int) -> None:
     # A modal must be the first answer, so this one lookup happens before any defer (it is fast).
     entry = await client_bot(interaction).library.own_entry(interaction.user.id, generation_id)
-    request = entry.generation.request
-    modal = discord.ui.Modal(
-        title="Tweak this soundscape", custom_id=f"ambientgen:hist:tweaked:{generation_id}"
+    await interaction.response.send_modal(tweak_form(entry))
+
+
+class HistoryScreen(Screen[HistoryListing]):
+    """The caller's own soundscapes, newest first; only the owner may use its controls."""
+
+    key = "hist"
+    nav_template = (
+        r"ambientgen:hist:(?P<dir>prev|next):(?P<owner>\d+):(?P<page>\d+)"
+        r":(?P<preset>[a-z0-9-]*):(?P<search>.*)"
     )
-    fields = (
-        ("prompt", "Prompt", request.user_text, discord.TextStyle.paragraph, True),
-        ("duration", "Duration (seconds, 2.5–30)", f"{request.duration_s:g}", discord.TextStyle.short, True),
-        ("guidance", "Guidance (1–15)", f"{request.guidance:g}", discord.TextStyle.short, True),
-        ("seed", "Seed (empty: a random one)", str(request.seed), discord.TextStyle.short, False),
-    )
-    for custom_id, label, default, style, required in fields:
-        modal.add_item(
-            discord.ui.Label(
-                text=label,
-                component=discord.ui.TextInput(
-                    custom_id=custom_id,
-                    default=default,
-                    style=style,
-                    required=required,
-                    max_length=MAX_PROMPT_CHARS if custom_id == "prompt" else 20,
-                ),
-            )
-        )
-    # The submission is answered by HistoryCog.on_tweak_submitted (also after a restart), so
-    # discord.py must not keep this modal object waiting for it.
-    modal.stop()
-    await interaction.response.send_modal(modal)
+    pick_template = r"ambientgen:hist:pick:(?P<owner>\d+)"
+    actions: ClassVar[dict[str, Action]] = {
+        "replay": Action("Replay", "▶️", discord.ButtonStyle.primary, _replay),
+        "reroll": Action("Reroll", "🔁", discord.ButtonStyle.secondary, _reroll),
+        "tweak": Action("Tweak", "✏️", discord.ButtonStyle.secondary, _open_tweak, answer="self"),
+        "share": Action("Add to gallery", GALLERY_EMOJI, discord.ButtonStyle.secondary, _share),
+        "delete": Action("Delete", "🗑️", discord.ButtonStyle.danger, _ask_delete),
+        "erase": Action("Delete for good", "🗑️", discord.ButtonStyle.danger, _erase),
+    }
+
+    def nav_id(self, listing: HistoryListing, direction: str, page: int) -> str:
+        prefix = f"ambientgen:hist:{direction}:{listing.owner}:{page}:{listing.preset or ''}:"
+        return custom_id_with_tail(prefix, listing.search or "")
+
+    def from_nav(self, match: re.Match[str]) -> tuple[HistoryListing, int]:
+        listing = HistoryListing(int(match["owner"]), match["preset"] or None, match["search"] or None)
+        return listing, int(match["page"])
+
+    def pick_id(self, listing: HistoryListing) -> str:
+        return f"ambientgen:hist:pick:{listing.owner}"
+
+    def from_pick(self, match: re.Match[str]) -> HistoryListing:
+        return HistoryListing(int(match["owner"]))
+
+    def check(self, interaction: discord.Interaction, listing: HistoryListing) -> None:
+        if interaction.user.id != listing.owner:
+            raise UserError(NOT_YOUR_LIST)
+
+    async def page(
+        self, interaction: discord.Interaction, listing: HistoryListing, number: int
+    ) -> Page[HistoryEntry]:
+        return await client_bot(interaction).library.history.page(listing.filter(), number, PAGE_SIZE)
+
+    def embed(
+        self, interaction: discord.Interaction, listing: HistoryListing, page: Page[Any]
+    ) -> discord.Embed:
+        place = place_in(client_bot(interaction))
+        return history_embed(page, search=listing.search, preset=listing.preset, place=place)
+
+    def options(self, page: Page[Any]) -> list[discord.SelectOption]:
+        return history_options(page)
+
+    async def card(self, interaction: discord.Interaction, row_id: int) -> tuple[discord.Embed, Any]:
+        bot = client_bot(interaction)
+        entry = await bot.library.own_entry(interaction.user.id, row_id)
+        return history_entry_embed(entry, place_in(bot)), entry
+
+    def card_actions(self, interaction: discord.Interaction, row: Any) -> list[str]:
+        return ["replay", "reroll", "tweak", "share", "delete"]
+
+    def card_view(self, interaction: discord.Interaction, row_id: int, row: Any) -> discord.ui.View:
+        view = super().card_view(interaction, row_id, row)
+        view.add_item(PlayInVoiceButton("gen", row_id))  # the voice cog's own persistent button
+        return view
 
 
-def tweaked_request(original: GenerationRequest, values: dict[str, str]) -> GenerationRequest:
-    """The request the tweak form describes; raises ``UserError``/``RequestError`` when invalid.
-
-    An unchanged prompt keeps the original preset, negative prompt and steps; a new prompt is
-    matched to a preset afresh, as ``/ambient`` would.
-    """
-    prompt = values.get("prompt", "")
-    same_prompt = prompt.strip() == original.user_text
-    return build_request(
-        prompt,
-        preset=original.preset if same_prompt else None,
-        raw=original.raw,
-        duration=_number(values, "duration", "Duration"),
-        guidance=_number(values, "guidance", "Guidance"),
-        seed=_seed(values),
-        negative=original.negative_prompt if same_prompt else None,
-        steps=original.steps if same_prompt else None,
-        scheduler=original.scheduler,
-    )
-
-
-def tweaked_order(
-    original: GenerationRequest, values: dict[str, str], *, loop: bool = False
-) -> tuple[GenerationRequest, Recipe]:
-    """The request and recipe the tweak form describes: a prompt with "+" is a layered scene,
-    as in ``/ambient``; a loop stays a loop."""
-    prompt = values.get("prompt", "")
-    if is_layered(prompt):
-        return build_order(
-            prompt,
-            duration=_number(values, "duration", "Duration"),
-            guidance=_number(values, "guidance", "Guidance"),
-            seed=_seed(values),
-            loop=loop,
-        )
-    return tweaked_request(original, values), Recipe(loop=loop)
-
-
-def _number(values: dict[str, str], key: str, name: str) -> float:
-    text = values.get(key, "").strip().replace(",", ".")
-    try:
-        return float(text)
-    except ValueError:
-        raise UserError(f"**{name}** must be a number; you typed {text[:20]!r}.") from None
-
-
-def _seed(values: dict[str, str]) -> int | None:
-    text = values.get("seed", "").strip()
-    if not text:
-        return None
-    if not text.isdecimal():
-        raise UserError(
-            f"**Seed** must be a whole number (or empty for a random one); you typed {text[:20]!r}."
-        )
-    return int(text)
+HISTORY = HistoryScreen()
 
 
 class HistoryCog(commands.GroupCog, group_name="history", group_description="Your own soundscapes"):
@@ -364,10 +228,7 @@ class HistoryCog(commands.GroupCog, group_name="history", group_description="You
     ) -> None:
         """Your soundscapes, newest first: replay, reroll, tweak, share or delete them."""
         search, preset = listing_filters(search, preset)
-        listing = HistoryListing(interaction.user.id, preset=preset, search=search)
-        await defer_private(interaction)
-        embed, view = await history_message(self.bot, listing, 0)
-        await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+        await HISTORY.show(interaction, HistoryListing(interaction.user.id, preset=preset, search=search))
 
     @app_commands.command(name="export")
     @app_commands.rename(fmt="format")
@@ -426,5 +287,5 @@ class HistoryCog(commands.GroupCog, group_name="history", group_description="You
 
 
 async def setup(bot: AmbientBot) -> None:
-    bot.add_dynamic_items(HistoryNavButton, HistoryPickSelect, HistoryActionButton)
+    bot.add_dynamic_items(*HISTORY.items())
     await bot.add_cog(HistoryCog(bot))

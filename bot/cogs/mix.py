@@ -10,8 +10,8 @@ from discord.ext import commands
 
 from bot.errors import UserError, answering_errors, defer_private
 from bot.storage import Job
-from bot.ui.components import client_bot, submitted_values
-from bot.ui.embeds import clip
+from bot.ui.components import JobControl, client_bot, job_of_message, submitted_values
+from bot.ui.text import INPUT_LABEL_MAX, OPTION_LABEL_MAX, PROMPT_IN_CONTENT, plain, shown
 from generation.recipes.mixing import MAX_GAIN, MIN_GAIN
 
 if TYPE_CHECKING:
@@ -21,13 +21,13 @@ LEVELS_FORM = re.compile(r"ambientgen:levels:(?P<job>\d+)")
 
 
 class LayerRerollSelect(
-    discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ambientgen:layer:(?P<job>\d+)"
+    JobControl, discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"ambientgen:layer:(?P<job>\d+)"
 ):
     """A menu of the scene's layers: picking one queues a new take of just that layer."""
 
     def __init__(self, job_id: int, layers: list[str] | None = None) -> None:
         options = [
-            discord.SelectOption(label=clip(f"{i + 1}. {text}", 100), value=str(i))
+            discord.SelectOption(label=plain(f"{i + 1}. {text}", OPTION_LABEL_MAX), value=str(i))
             for i, text in enumerate(layers or [])
         ] or [discord.SelectOption(label="layer", value="0")]
         super().__init__(
@@ -40,19 +40,14 @@ class LayerRerollSelect(
         )
         self.job_id = job_id
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Select[Any], match: re.Match[str], /
-    ) -> LayerRerollSelect:
-        return cls(int(match["job"]))
-
     async def callback(self, interaction: discord.Interaction) -> None:
         async with answering_errors(interaction, "layer reroll"):
             await defer_private(interaction)
             value = self.item.values[0] if self.item.values else ""
             if not value.isdecimal():
                 raise UserError("That choice isn't valid any more.")
-            job = await client_bot(interaction).service.reroll_layer(interaction, self.job_id, int(value))
+            scene = await self.result_job(interaction)  # this message's scene, never another
+            job = await client_bot(interaction).service.reroll_layer(interaction, scene.id, int(value))
             await interaction.followup.send(
                 f"🎲 Queued a new take of layer {int(value) + 1} (job #{job.id}); the other layers stay.",
                 ephemeral=True,
@@ -60,7 +55,7 @@ class LayerRerollSelect(
 
 
 class LevelsButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ambientgen:levels:(?P<job>\d+)"
+    JobControl, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ambientgen:levels:(?P<job>\d+)"
 ):
     """Opens a form with one level per layer; submitting posts the remix at once."""
 
@@ -76,17 +71,11 @@ class LevelsButton(
         )
         self.job_id = job_id
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> LevelsButton:
-        return cls(int(match["job"]))
-
     async def callback(self, interaction: discord.Interaction) -> None:
         async with answering_errors(interaction, "levels form"):
             # A modal must be the first answer; this one lookup is fast.
-            job = await client_bot(interaction).jobs.get(self.job_id)
-            if job is None or not job.recipe.layered:
+            job = await self.result_job(interaction)
+            if not job.recipe.layered:
                 raise UserError("That scene can't be changed any more.")
             await interaction.response.send_modal(levels_form(job))
 
@@ -97,7 +86,7 @@ def levels_form(job: Job) -> discord.ui.Modal:
     for index, layer in enumerate(job.recipe.layers):
         modal.add_item(
             discord.ui.Label(
-                text=clip(f"{index + 1}. {layer.text}", 45),
+                text=plain(f"{index + 1}. {layer.text}", INPUT_LABEL_MAX),
                 description=f"Level {MIN_GAIN:g} to {MAX_GAIN:g} (1 = as rendered, 0 = muted)",
                 component=discord.ui.TextInput(
                     custom_id=f"gain{index}", default=f"{layer.gain:g}", max_length=8, required=True
@@ -142,13 +131,16 @@ class MixCog(commands.Cog):
             return
         async with answering_errors(interaction, "levels"):
             await defer_private(interaction)
-            job_id = int(match["job"])
-            parent = await self.bot.jobs.get(job_id)
-            if parent is None or not parent.recipe.layered:
+            # The form names its scene, but a crafted submission could name any: it must be
+            # the scene of the message the form was opened from.
+            parent = await job_of_message(interaction, int(match["job"]))
+            if not parent.recipe.layered:
                 raise UserError("That scene can't be changed any more.")
             gains = submitted_gains(submitted_values(interaction), len(parent.recipe.layers))
-            job = await self.bot.service.remix(interaction, job_id, gains)
-            levels = ", ".join(f"{layer.text} {layer.gain:g}" for layer in job.recipe.layers)
+            job = await self.bot.service.remix(interaction, parent.id, gains)
+            levels = ", ".join(
+                f"{shown(layer.text, PROMPT_IN_CONTENT // 4)} {layer.gain:g}" for layer in job.recipe.layers
+            )
             await interaction.followup.send(f"🎚️ Remixing at {levels} (job #{job.id}).", ephemeral=True)
 
 

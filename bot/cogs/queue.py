@@ -9,8 +9,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import defer_private
+from bot.jobs.visibility import Viewer, visible_queue
 from bot.storage import JobStatus
 from bot.ui.embeds import queue_embed
+from bot.ui.text import OPTION_LABEL_MAX, plain
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot
@@ -25,9 +27,9 @@ class QueueCog(commands.Cog):
         """Show what is generating and what waits, with positions and times."""
         view = self.bot.queue.view()
         waiting = [(place.job, place.eta_s) for place in view.waiting]
-        await interaction.response.send_message(
-            embed=queue_embed(list(view.running), waiting), ephemeral=True
-        )
+        # This server's jobs (and your own) in full; everything else only as a count.
+        seen = visible_queue(list(view.running), waiting, Viewer(interaction.user.id, interaction.guild_id))
+        await interaction.response.send_message(embed=queue_embed(seen), ephemeral=True)
 
     @app_commands.command(name="cancel")
     @app_commands.describe(job="Which of your jobs (default: your latest queued one)")
@@ -41,9 +43,13 @@ class QueueCog(commands.Cog):
     async def cancel_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:
+        # Discord may send the typed part of an integer option as a number: compare text.
+        current = str(current)
         jobs = await self.bot.jobs.active_for_user(interaction.user.id)
         choices = [
-            app_commands.Choice(name=f"#{j.id} {j.status.value}: {j.request.user_text}"[:100], value=j.id)
+            app_commands.Choice(
+                name=plain(f"#{j.id} {j.status.value}: {j.request.user_text}", OPTION_LABEL_MAX), value=j.id
+            )
             for j in jobs
             if j.status in (JobStatus.QUEUED, JobStatus.RUNNING)
             and current in str(j.id) + j.request.user_text

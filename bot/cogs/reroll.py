@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
 
-from bot.errors import UNEXPECTED, UserError, defer_private, send_ephemeral, user_message
+from bot.errors import UserError, answering_errors, defer_private
+from bot.ui.components import JobControl, client_bot
 from bot.ui.embeds import REROLL_EMOJI
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class RerollButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ambientgen:reroll:(?P<job>\d+)"
+    JobControl, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ambientgen:reroll:(?P<job>\d+)"
 ):
     """A persistent button: it keeps working after restarts because its job id is in the custom id."""
 
@@ -34,29 +34,16 @@ class RerollButton(
         )
         self.job_id = job_id
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> RerollButton:
-        return cls(int(match["job"]))
-
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: AmbientBot = interaction.client  # type: ignore[assignment]
-        await defer_private(interaction)
-        try:
-            parent = await bot.jobs.get(self.job_id)
-            message_id = interaction.message.id if interaction.message else None
-            job = None
-            if parent is not None and message_id is not None:
-                job = await bot.service.reroll(parent, message_id=message_id, user=interaction.user)
-        except Exception as error:  # components bypass the tree's handler: same rules here
-            text = user_message(error)
-            if text is None:
-                log.exception("reroll button failed")
-            await send_ephemeral(interaction, text or UNEXPECTED)
-            return
-        answer = f"🔁 Queued your reroll (job #{job.id})." if job else "You already rerolled this one."
-        await interaction.followup.send(answer, ephemeral=True)
+        async with answering_errors(interaction, "reroll button"):
+            await defer_private(interaction)
+            parent = await self.result_job(interaction)  # this message's job, never another
+            assert interaction.message is not None  # result_job refuses clicks without one
+            job = await client_bot(interaction).service.reroll(
+                parent, message_id=interaction.message.id, user=interaction.user
+            )
+            answer = f"🔁 Queued your reroll (job #{job.id})." if job else "You already rerolled this one."
+            await interaction.followup.send(answer, ephemeral=True)
 
 
 def result_view(job_id: int) -> discord.ui.View:

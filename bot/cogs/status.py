@@ -10,8 +10,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.ui.embeds import EMBED_COLOUR
-from bot.ui.texts import format_eta
+from bot.ui.job_texts import format_eta
+from bot.ui.text import FIELD_VALUE_MAX, shown
 from generation.prompting import warm_up_request
+from generation.settings import model_display_name
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot
@@ -31,7 +33,9 @@ class StatusCog(commands.Cog):
         stats = await bot.jobs.stats()
         average = stats.get("avg_gen_seconds")
         embed = discord.Embed(title="AmbientGen status", colour=EMBED_COLOUR)
-        embed.add_field(name="Model", value=", ".join(info.models) or "none loaded")
+        # A local model folder is shown by its own name, never its path.
+        models = ", ".join(model_display_name(model) for model in info.models) or "none loaded"
+        embed.add_field(name="Model", value=shown(models, FIELD_VALUE_MAX))
         embed.add_field(name="Device", value=info.device)
         embed.add_field(name="GPU", value=f"{info.state} ({info.kind})")
         embed.add_field(name="Queue", value=f"{len(bot.queue.running)} running · {len(bot.queue)} waiting")

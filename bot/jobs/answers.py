@@ -17,7 +17,7 @@ import discord
 from bot.jobs.messenger import NETWORK_ERRORS, UNREACHABLE, DiscordUnavailable, Messenger
 from bot.jobs.poster import Message, Posted, Poster, Refused, find_marked, snowflake_at
 from bot.storage import Job, JobStatus, JobStore
-from bot.ui.texts import CANCELLED_TEXT, done_status, failure_marker, failure_notice, failure_status
+from bot.ui.job_texts import CANCELLED_TEXT, done_status, failure_marker, failure_notice, failure_status
 
 log = logging.getLogger(__name__)
 

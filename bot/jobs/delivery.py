@@ -39,7 +39,7 @@ from bot.storage import (
     StemFiles,
 )
 from bot.ui.embeds import JOB_MARKER
-from bot.ui.texts import delivery_failure, generation_failure, refusal_reason, storage_failure
+from bot.ui.job_texts import delivery_failure, generation_failure, refusal_reason, storage_failure
 from generation.errors import Cancelled, GenerationError, RequestError
 from generation.recipes.render import Clip, Rendered
 

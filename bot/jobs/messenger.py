@@ -20,6 +20,7 @@ from typing import TypeVar
 import aiohttp
 import discord
 
+from bot.config import TOKEN_MARGIN_S  # the config refuses TTLs this margin would leave unused
 from bot.jobs.estimate import Throttle
 from bot.storage import KIND_AMBIENT, Job
 from bot.tasks import spawn
@@ -29,8 +30,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Stop using an interaction token this long before Discord expires it (clock skew, slow uploads).
-TOKEN_MARGIN_S = 60.0
 #: Discord error codes meaning "this webhook/interaction token is no longer usable".
 _DEAD_TOKEN_CODES = {10015, 50027, 10062}
 #: Retries for 5xx/network errors on top of discord.py's own (it already handles 429s).

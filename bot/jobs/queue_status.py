@@ -16,7 +16,7 @@ from collections.abc import Callable
 from bot.jobs.messenger import Messenger
 from bot.jobs.queue import JobQueue
 from bot.tasks import spawn
-from bot.ui.texts import queued_text, waiting_for_gpu_text
+from bot.ui.job_texts import queued_text, waiting_for_gpu_text
 
 #: Positions shown at every change.
 NEAR_FRONT = 10

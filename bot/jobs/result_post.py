@@ -17,7 +17,7 @@ import discord
 from bot.jobs.poster import Message
 from bot.storage import CandidateStore, Generation, GenerationStore, Job, Mp3Files
 from bot.ui.embeds import result_embed
-from bot.ui.texts import result_content
+from bot.ui.job_texts import result_content
 from generation.audio.mp3 import decode_mp3
 from generation.audio.reencode import fit_mp3
 from generation.audio.spectrogram import spectrogram_strip_png

@@ -25,7 +25,7 @@ from bot.jobs.queue import JobQueue
 from bot.logs import job_context
 from bot.storage import CandidateStore, Job, JobStateError, JobStore, Mp3Files, StemFiles, StoredCandidate
 from bot.tasks import Supervised, spawn
-from bot.ui.texts import UNEXPECTED_FAILURE, progress_text, starting_text
+from bot.ui.job_texts import UNEXPECTED_FAILURE, progress_text, starting_text
 from generation.audio.finishing import FinishSettings
 from generation.audio.mp3 import mp3_frames
 from generation.recipes.render import Clip, Progress, RenderContext, Rendered, RenderJob, render

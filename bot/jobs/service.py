@@ -30,7 +30,8 @@ from bot.storage import (
     JobStore,
     StemFiles,
 )
-from bot.ui.texts import RESTARTING, queued_text, waiting_for_gpu_text
+from bot.ui.job_texts import RESTARTING, queued_text, waiting_for_gpu_text
+from bot.ui.text import PROMPT_IN_CONTENT, shown
 from generation.errors import RequestError
 from generation.recipes.mixing import Mix, describe_layers, is_layered
 from generation.recipes.recipe import PLAIN, Recipe, build_order, fresh_recipe
@@ -138,13 +139,13 @@ class JobService:
         log.info(
             "job %d: queued by %s (%d) in channel %d", job.id, job.user_name, job.user_id, job.channel_id
         )
-        shown = self.status_text(job)
+        status = self.status_text(job)
         try:
-            message = await interaction.edit_original_response(content=shown)
+            message = await interaction.edit_original_response(content=status)
         except (discord.HTTPException, *NETWORK_ERRORS) as exc:
             log.warning("job %d: could not show 'Queued' (%s); it runs all the same", job.id, exc)
             return job
-        self.messenger.register_status(job, message.id, shown)
+        self.messenger.register_status(job, message.id, status)
         if message.id != placeholder_id:
             await self.jobs.set_status_message(job.id, message.id)
         return job
@@ -227,7 +228,7 @@ class JobService:
             reroll_layer=index,
             candidate_of=None,
         )
-        label = f"🎲 New take of layer {index + 1} ({recipe.layers[index].text})"
+        label = f"🎲 New take of layer {index + 1} ({shown(recipe.layers[index].text, PROMPT_IN_CONTENT)})"
         return await self.submit_component(
             interaction,
             parent.request,
@@ -334,9 +335,12 @@ class JobService:
             cancelled = await self.jobs.get(target.id)
             if cancelled is not None:
                 await self.answers.settle(cancelled)
-            return f"Cancelled job #{target.id} (“{target.request.user_text}”)."
+            return f"Cancelled job #{target.id} (“{shown(target.request.user_text, PROMPT_IN_CONTENT)}”)."
         if target.status is JobStatus.RUNNING and self.scheduler.request_stop(target.id):
-            return f"Stopping job #{target.id} (“{target.request.user_text}”) after the current step."
+            return (
+                f"Stopping job #{target.id} (“{shown(target.request.user_text, PROMPT_IN_CONTENT)}”) "
+                "after the current step."
+            )
         raise UserError(f"Job #{target.id} is already being delivered and can't be cancelled.")
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.storage import HistoryEntry
+from generation.settings import model_display_name
 
 EXPORT_FORMATS: tuple[str, ...] = ("json", "csv")
 
@@ -52,7 +53,7 @@ def _record(entry: HistoryEntry) -> dict[str, Any]:
         "guidance": g.guidance,
         "seed": g.seed,
         "scheduler": g.scheduler,
-        "model": g.model,
+        "model": model_display_name(g.model),  # rows from before kept a folder's whole path
         # Snowflakes as strings: JavaScript and spreadsheets round 64-bit integers.
         "server_id": None if g.guild_id is None else str(g.guild_id),
         "channel_id": str(g.channel_id),

@@ -2,13 +2,14 @@
 
 History is private: every history call takes the acting user and refuses another user's
 entries with the same answer as a missing one (so ids reveal nothing). Galleries are per server:
-every gallery call takes the guild the user is in and refuses another guild's entries.
+every gallery call takes the guild the user is in and refuses another guild's entries, and only
+a member of a server may add to its gallery.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.errors import UserError
 from bot.storage import (
@@ -31,6 +32,10 @@ EXPIRED = (
     "Reroll it to hear a new take."
 )
 DM_GALLERY = "Galleries belong to servers: soundscapes made in DMs can't be added to one."
+NOT_A_MEMBER = "You're no longer a member of the server this was made in, so it can't join its gallery."
+
+#: ``member_of(guild_id)``: whether the acting user is a member of that server now.
+MemberCheck = Callable[[int], Awaitable[bool]]
 
 
 class Library:
@@ -75,14 +80,22 @@ class Library:
             await self.stems.forget([deleted.entry.generation.job_id])
         return deleted.entry
 
-    async def share(self, user_id: int, user_name: str, generation_id: int) -> Added:
-        """Add the user's own entry to the gallery of the server it was made in."""
+    async def share(
+        self, user_id: int, user_name: str, generation_id: int, *, member_of: MemberCheck
+    ) -> Added:
+        """Add the user's own entry to the gallery of the server it was made in.
+
+        Asked from anywhere (another server, a DM), so ``member_of`` must confirm that the user
+        still belongs to that server: someone who left has no say in its gallery.
+        """
         entry = await self.own_entry(user_id, generation_id)
         guild_id = entry.generation.guild_id
         if guild_id is None:
             raise UserError(DM_GALLERY)
         if entry.file_expired:
             raise UserError(EXPIRED)
+        if not await member_of(guild_id):
+            raise UserError(NOT_A_MEMBER)
         added = await self.gallery.add(guild_id, [generation_id], user_id=user_id, user_name=user_name)
         if not added:  # pruned between the two reads
             raise UserError(EXPIRED)

@@ -13,6 +13,11 @@ confirmation missing) are resolved by the bot by looking for the post before re-
 ended job whose ``answered_at`` is still NULL owes its user an answer (its status closed, or its
 failure shown), which the bot keeps trying to give. Transitions are conditional UPDATEs, so a
 double transition is detected and raises :class:`JobStateError`.
+
+An interaction token is a live credential for 15 minutes: it is erased from the row once the
+job's user has been answered (the last status edit needs it, and after a restart or an outage
+that edit may come later than the job's end), and :meth:`JobStore.erase_expired_tokens` erases
+those that outlived their use.
 """
 
 from __future__ import annotations
@@ -405,6 +410,19 @@ class JobStore:
                 continue
             log.error("job %d: its stored request can't be read (%s); failed it", job.id, job.unreadable)
         return failed
+
+    async def erase_expired_tokens(self, created_before: float) -> int:
+        """Erase the interaction tokens of interactions created before ``created_before``.
+
+        Discord's tokens expire after 15 minutes and the bot stops using them earlier; a token
+        kept past that is only a credential lying around. Returns how many were erased.
+        """
+        result = await self._db.execute(
+            "UPDATE jobs SET interaction_token = NULL"
+            " WHERE interaction_token IS NOT NULL AND COALESCE(interaction_created_at, 0) < ?",
+            (created_before,),
+        )
+        return result.rowcount
 
     async def _transition(
         self,

@@ -1,9 +1,10 @@
-"""Pieces shared by the paged, persistent screens (history and gallery): pick menus, ◀ ▶, forms."""
+"""Pieces shared by the persistent controls: custom ids, pick menus, forms, and the guard that
+ties a result's controls to the result they are on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, Self
 
 import discord
 
@@ -12,7 +13,7 @@ from generation.presets import get_preset
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot
-    from bot.storage import Page
+    from bot.storage import Job
 
 
 #: Discord's limit on a component's custom id.
@@ -24,20 +25,6 @@ MAX_SEARCH = 40
 def custom_id_with_tail(prefix: str, tail: str) -> str:
     """``prefix + tail``, the free-text ``tail`` shortened if the whole would exceed Discord's limit."""
     return prefix + tail[: max(0, MAX_CUSTOM_ID - len(prefix))]
-
-
-#: (label, emoji, style) of one action button on a card.
-ActionLook = tuple[str, str, discord.ButtonStyle]
-
-
-def action_button(
-    prefix: str, action: str, target_id: int, looks: dict[str, ActionLook]
-) -> discord.ui.Button[Any]:
-    """The button of ``action`` on the card of ``target_id``; its custom id is ``prefix:action:id``."""
-    label, emoji, style = looks[action]
-    return discord.ui.Button(
-        label=label, emoji=emoji, style=style, custom_id=f"{prefix}:{action}:{target_id}"
-    )
 
 
 def listing_filters(search: str | None, preset: str | None) -> tuple[str | None, str | None]:
@@ -52,6 +39,47 @@ def client_bot(interaction: discord.Interaction) -> AmbientBot:
     return interaction.client  # type: ignore[return-value]
 
 
+NOT_THIS_RESULT = "That control doesn't belong to this message: use the controls under the result itself."
+
+
+async def job_of_message(interaction: discord.Interaction, job_id: int) -> Job:
+    """The job whose result carries the clicked control; refuses any other.
+
+    A custom id can be crafted, so the job it names must be the one posted as this very message,
+    in this server (or this DM): a click can never act on another message's or server's job.
+    """
+    job = await client_bot(interaction).jobs.get(job_id)
+    message = interaction.message
+    if (
+        job is None
+        or message is None
+        or job.result_message_id != message.id
+        or job.guild_id != interaction.guild_id
+    ):
+        raise UserError(NOT_THIS_RESULT)
+    return job
+
+
+class JobControl:
+    """Mixin of the controls under a result (reroll, layers, levels, add to gallery).
+
+    Put it first among the bases. Their custom ids end in the job id (``(?P<job>\\d+)``) and
+    their constructor takes it: discord.py rebuilds them from it after a restart, and
+    :meth:`result_job` checks it against the message before any use.
+    """
+
+    job_id: int
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Self:
+        return cls(int(match["job"]))  # type: ignore[call-arg]
+
+    async def result_job(self, interaction: discord.Interaction) -> Job:
+        return await job_of_message(interaction, self.job_id)
+
+
 def pick_select(custom_id: str, options: list[discord.SelectOption]) -> discord.ui.Select[Any]:
     return discord.ui.Select(custom_id=custom_id, placeholder="Pick a soundscape…", options=options)
 
@@ -62,30 +90,6 @@ def selected_id(select: discord.ui.Select[Any]) -> int:
     if not value.isdecimal():
         raise UserError("That choice isn't valid any more; open the list again.")
     return int(value)
-
-
-def nav_buttons(page: Page[Any]) -> Iterator[tuple[str, int]]:
-    """(direction, target page) of the ◀ and ▶ buttons; their custom ids differ by direction."""
-    yield "prev", max(page.number - 1, 0)
-    yield "next", min(page.number + 1, page.count - 1)
-
-
-def paged_view(
-    page: Page[Any],
-    pick: discord.ui.Item[Any] | None,
-    previous: discord.ui.DynamicItem[discord.ui.Button[Any]],
-    following: discord.ui.DynamicItem[discord.ui.Button[Any]],
-) -> discord.ui.View:
-    """The controls under a page: its pick menu, then ◀ ▶ when there is more than one page."""
-    view = discord.ui.View(timeout=None)
-    if pick is not None:
-        view.add_item(pick)
-    if page.count > 1:
-        previous.item.disabled = page.number == 0
-        following.item.disabled = page.number >= page.count - 1
-        view.add_item(previous)
-        view.add_item(following)
-    return view
 
 
 def submitted_values(interaction: discord.Interaction) -> dict[str, str]:

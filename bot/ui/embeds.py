@@ -7,12 +7,26 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.jobs.visibility import VisibleQueue
 from bot.storage import Job
-from bot.ui.texts import format_eta
+from bot.ui.job_texts import format_eta
+from bot.ui.text import (
+    DESCRIPTION_MAX,
+    FIELD_NAME_MAX,
+    FIELD_VALUE_MAX,
+    TITLE_MAX,
+    clip,
+    escape,
+    fit_embed,
+    shown,
+)
 from generation.presets import PRESETS
 from generation.prompting import format_number
 from generation.recipes.recipe import format_length
 from generation.request import GenerationRequest
+from generation.settings import model_display_name
+
+__all__ = ["clip", "escape", "fit_embed", "shown"]  # re-exported: the text helpers began here
 
 EMBED_COLOUR = discord.Colour.from_rgb(88, 148, 160)
 REROLL_EMOJI = "🔁"
@@ -20,9 +34,8 @@ GALLERY_EMOJI = "⭐"
 JOB_MARKER = "Job #{job_id}"
 
 
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters (Discord's field limits), with an ellipsis if cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+#: How much of a prompt a one-line listing (``/queue``, history, gallery pages) shows.
+PROMPT_IN_LIST = 60
 
 
 def preset_label(request: GenerationRequest) -> str:
@@ -51,29 +64,37 @@ def result_embed(
     """
     request, recipe = job.request, job.recipe
     if recipe.layered:
-        prompts = "\n".join(f"{i + 1}. {r.prompt}" for i, r in enumerate(recipe.layer_requests))
+        prompts = "\n".join(f"{i + 1}. {escape(r.prompt)}" for i, r in enumerate(recipe.layer_requests))
         description = f"**Layers, as the model saw them:**\n{prompts}"
     else:
-        description = f"**Expanded prompt:** {request.prompt}"
+        description = f"**Expanded prompt:** {escape(request.prompt)}"
     embed = discord.Embed(
-        title=clip(request.user_text, 256), description=clip(description, 4096), colour=EMBED_COLOUR
+        title=shown(request.user_text, TITLE_MAX),
+        description=clip(description, DESCRIPTION_MAX),
+        colour=EMBED_COLOUR,
     )
     if not recipe.layered:
         embed.add_field(name="Preset", value=preset_label(request))
     embed.add_field(name="Seed" if len(seeds) == 1 else "Seeds", value=clip(", ".join(map(str, seeds)), 1024))
-    shown = durations or [request.duration_s]
-    embed.add_field(name="Duration", value=", ".join(_seconds(d) for d in shown))
+    shown_lengths = durations or [request.duration_s]
+    embed.add_field(name="Duration", value=", ".join(_seconds(d) for d in shown_lengths))
+    if recipe.layered:
+        layers = " + ".join(f"{escape(layer.text)} ({layer.gain:g})" for layer in recipe.layers)
+        embed.add_field(name="Layers", value=clip(layers, FIELD_VALUE_MAX))
     for name, value in recipe.describe():
-        embed.add_field(name=name, value=clip(value, 1024))
+        if name != "Layers":  # shown above, with the layers' own words escaped
+            embed.add_field(name=clip(name, FIELD_NAME_MAX), value=clip(value, FIELD_VALUE_MAX))
     embed.add_field(name="Steps", value=str(request.steps))
     if request.scheduler != "default":
         embed.add_field(
             name="Sampler", value="fast (DPM-Solver++)" if request.scheduler == "dpm++" else request.scheduler
         )
     embed.add_field(name="Guidance", value=format_number(request.guidance))
-    embed.add_field(name="Model", value=clip(model, 1024))
+    embed.add_field(name="Model", value=shown(model_display_name(model), FIELD_VALUE_MAX))
     if request.negative_prompt and not recipe.layered:
-        embed.add_field(name="Negative prompt", value=clip(request.negative_prompt, 1024), inline=False)
+        embed.add_field(
+            name="Negative prompt", value=shown(request.negative_prompt, FIELD_VALUE_MAX), inline=False
+        )
     embed.add_field(name="Generated in", value=f"{gen_seconds:.1f} s")
     embed.add_field(name="Asked by", value=clip(requester, 1024))
     if image is not None:
@@ -85,35 +106,41 @@ def result_embed(
     # The footer marks the message as this job's result: after a crash between posting and
     # recording, the bot finds it again by this marker instead of posting twice.
     embed.set_footer(text=f"{JOB_MARKER.format(job_id=job.id)} · {hint}")
-    return embed
+    return fit_embed(embed)
 
 
 def _seconds(value: float) -> str:
     return format_length(value) if value >= 60 else f"{format_number(round(value, 2))} s"
 
 
-def queue_embed(
-    running: Sequence[Job], waiting: Sequence[tuple[Job, float]], now: float | None = None
-) -> discord.Embed:
-    """What is generating and what waits, with positions, owners and times."""
+def queue_embed(queue: VisibleQueue, now: float | None = None) -> discord.Embed:
+    """What is generating and what waits, as one viewer may see it: positions, owners, times.
+
+    Jobs the viewer may not see (other servers, other people's DMs) are only counted.
+    """
     now = time.time() if now is None else now
     embed = discord.Embed(title="Soundscape queue", colour=EMBED_COLOUR)
-    if not running and not waiting:
+    if not queue.total_running and not queue.total_waiting:
         embed.description = "The queue is empty — `/ambient` something!"
         return embed
     lines = [
-        f"▶️ **{clip(job.request.user_text, 60)}** — {job.user_name}, running for "
+        f"▶️ **{shown(job.request.user_text, PROMPT_IN_LIST)}** — {shown(job.user_name, 40)}, running for "
         f"{format_eta(now - (job.started_at or now)).removeprefix('about ')}"
-        for job in running
+        for job in queue.running
     ]
-    for position, (job, eta) in enumerate(waiting, start=1):
+    for position, job, eta in queue.waiting:
         lines.append(
-            f"`{position:>2}.` **{clip(job.request.user_text, 60)}** — {job.user_name}, waiting "
+            f"`{position:>2}.` **{shown(job.request.user_text, PROMPT_IN_LIST)}** — "
+            f"{shown(job.user_name, 40)}, waiting "
             f"{format_eta(now - job.created_at).removeprefix('about ')}, starts in {format_eta(eta)}"
         )
-    embed.description = clip("\n".join(lines), 4096)
-    embed.set_footer(text=f"{len(running)} running · {len(waiting)} waiting")
-    return embed
+    if queue.hidden:
+        lines.append(
+            f"…and {queue.hidden} from other servers" if lines else f"{queue.hidden} from other servers."
+        )
+    embed.description = clip("\n".join(lines), DESCRIPTION_MAX)
+    embed.set_footer(text=f"{queue.total_running} running · {queue.total_waiting} waiting")
+    return fit_embed(embed)
 
 
 def presets_embed() -> discord.Embed:

@@ -8,9 +8,22 @@ from typing import Any
 import discord
 
 from bot.storage import GalleryEntry, HistoryEntry, Page
-from bot.ui.embeds import EMBED_COLOUR, GALLERY_EMOJI, clip, preset_label
+from bot.ui.embeds import EMBED_COLOUR, GALLERY_EMOJI, PROMPT_IN_LIST, preset_label
+from bot.ui.text import (
+    DESCRIPTION_MAX,
+    FIELD_VALUE_MAX,
+    OPTION_DESCRIPTION_MAX,
+    OPTION_LABEL_MAX,
+    TITLE_MAX,
+    clip,
+    escape,
+    fit_embed,
+    plain,
+    shown,
+)
 from generation.prompting import format_number
 from generation.request import GenerationRequest
+from generation.settings import model_display_name
 
 #: Rows per history or gallery page (a select menu takes at most 25).
 PAGE_SIZE = 10
@@ -26,15 +39,10 @@ def place_in(client: discord.Client) -> Place:
         if guild_id is None:
             return "DM"
         guild = client.get_guild(guild_id)
-        name = escape(guild.name) if guild is not None else "another server"
+        name = shown(guild.name, 100) if guild is not None else "another server"
         return f"{name} · <#{channel_id}>"
 
     return place
-
-
-def escape(text: str) -> str:
-    """User text shown as typed: no markdown, no mentions."""
-    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
 
 
 def when(timestamp: float) -> str:
@@ -54,7 +62,7 @@ def _footer(page: Page[Any], noun: str, hint: str) -> str:
 def _filters(search: str | None, preset: str | None) -> str:
     parts = []
     if search:
-        parts.append(f"matching “{escape(search)}”")
+        parts.append(f"matching “{shown(search, 100)}”")
     if preset:
         parts.append(f"preset `{preset}`")
     return " · ".join(parts)
@@ -80,19 +88,19 @@ def history_embed(
             " · file expired" if entry.file_expired else ""
         )
         lines.append(
-            f"**{number}.** {escape(clip(g.user_text, 60))} — {summary(g.request)} · {when(g.created_at)} · "
-            f"{place(g.guild_id, g.channel_id)}{flags}"
+            f"**{number}.** {shown(g.user_text, PROMPT_IN_LIST)} — {summary(g.request)} · "
+            f"{when(g.created_at)} · {place(g.guild_id, g.channel_id)}{flags}"
         )
-    embed.description = clip("\n".join(lines), 4096)
+    embed.description = clip("\n".join(lines), DESCRIPTION_MAX)
     embed.set_footer(text=_footer(page, "soundscape", "pick one to replay, reroll, tweak, share or delete"))
-    return embed
+    return fit_embed(embed)
 
 
 def history_options(page: Page[HistoryEntry]) -> list[discord.SelectOption]:
     return [
         discord.SelectOption(
-            label=clip(f"{number}. {entry.generation.user_text}", 100),
-            description=clip(summary(entry.generation.request), 100),
+            label=plain(f"{number}. {entry.generation.user_text}", OPTION_LABEL_MAX),
+            description=clip(summary(entry.generation.request), OPTION_DESCRIPTION_MAX),
             value=str(entry.id),
         )
         for number, entry in enumerate(page.items, start=page.first_index + 1)
@@ -103,8 +111,8 @@ def history_entry_embed(entry: HistoryEntry, place: Place) -> discord.Embed:
     """Everything about one of the caller's soundscapes."""
     g = entry.generation
     embed = discord.Embed(
-        title=clip(g.user_text, 256),
-        description=clip(f"**Expanded prompt:** {g.prompt}", 4096),
+        title=shown(g.user_text, TITLE_MAX),
+        description=clip(f"**Expanded prompt:** {escape(g.prompt)}", DESCRIPTION_MAX),
         colour=EMBED_COLOUR,
     )
     embed.add_field(name="Preset", value=preset_label(g.request))
@@ -112,12 +120,12 @@ def history_entry_embed(entry: HistoryEntry, place: Place) -> discord.Embed:
     embed.add_field(name="Seed", value=str(g.seed))
     embed.add_field(name="Steps", value=str(g.steps))
     embed.add_field(name="Guidance", value=format_number(g.guidance))
-    embed.add_field(name="Model", value=clip(g.model, 1024))
+    embed.add_field(name="Model", value=shown(model_display_name(g.model), FIELD_VALUE_MAX))
     embed.add_field(name="Made", value=when(g.created_at))
-    embed.add_field(name="Where", value=clip(place(g.guild_id, g.channel_id), 1024))
+    embed.add_field(name="Where", value=clip(place(g.guild_id, g.channel_id), FIELD_VALUE_MAX))
     embed.add_field(name="File", value="expired" if entry.file_expired else "stored")
     embed.set_footer(text=f"History #{g.id}" + (" · in the gallery" if entry.in_gallery else ""))
-    return embed
+    return fit_embed(embed)
 
 
 # -- gallery ------------------------------------------------------------------------------
@@ -128,7 +136,7 @@ def gallery_embed(
 ) -> discord.Embed:
     """One page of a server's gallery."""
     filters = _filters(search, preset)
-    embed = discord.Embed(title=clip(title, 256), colour=EMBED_COLOUR)
+    embed = discord.Embed(title=clip(title, TITLE_MAX), colour=EMBED_COLOUR)
     if not page.items:
         embed.description = (
             f"No gallery soundscapes {filters}."
@@ -139,19 +147,21 @@ def gallery_embed(
     lines = [f"*{filters}*"] if filters else []
     for number, entry in enumerate(page.items, start=page.first_index + 1):
         lines.append(
-            f"**{number}.** {GALLERY_EMOJI} {entry.score} · {escape(clip(entry.user_text, 60))} — "
+            f"**{number}.** {GALLERY_EMOJI} {entry.score} · {shown(entry.user_text, PROMPT_IN_LIST)} — "
             f"{summary(entry.request)} · by <@{entry.author_id}> · {when(entry.added_at)}"
         )
-    embed.description = clip("\n".join(lines), 4096)
+    embed.description = clip("\n".join(lines), DESCRIPTION_MAX)
     embed.set_footer(text=_footer(page, "soundscape", "pick one to play, reroll or remove"))
-    return embed
+    return fit_embed(embed)
 
 
 def gallery_options(page: Page[GalleryEntry]) -> list[discord.SelectOption]:
     return [
         discord.SelectOption(
-            label=clip(f"{number}. {entry.user_text}", 100),
-            description=clip(f"{GALLERY_EMOJI} {entry.score} · {summary(entry.request)}", 100),
+            label=plain(f"{number}. {entry.user_text}", OPTION_LABEL_MAX),
+            description=clip(
+                f"{GALLERY_EMOJI} {entry.score} · {summary(entry.request)}", OPTION_DESCRIPTION_MAX
+            ),
             value=str(entry.id),
         )
         for number, entry in enumerate(page.items, start=page.first_index + 1)
@@ -162,8 +172,8 @@ def gallery_entry_embed(entry: GalleryEntry) -> discord.Embed:
     """One gallery soundscape: what it is, who made it, how liked it is."""
     request = entry.request
     embed = discord.Embed(
-        title=clip(entry.user_text, 256),
-        description=clip(f"**Expanded prompt:** {request.prompt}", 4096),
+        title=shown(entry.user_text, TITLE_MAX),
+        description=clip(f"**Expanded prompt:** {escape(request.prompt)}", DESCRIPTION_MAX),
         colour=EMBED_COLOUR,
     )
     embed.add_field(name="Votes", value=f"{GALLERY_EMOJI} {entry.score}")
@@ -173,7 +183,7 @@ def gallery_entry_embed(entry: GalleryEntry) -> discord.Embed:
     embed.add_field(name="Made by", value=f"<@{entry.author_id}>")
     embed.add_field(name="Added", value=f"{when(entry.added_at)} by <@{entry.added_by}>")
     embed.set_footer(text=f"Gallery #{entry.id} · react {GALLERY_EMOJI} to vote")
-    return embed
+    return fit_embed(embed)
 
 
 def entry_numbers(entries: Sequence[GalleryEntry]) -> str:

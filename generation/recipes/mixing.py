@@ -32,7 +32,7 @@ from generation.audio.loudness import db_to_gain, integrated_loudness
 from generation.audio.tags import Mp3Tags
 from generation.errors import RequestError
 from generation.prompting import build_request, clean_text, format_number
-from generation.request import MAX_SEED, GenerationRequest
+from generation.request import MAX_SCENE_CHARS, MAX_SEED, GenerationRequest
 
 MAX_LAYERS = 4
 MIN_GAIN = 0.0
@@ -97,9 +97,15 @@ def parse_layers(text: str) -> list[LayerSpec]:
     """Split ``"rain:0.8 + crickets + distant thunder"`` into layers; raises :class:`RequestError`.
 
     A layer's ``:gain`` suffix (0 to 2) sets its level; layers without one get the defaults
-    (first 1.0, others 0.6). At most four layers, none empty, and at least one audible.
+    (first 1.0, others 0.6). At most four layers, none empty, at least one audible, and the
+    whole text at most :data:`~generation.request.MAX_SCENE_CHARS` characters.
     """
     cleaned = clean_text(text)
+    if len(cleaned) > MAX_SCENE_CHARS:
+        raise RequestError(
+            f"Your scene is {len(cleaned)} characters long; the limit is {MAX_SCENE_CHARS} for the whole "
+            "scene, every layer and level included. Please shorten it."
+        )
     parts = [part.strip() for part in cleaned.split(LAYER_SEPARATOR)]
     if len(parts) > MAX_LAYERS:
         raise RequestError(

@@ -295,8 +295,12 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("discord", "status_interval_s", 0.4, "between 0.5 and 60"),
     ("discord", "status_interval_s", 61, "between 0.5 and 60"),
     ("discord", "status_interval_s", "fast", "number"),
-    ("discord", "interaction_ttl_s", 59, "between 60 and 900"),
-    ("discord", "interaction_ttl_s", 901, "between 60 and 900"),
+    ("discord", "api_base_url", "http://discord.com/api/v10", "https://"),
+    ("discord", "api_base_url", "http://10.0.0.5:8080/api/v10", "loopback"),
+    ("discord", "interaction_ttl_s", 60, "at least 120"),
+    ("discord", "interaction_ttl_s", 119.5, "at least 120"),
+    ("discord", "interaction_ttl_s", 901, "at most 900"),
+    ("discord", "interaction_ttl_s", "15m", "number"),
     ("model", "id", "", "tiny"),
     ("model", "id", "   ", "tiny"),
     ("model", "id", 3, "tiny"),
@@ -404,6 +408,38 @@ def test_pending_per_user_cannot_exceed_the_queue(tmp_path: Path) -> None:
     assert "max_pending_per_user" in message and "max_queue" in message
     message = error_for(tmp_path, "[queue]\nmax_job_cost = 200\nmax_user_cost = 100\n")
     assert "max_job_cost" in message and "max_user_cost (100)" in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/api/v10",
+        "http://127.4.5.6/api",
+        "http://localhost:9000/api/v10",
+        "http://LOCALHOST/api",
+        "http://[::1]:8080/api/v10",
+        "https://discord.example/api/v10",
+    ],
+)
+def test_plain_http_only_to_this_machine(tmp_path: Path, url: str) -> None:
+    # A stand-in or proxy on this machine may be spoken to without TLS: the token stays local.
+    assert load_text(tmp_path, f'[discord]\napi_base_url = "{url}"\n').discord.api_base_url == url
+
+
+def test_interaction_ttl_names_the_smallest_usable_value(tmp_path: Path) -> None:
+    message = error_for(tmp_path, "[discord]\ninteraction_ttl_s = 60\n")
+    assert message.startswith("[discord] interaction_ttl_s must be at least 120 seconds")
+    assert "60 s before" in message and message.endswith("got 60")
+    assert load_text(tmp_path, "[discord]\ninteraction_ttl_s = 120\n").discord.interaction_ttl_s == 120.0
+
+
+def test_step_delay_must_be_shorter_than_the_stall_timeout(tmp_path: Path) -> None:
+    text = '[model]\nid = "tiny"\ntest_step_delay_ms = 10000\n[queue]\njob_timeout_s = 10\n'
+    message = error_for(tmp_path, text)
+    assert message.startswith("[model] test_step_delay_ms must be shorter than [queue] job_timeout_s")
+    assert "largest usable value is 9999" in message and message.endswith("got 10000")
+    fine = load_text(tmp_path, text.replace("10000", "9999"))
+    assert fine.model.test_step_delay_ms == 9999
 
 
 def test_credentials_in_the_api_url_are_refused(tmp_path: Path) -> None:

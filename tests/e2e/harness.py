@@ -9,12 +9,15 @@ import re
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tests.standin import DiscordStandIn, Guild, User
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[2]
 #: The bot process needs a few seconds to import torch and build the tiny model.
@@ -56,6 +59,10 @@ class BotProcess:
     starts: int = 0
     #: More guilds the bot syncs its commands to (tests about several servers).
     other_guilds: list[Guild] = field(default_factory=list)
+    #: Sync the commands globally (usable in DMs too) instead of to the test guilds.
+    global_commands: bool = False
+    #: Run with ``-v`` (debug logging, discord.py's included).
+    verbose: bool = False
 
     @property
     def guilds(self) -> list[Guild]:
@@ -135,7 +142,7 @@ class BotProcess:
         sections: dict[str, dict[str, object]] = {
             "discord": {
                 "api_base_url": self.standin.api_base_url,
-                "command_guilds": [str(g.id) for g in self.guilds],
+                "command_guilds": [] if self.global_commands else [str(g.id) for g in self.guilds],
             },
             "model": {
                 "id": "tiny",
@@ -164,8 +171,9 @@ class BotProcess:
             # The stand-in's voice gateway speaks wss:// with a certificate of its own authority.
             "SSL_CERT_FILE": str(self.standin.voice_ca_file),
         }
+        flags = ["-v"] if self.verbose else []
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", "--config", str(config_path),
+            sys.executable, "-m", "bot.cli", *flags, "run", "--config", str(config_path),
             cwd=REPO, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         log.close()
@@ -184,9 +192,10 @@ class BotProcess:
 
     def _ready(self, readies_before: int) -> bool:
         # Commands synced to the test guilds and a new gateway session is READY: the bot is serving.
+        scopes: list[int | None] = [None] if self.global_commands else [g.id for g in self.guilds]
         synced = all(
-            {"ambient", "queue", "cancel", "presets"} <= {c["name"] for c in self.standin.commands(g.id)}
-            for g in self.guilds
+            {"ambient", "queue", "cancel", "presets"} <= {c["name"] for c in self.standin.commands(scope)}
+            for scope in scopes
         )
         return synced and self._readies() > readies_before
 
@@ -250,17 +259,31 @@ class World:
 
 @contextlib.asynccontextmanager
 async def running_world(
-    workdir: Path, overrides: dict[str, dict[str, object]] | None = None, *, second_guild: bool = False
+    workdir: Path,
+    overrides: dict[str, dict[str, object]] | None = None,
+    *,
+    second_guild: bool = False,
+    global_commands: bool = False,
+    verbose: bool = False,
+    guild_name: str = "Ambient Test Server",
 ) -> AsyncIterator[World]:
     async with DiscordStandIn(token="e2e-token") as standin:
-        guild = standin.add_guild("Ambient Test Server")
+        guild = standin.add_guild(guild_name)
         other = standin.add_guild("Other Server") if second_guild else None
         users = [standin.make_user(name) for name in ("alice", "bob", "carol")]
         for user in users:
             for each in (guild, other):
                 if each is not None:
                     standin.add_member(each.id, user)
-        bot = BotProcess(standin, workdir, guild, overrides or {}, other_guilds=[other] if other else [])
+        bot = BotProcess(
+            standin,
+            workdir,
+            guild,
+            overrides or {},
+            other_guilds=[other] if other else [],
+            global_commands=global_commands,
+            verbose=verbose,
+        )
         passed = False
         try:
             await bot.start()
@@ -279,3 +302,28 @@ async def running_world(
         # Checked only when the test itself passed (a failing test reports its own error first).
         unexpected = bot.unexpected_errors() if passed else []
         assert not unexpected, "the bot logged errors the test did not expect:\n" + "\n---\n".join(unexpected)
+
+
+class BackgroundWorld:
+    """A running world on an event loop of its own thread, so synchronous code (hypothesis) can
+    drive it: ``run(coroutine)`` waits for the coroutine's result there."""
+
+    def __init__(
+        self, workdir: Path, overrides: dict[str, dict[str, object]] | None = None, **options: Any
+    ) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="e2e-loop", daemon=True)
+        self.thread.start()
+        self._context = running_world(workdir, overrides, **options)
+        self.world: World = self.run(self._context.__aenter__(), timeout=180)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        try:
+            self.run(self._context.__aexit__(None, None, None), timeout=120)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()

@@ -2,50 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Coroutine, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generation.presets import PRESETS
-from tests.e2e.harness import World, running_world
+from tests.e2e.harness import BackgroundWorld
 from tests.standin import InteractionHandle
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
-
-
-class BackgroundWorld:
-    """The stand-in and the bot on an event loop of their own, so hypothesis can drive them."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="e2e-loop", daemon=True)
-        self.thread.start()
-        self._context = running_world(workdir, {"queue": {"max_pending_per_user": 100, "max_queue": 10_000}})
-        self.world: World = self.run(self._context.__aenter__(), timeout=180)
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        try:
-            self.run(self._context.__aexit__(None, None, None), timeout=120)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-            self.loop.close()
-
 
 @pytest.fixture(scope="module")
 def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundWorld]:
-    world = BackgroundWorld(tmp_path_factory.mktemp("fuzz"))
+    overrides = {"queue": {"max_pending_per_user": 100, "max_queue": 10_000}}
+    world = BackgroundWorld(tmp_path_factory.mktemp("fuzz"), overrides)
     try:
         yield world
     finally:

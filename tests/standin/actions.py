@@ -255,6 +255,45 @@ class UserActions:
         )
         return self._handle(record)
 
+    async def forge_component(
+        self, message_id: int, custom_id: str, *, user: User, values: Sequence[str] | None = None
+    ) -> InteractionHandle:
+        """A crafted component interaction naming ``custom_id`` on message ``message_id``.
+
+        Discord's client only sends the custom ids a message shows, but a crafted request can
+        name any. The interaction's message then carries the crafted control (a button, or a
+        string select picking ``values``) in place of the message's own first control of that
+        kind (or in a row of its own), which is what such a request makes a bot see. Use it to
+        check that the bot verifies what a custom id names, not only who clicks.
+        """
+        message, channel = self._component_message(message_id, user, forged=True)
+        kind = 2 if values is None else STRING_SELECT
+        rendered = self._core.render(message)
+        rows = rendered.setdefault("components", [])
+        target = next((c for c in walk_components(rows) if c.get("type") == kind), None)
+        if target is None:
+            target = {"type": kind, "id": 900 + len(rows)}
+            rows.append({"type": 1, "id": 800 + len(rows), "components": [target]})
+        target["custom_id"] = custom_id
+        if values is None:
+            target.setdefault("style", 2)
+            target.setdefault("label", "forged")
+        else:
+            target["options"] = [{"label": value, "value": value} for value in values]
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": kind, "id": target["id"]}
+        if values is not None:
+            data["values"] = list(values)
+        record = create_interaction(
+            self._core,
+            type=MESSAGE_COMPONENT,
+            user=user,
+            channel=channel,
+            data=data,
+            source_message=message,
+            message_payload=rendered,
+        )
+        return self._handle(record)
+
     async def select_menu(
         self, message_id: int, custom_id: str, values: Sequence[Any], *, user: User
     ) -> InteractionHandle:
@@ -342,6 +381,44 @@ class UserActions:
             data=data,
             source_message=source,
             parent=parent,
+        )
+        return self._handle(record)
+
+    async def forge_modal_submit(
+        self,
+        custom_id: str,
+        fields: dict[str, str],
+        *,
+        user: User,
+        message_id: int | None = None,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> InteractionHandle:
+        """A crafted MODAL_SUBMIT of a form the bot never opened (text inputs in labels).
+
+        With ``message_id`` it claims to come from a form opened on that message; else it is
+        sent in ``channel_id``/``guild_id`` (or the user's DM), like :meth:`invoke_command`.
+        """
+        source = None
+        if message_id is not None:
+            source, channel = self._component_message(message_id, user, forged=True)
+        else:
+            _, channel = self._context(user, guild_id, channel_id)
+        components = [
+            {
+                "type": 18,
+                "id": 2 * index + 1,
+                "component": {"type": TEXT_INPUT, "id": 2 * index + 2, "custom_id": key, "value": value},
+            }
+            for index, (key, value) in enumerate(fields.items())
+        ]
+        record = create_interaction(
+            self._core,
+            type=MODAL_SUBMIT,
+            user=user,
+            channel=channel,
+            data={"custom_id": custom_id, "components": components},
+            source_message=source,
         )
         return self._handle(record)
 

@@ -124,8 +124,12 @@ def create_interaction(
     focused_type: int | None = None,
     source_message: StoredMessage | None = None,
     parent: InteractionRecord | None = None,
+    message_payload: dict[str, Any] | None = None,
 ) -> InteractionRecord:
-    """Build, register and dispatch an INTERACTION_CREATE."""
+    """Build, register and dispatch an INTERACTION_CREATE.
+
+    ``message_payload`` replaces the rendered ``source_message`` in the payload (forged clicks).
+    """
     world = core.world
     guild = world.guild_of(channel)
     if not core.hub.live_sessions():
@@ -167,7 +171,7 @@ def create_interaction(
             attachment_size_limit=DEFAULT_UPLOAD_LIMIT,
         )
     if source_message is not None:
-        payload["message"] = core.render(source_message)
+        payload["message"] = message_payload if message_payload is not None else core.render(source_message)
     record = InteractionRecord(
         id=interaction_id,
         token=token,

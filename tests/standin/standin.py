@@ -159,6 +159,15 @@ class DiscordStandIn(VoiceActions, UserActions):
         self._core.changed()
         return member
 
+    def remove_member(self, guild_id: int, user: User) -> None:
+        """``user`` leaves the guild (or is kicked); dispatches GUILD_MEMBER_REMOVE."""
+        guild = self.guild(guild_id)
+        if guild.members.pop(user.id, None) is None:
+            raise StandInUsageError(f"{user.username} is not a member of {guild.name}")
+        data = {"guild_id": str(guild.id), "user": user.to_payload()}
+        self._core.hub.dispatch("GUILD_MEMBER_REMOVE", data, guild_id=guild.id)
+        self._core.changed()
+
     def add_role(self, guild_id: int, name: str, permissions: int = 0, *, mentionable: bool = False) -> Role:
         guild = self.guild(guild_id)
         role = self._core.world.add_role(guild, name, permissions, mentionable=mentionable)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import warnings
 import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import pytest
@@ -786,3 +787,188 @@ async def test_deferred_followup_replaces_the_ephemeral_placeholder(
     assert handle.original["flags"] == 64 and len(handle.edits) == 1
     assert [m["content"] for m in handle.followups] == ["second"]
     assert standin.messages_in(world.general.id, include_ephemeral=False) == []
+
+
+# -- Discord's limits on what the bot builds, forged interactions, members leaving ----------------
+
+_OPTION = {"type": 3, "custom_id": "s", "options": [{"label": "l" * 101, "value": "v"}]}
+#: (message body over one limit, the path of the error in the 50035 answer, its code). Required
+#: strings answer "Must be between 1 and N in length" (BAD_LENGTH), optional ones MAX_LENGTH.
+OVER_LIMITS: list[tuple[dict[str, Any], tuple[str, ...], str]] = [
+    ({"content": "x" * 2001}, ("content",), "BASE_TYPE_MAX_LENGTH"),
+    ({"embeds": [{"title": "t" * 257}]}, ("embeds", "0", "title"), "BASE_TYPE_MAX_LENGTH"),
+    ({"embeds": [{"description": "d" * 4097}]}, ("embeds", "0", "description"), "BASE_TYPE_MAX_LENGTH"),
+    (
+        {"embeds": [{"fields": [{"name": "n" * 257, "value": "v"}]}]},
+        ("embeds", "0", "fields", "0", "name"),
+        "BASE_TYPE_BAD_LENGTH",
+    ),
+    (
+        {"embeds": [{"fields": [{"name": "n", "value": "v" * 1025}]}]},
+        ("embeds", "0", "fields", "0", "value"),
+        "BASE_TYPE_BAD_LENGTH",
+    ),
+    (
+        {"embeds": [{"footer": {"text": "f" * 2049}}]},
+        ("embeds", "0", "footer", "text"),
+        "BASE_TYPE_BAD_LENGTH",
+    ),
+    (
+        {"embeds": [{"fields": [{"name": "n", "value": "v"}] * 26}]},
+        ("embeds", "0", "fields"),
+        "BASE_TYPE_MAX_LENGTH",
+    ),
+    (
+        {"embeds": [{"description": "d" * 4000}, {"description": "d" * 2001}]},
+        ("embeds",),
+        "MAX_EMBED_SIZE_EXCEEDED",
+    ),
+    (
+        {"content": "x", "components": [{"type": 1, "components": [_OPTION]}]},
+        ("components", "0", "components", "0", "options", "0", "label"),
+        "BASE_TYPE_BAD_LENGTH",
+    ),
+]
+
+
+def _error_code(body: dict[str, Any], path: tuple[str, ...]) -> str:
+    node = body["errors"]
+    for part in path:
+        node = node[part]
+    return node["_errors"][0]["code"]
+
+
+async def test_every_text_limit_is_refused_like_discord(standin: DiscordStandIn, world: World) -> None:
+    async with raw_http(standin) as call:
+        route = f"/channels/{world.general.id}/messages"
+        for body, path, code in OVER_LIMITS:
+            status, answer = await call("POST", route, json=body)
+            assert (status, answer["code"]) == (400, 50035), body
+            assert _error_code(answer, path) == code, (path, answer)
+        # Exactly at every limit is fine: 2,000 of content, and a 6,000-character embed.
+        full = {
+            "content": "x" * 2000,
+            "embeds": [{"title": "t" * 256, "description": "d" * 4096, "footer": {"text": "f" * 1648}}],
+        }
+        status, answer = await call("POST", route, json=full)
+        assert status == 200, answer
+
+
+async def test_a_prefilled_text_input_must_fit_its_max_length(standin: DiscordStandIn, world: World) -> None:
+    bot = make_bot()
+    refused: list[discord.HTTPException] = []
+
+    @bot.tree.command(name="form", description="d")
+    async def form(interaction: discord.Interaction, fits: bool) -> None:
+        modal = discord.ui.Modal(title="Form", custom_id="form")
+        value = "abcde" if fits else "abcdef"
+        modal.add_item(discord.ui.TextInput(label="Prompt", custom_id="p", default=value, max_length=5))
+        try:
+            await interaction.response.send_modal(modal)
+        except discord.HTTPException as error:
+            refused.append(error)
+            await interaction.response.send_message("refused", ephemeral=True)
+
+    async with running(standin, bot):
+        await sync_to(bot, world.guild)
+        fitting = await standin.invoke_command(
+            "form", {"fits": True}, user=world.alice, guild_id=world.guild.id
+        )
+        assert (await fitting.response()).type == 9
+        too_long = await standin.invoke_command(
+            "form", {"fits": False}, user=world.alice, guild_id=world.guild.id
+        )
+        assert (await too_long.response()).data["content"] == "refused"
+    (error,) = refused
+    assert (error.status, error.code) == (400, 50035)
+    body = next(r.response for r in standin.requests if r.status == 400)
+    value_path = ("data", "components", "0", "components", "0", "value")
+    assert _error_code(body, value_path) == "BASE_TYPE_MAX_LENGTH"
+
+
+async def test_a_member_who_left_is_not_found(standin: DiscordStandIn, world: World) -> None:
+    bob = standin.make_user("bob")
+    standin.add_member(world.guild.id, bob)
+    bot = make_bot()
+    async with running(standin, bot):
+        guild = bot.get_guild(world.guild.id)
+        assert guild is not None
+        assert (await guild.fetch_member(bob.id)).id == bob.id
+        standin.remove_member(world.guild.id, bob)
+        with pytest.raises(discord.NotFound) as missing:
+            await guild.fetch_member(bob.id)
+        assert missing.value.code == 10007
+        await standin.wait_until(lambda: guild.get_member(bob.id) is None)  # GUILD_MEMBER_REMOVE
+    with pytest.raises(StandInUsageError, match="not a member"):
+        await standin.invoke_command("anything", user=bob, guild_id=world.guild.id)
+    with pytest.raises(StandInUsageError, match="not a member"):
+        standin.remove_member(world.guild.id, bob)
+
+
+class Numbered(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"n:(?P<n>\d+)"):
+    seen: ClassVar[list[tuple[int, int]]] = []
+
+    def __init__(self, n: int) -> None:
+        super().__init__(discord.ui.Button(label=str(n), custom_id=f"n:{n}"))
+        self.n = n
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> Numbered:
+        return cls(int(match["n"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert interaction.message is not None
+        Numbered.seen.append((self.n, interaction.message.id))
+        await interaction.response.send_message(f"pressed {self.n}", ephemeral=True)
+
+
+async def test_forged_components_and_modal_submits_reach_the_bot(
+    standin: DiscordStandIn, world: World
+) -> None:
+    bot = make_bot()
+    bot.add_dynamic_items(Numbered)
+    submitted: list[tuple[str, int | None, Any]] = []
+
+    @bot.event
+    async def on_interaction(interaction: discord.Interaction) -> None:
+        data: Any = interaction.data or {}
+        if interaction.type is discord.InteractionType.component and data.get("component_type") == 3:
+            submitted.append(
+                (data["custom_id"], interaction.message and interaction.message.id, data["values"])
+            )
+            await interaction.response.send_message("picked", ephemeral=True)
+        elif interaction.type is discord.InteractionType.modal_submit:
+            submitted.append((data["custom_id"], interaction.message and interaction.message.id, data))
+            await interaction.response.send_message("submitted", ephemeral=True)
+
+    @bot.tree.command(name="show", description="d")
+    async def show(interaction: discord.Interaction) -> None:
+        view = discord.ui.View(timeout=None)
+        view.add_item(Numbered(1))
+        await interaction.response.send_message("one button", view=view)
+
+    async with running(standin, bot):
+        await sync_to(bot, world.guild)
+        command = await standin.invoke_command("show", user=world.alice, guild_id=world.guild.id)
+        await command.response()
+        message_id = int(command.original["id"])
+        with pytest.raises(StandInUsageError):
+            await standin.click_button(message_id, "n:2", user=world.alice)  # not on the message
+        forged = await standin.forge_component(message_id, "n:2", user=world.alice)
+        assert (await forged.response()).data["content"] == "pressed 2"
+        assert Numbered.seen[-1] == (2, message_id)
+        assert standin.message(message_id)["components"][0]["components"][0]["custom_id"] == "n:1"
+
+        picked = await standin.forge_component(message_id, "pick:9", user=world.alice, values=["3"])
+        assert (await picked.response()).data["content"] == "picked"
+        assert submitted[-1] == ("pick:9", message_id, ["3"])
+
+        form = await standin.forge_modal_submit(
+            "form:5", {"level": "2"}, user=world.alice, message_id=message_id
+        )
+        assert (await form.response()).data["content"] == "submitted"
+        custom_id, source, data = submitted[-1]
+        assert (custom_id, source) == ("form:5", message_id)
+        assert data["components"][0]["component"] == {"type": 4, "id": 2, "custom_id": "level", "value": "2"}

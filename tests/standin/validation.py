@@ -729,7 +729,8 @@ def _text_input(
             "min_length must be less than or equal to max_length",
         )
     checks.boolean(form, (*path, "required"), item.get("required"))
-    checks.string(form, (*path, "value"), item.get("value"), max_len=4000)
+    # A pre-filled value must fit the input it fills, as Discord checks it against max_length.
+    checks.string(form, (*path, "value"), item.get("value"), max_len=4000 if high is None else high)
     checks.string(form, (*path, "placeholder"), item.get("placeholder"), max_len=100)
 
 

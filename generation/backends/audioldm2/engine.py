@@ -20,7 +20,7 @@ from generation.backends.audioldm2.tiny import TINY_MODEL_ID, build_tiny_pipelin
 from generation.backends.pacing import TestPacing
 from generation.errors import Cancelled, GenerationError, ModelUnavailable, OutOfMemory
 from generation.request import SCHEDULERS, GenerationRequest
-from generation.settings import EngineSettings
+from generation.settings import EngineSettings, model_display_name
 
 if TYPE_CHECKING:
     from diffusers import AudioLDM2Pipeline
@@ -191,7 +191,7 @@ class AudioEngine:
             )
         engine = cls(
             pipe,
-            model_name=settings.model_id,
+            model_name=model_display_name(settings.model_id),  # never a folder's full path
             device=device,
             prompt_cache_size=settings.prompt_cache_size,
             pacing=pacing,

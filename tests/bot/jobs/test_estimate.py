@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.jobs.estimate import DEFAULT_SECONDS_PER_UNIT, DurationEstimator, Throttle, work_units
-from bot.ui.texts import format_eta, generating_text, queued_text, starting_text
+from bot.ui.job_texts import format_eta, generating_text, queued_text, starting_text
 
 # --- DurationEstimator -----------------------------------------------------------------------
 

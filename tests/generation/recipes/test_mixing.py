@@ -26,7 +26,7 @@ from generation.recipes.mixing import (
     parse_layers,
     render_stems,
 )
-from generation.request import GenerationRequest
+from generation.request import MAX_SCENE_CHARS, GenerationRequest
 
 SR = 16_000
 
@@ -193,3 +193,13 @@ def test_stem_normalisation_edge_cases() -> None:
     assert np.array_equal(normalise_stem(short, SR), np.zeros(100, dtype=np.float32))  # DC only
     with pytest.raises(ValueError, match="one request and one waveform per layer"):
         Mix.create([LayerSpec("rain", 1.0)], [], [], SR)
+
+
+def test_the_whole_scene_has_the_prompt_limit() -> None:
+    # Four layers within the per-layer limit would make a stored and shown prompt far longer.
+    layer = "distant rolling thunder over the hills " * 7
+    with pytest.raises(RequestError, match=f"limit is {MAX_SCENE_CHARS} for the whole scene"):
+        parse_layers(" + ".join([layer[:290]] * 4))
+    at_limit = ("a" * 146) + " + " + ("b" * 151)
+    assert len(at_limit) == MAX_SCENE_CHARS
+    assert [len(layer.text) for layer in parse_layers(at_limit)] == [146, 151]

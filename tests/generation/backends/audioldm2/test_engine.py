@@ -163,6 +163,8 @@ def test_local_folder_round_trip(tmp_path, tiny_engine: AudioEngine) -> None:
     # A folder written by save_pretrained loads like the real checkpoint (GPT2LMHeadModel path).
     tiny_engine.pipe.save_pretrained(tmp_path / "model")
     loaded = AudioEngine.load(EngineSettings(model_id=str(tmp_path / "model"), device="cpu"))
+    # Users (cards, /status, MP3 tags) see the folder's name, never the machine's path.
+    assert loaded.model_name == "model"
     request = _req(seed=21)
     (a,) = loaded.generate([request])
     (b,) = tiny_engine.generate([request])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cogs.history import tweaked_request
 from bot.errors import UserError
+from bot.ui.tweak import tweaked_request
 from generation.errors import RequestError
 from generation.prompting import build_request
 
@@ -47,7 +47,7 @@ def test_empty_seed_draws_one_and_bad_values_are_refused() -> None:
 
 
 def test_a_tweak_with_plus_becomes_a_layered_scene_and_a_loop_stays_a_loop() -> None:
-    from bot.cogs.history import tweaked_order
+    from bot.ui.tweak import tweaked_order
 
     original = build_request("rain", seed=1)
     values = {"prompt": "rain:0.8 + crickets", "duration": "4", "guidance": "6", "seed": "9"}

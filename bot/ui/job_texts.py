@@ -11,6 +11,7 @@ import math
 import discord
 
 from bot.storage import KIND_AMBIENT, KIND_LAYER, KIND_REMIX, KIND_REROLL, KIND_TWEAK, Job
+from bot.ui.text import CONTENT_MAX, PROMPT_IN_CONTENT, clip, fit_content, shown
 from generation.errors import Cancelled, GenerationError, OutOfMemory, RequestError, StuckGeneration
 from generation.recipes.render import Progress
 
@@ -86,7 +87,7 @@ _VERBS = {
 
 def result_content(job: Job, *, mention: bool) -> str:
     """The line above a result card; ``mention`` (a channel post) pings the user, and only them."""
-    text = f"🎧 {_VERBS.get(job.kind, 'Here is')} **{escape(job.request.user_text)}**"
+    text = f"🎧 {_VERBS.get(job.kind, 'Here is')} **{shown(job.request.user_text, PROMPT_IN_CONTENT)}**"
     return f"<@{job.user_id}> {text}" if mention else text
 
 
@@ -98,12 +99,13 @@ def done_status(job: Job) -> str | None:
 
 
 def failure_status(error: str) -> str:
-    return f"⚠️ {error}"
+    return fit_content(f"⚠️ {error}")
 
 
 def failure_notice(job: Job, error: str) -> str:
     """A failure told in the channel (when the status message can't show it), marked with the job."""
-    return f"<@{job.user_id}> {error} (job #{job.id})"
+    marker = failure_marker(job.id)
+    return f"<@{job.user_id}> {clip(error, CONTENT_MAX - len(marker) - 30)} {marker}"
 
 
 def failure_marker(job_id: int) -> str:
@@ -157,8 +159,3 @@ def reason(exc: BaseException) -> str:
     if isinstance(exc, discord.HTTPException):
         return refusal_reason(exc.status, exc.code)
     return type(exc).__name__
-
-
-def escape(text: str) -> str:
-    """User text made inert in a message: no markdown, no mentions."""
-    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
