@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.cogs import EXTENSIONS
 from bot.config import Config
 from bot.errors import AmbientTree
+from bot.jobs.cpu_pool import CpuPool
 from bot.jobs.executor import Executor
 from bot.jobs.pipeline import SHUTDOWN_GRACE_S, Pipeline, Stores
 from bot.library import Library, Pruner
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 class AmbientBot(commands.Bot):
     """Dependencies come in through the constructor; the runner owns their lifetimes."""
 
-    def __init__(self, *, config: Config, db: Database, executor: Executor) -> None:
+    def __init__(
+        self, *, config: Config, db: Database, executor: Executor, cpu: CpuPool | None = None
+    ) -> None:
         # Default intents cover guilds and reactions; no message content or member list needed.
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -43,7 +46,7 @@ class AmbientBot(commands.Bot):
         self.generations = stores.generations
         self.files = stores.files
         self.stems = stores.stems
-        self.pipeline = Pipeline(self, config, stores, executor, self._result_view)
+        self.pipeline = Pipeline(self, config, stores, executor, self._result_view, cpu)
         self.queue = self.pipeline.queue
         self.messenger = self.pipeline.messenger
         self.scheduler = self.pipeline.scheduler

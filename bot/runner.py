@@ -18,10 +18,14 @@ import sqlite3
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from bot.jobs.cpu_pool import CpuPool
 from bot.logs import add_secret
 
 log = logging.getLogger(__name__)
@@ -111,10 +115,12 @@ async def _serve(config: Config, token: str) -> int:
 
 async def _serve_with(config: Config, token: str, db: object) -> int:
     from bot.app import AmbientBot
+    from bot.jobs.cpu_pool import CpuPool
     from bot.jobs.executor import Executor
     from generation.errors import ModelUnavailable
 
-    executor: Executor = _local_executor(config)
+    cpu = CpuPool()
+    executor: Executor = _local_executor(config, cpu)
     try:
         # Load the model before logging in: a bad model id fails fast, before users see the bot.
         await executor.start()
@@ -126,7 +132,7 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
     # millions of objects and stall the event loop for tens of milliseconds each time.
     gc.freeze()
     try:
-        bot = AmbientBot(config=config, db=db, executor=executor)  # type: ignore[arg-type]
+        bot = AmbientBot(config=config, db=db, executor=executor, cpu=cpu)  # type: ignore[arg-type]
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Task[None]] = []
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -140,10 +146,11 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
             return _fail("Discord refused the gateway intents the bot asked for.")
     finally:
         await executor.close()
+        await cpu.close()
     return 0
 
 
-def _local_executor(config: Config) -> object:
+def _local_executor(config: Config, cpu: CpuPool) -> object:
     from bot.jobs.local_executor import LocalExecutor
     from generation.backends.audioldm2.engine import AudioEngine
     from generation.executor import GpuExecutor
@@ -158,7 +165,9 @@ def _local_executor(config: Config) -> object:
         return engine
 
     gpu = GpuExecutor(load_warm, stall_timeout_s=config.queue.job_timeout_s)
-    return LocalExecutor(gpu, config.audio.finish_settings(), max_batch=config.queue.max_batch)
+    return LocalExecutor(
+        gpu, config.audio.finish_settings(), max_batch=config.queue.max_batch, offload=cpu.run
+    )
 
 
 def _request_stop(bot: discord.Client, signum: int, stopping: list[asyncio.Task[None]]) -> None:

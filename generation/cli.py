@@ -25,8 +25,8 @@ from generation.audio.finishing import FinishSettings
 from generation.errors import GenerationError, ModelUnavailable, RequestError
 from generation.presets import PRESETS
 from generation.recipes.mixing import describe_layers
+from generation.recipes.order import Clip, Progress, Rendered, RenderJob
 from generation.recipes.recipe import Recipe
-from generation.recipes.render import Clip, Progress, Rendered, RenderJob
 from generation.request import (
     FAST_SCHEDULER,
     FAST_STEPS,
@@ -151,7 +151,8 @@ async def _render(job: _Job) -> Rendered:
     """The job through the one render path the bot uses too, on a GPU thread of our own."""
     from generation.backends.audioldm2.engine import AudioEngine
     from generation.executor import GpuExecutor
-    from generation.recipes.render import RenderContext, render
+    from generation.recipes.order import RenderContext
+    from generation.recipes.render import render
 
     gpu = GpuExecutor(lambda: AudioEngine.load(job.engine_settings))
     bar = _Bar()

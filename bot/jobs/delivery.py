@@ -41,7 +41,7 @@ from bot.storage import (
 from bot.ui.embeds import JOB_MARKER
 from bot.ui.job_texts import delivery_failure, generation_failure, refusal_reason, storage_failure
 from generation.errors import Cancelled, GenerationError, RequestError
-from generation.recipes.render import Clip, Rendered
+from generation.recipes.order import Clip, Offload, Rendered
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class Delivery:
         view_factory: ViewFactory,
         model_name: Callable[[], str],
         finder: Finder | None = None,
+        offload: Offload = asyncio.to_thread,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.jobs = jobs
@@ -93,6 +94,7 @@ class Delivery:
         self.answers = answers
         self.view_factory = view_factory
         self.model_name = model_name
+        self.offload = offload
         self.find = finder or self._find_in_channel
         """Looks a job's result up where it would have been posted (replaceable in tests)."""
         self._clock = clock
@@ -210,7 +212,7 @@ class Delivery:
     async def _attempts(self, job: Job) -> None:
         post = await ResultPost.build(
             job, generations=self.generations, files=self.files, candidates=self.candidates,
-            view_factory=self.view_factory, model=self.model_name(),
+            view_factory=self.view_factory, model=self.model_name(), offload=self.offload,
         )  # fmt: skip
         limit = self._upload_limit(job)
         use_token = self.messenger.token_usable(job)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from generation.recipes.render import Progress, Rendered, RenderJob
+from generation.recipes.order import Progress, Rendered, RenderJob
 from generation.request import GenerationRequest
 
 #: Receives a job's progress (on the event loop).

@@ -15,14 +15,9 @@ from bot.jobs.executor import ExecutorInfo, ProgressListener, Work
 from generation.audio.finishing import FinishSettings
 from generation.errors import Cancelled, GenerationError
 from generation.executor import GpuExecutor
-from generation.recipes.render import (
-    Progress,
-    RenderContext,
-    Rendered,
-    finish_plain,
-    generate_plain,
-    render,
-)
+from generation.recipes.clips import finish_plain, generate_plain
+from generation.recipes.order import Offload, Progress, RenderContext, Rendered
+from generation.recipes.render import render
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -45,9 +40,18 @@ class LocalExecutor:
 
     kind = "local"
 
-    def __init__(self, gpu: GpuExecutor, finish_settings: FinishSettings, *, max_batch: int = 0) -> None:
+    def __init__(
+        self,
+        gpu: GpuExecutor,
+        finish_settings: FinishSettings,
+        *,
+        max_batch: int = 0,
+        offload: Offload = asyncio.to_thread,
+    ) -> None:
         self.gpu = gpu
         self.finish_settings = finish_settings
+        self.offload = offload
+        """Where each job's CPU part runs (the bot passes its audio worker process)."""
         self.max_batch = max_batch
         """Most clips per pipeline call; 0: sized from free GPU memory."""
         self._running: set[int] = set()
@@ -110,7 +114,9 @@ class LocalExecutor:
         def should_stop() -> bool:
             return all(job_id in self._stop for job_id in job_ids)
 
-        return RenderContext(self.gpu, self.finish_settings, progress=report, should_stop=should_stop)
+        return RenderContext(
+            self.gpu, self.finish_settings, progress=report, should_stop=should_stop, offload=self.offload
+        )
 
     async def submit(
         self, batch: Sequence[Work], progress: ProgressListener

@@ -18,6 +18,7 @@ import discord
 
 from bot.config import Config
 from bot.jobs.answers import Answers
+from bot.jobs.cpu_pool import CpuPool
 from bot.jobs.delivery import Delivery
 from bot.jobs.executor import Executor
 from bot.jobs.messenger import Messenger
@@ -66,8 +67,11 @@ class Pipeline:
         stores: Stores,
         executor: Executor,
         view_factory: Callable[[Job], discord.ui.View | None],
+        cpu: CpuPool | None = None,
     ) -> None:
         self.config = config
+        self.cpu = cpu or CpuPool()
+        """The audio worker process: finishing, mixing and pictures run there, not in the bot."""
         self.stores = stores
         self.executor = executor
         self.queue = JobQueue()
@@ -89,6 +93,7 @@ class Pipeline:
             answers=self.answers,
             view_factory=view_factory,
             model_name=lambda: executor.model_name,
+            offload=self.cpu.run,
         )
         self.scheduler = Scheduler(
             queue=self.queue,
@@ -101,6 +106,7 @@ class Pipeline:
             files=stores.files,
             finish_settings=config.audio.finish_settings(),
             batch_window_ms=config.queue.batch_window_ms,
+            offload=self.cpu.run,
         )
         self.outbox = Outbox(stores.jobs, self.delivery, self.answers)
         self.outbox_loop = Supervised("the outbox", self.outbox.run)
@@ -146,6 +152,7 @@ class Pipeline:
         finally:
             await self.outbox_loop.stop()
             await self.poster.close()
+            await self.cpu.close()
 
     def state(self) -> dict[str, str]:
         """The loops' health, for ``/status``."""

@@ -1,7 +1,7 @@
 """The result message of a job, built from what was stored: files, card, picture, buttons.
 
 Built from the stored MP3s and rows only, so a result re-posted after a restart is the same
-message. Drawing the picture decodes the MP3s: that runs in a worker thread.
+message. Drawing the picture decodes the MP3s: that runs off the event loop (``offload``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import asyncio
 import io
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import discord
 
@@ -18,34 +17,15 @@ from bot.jobs.poster import Message
 from bot.storage import CandidateStore, Generation, GenerationStore, Job, Mp3Files
 from bot.ui.embeds import result_embed
 from bot.ui.job_texts import result_content
-from generation.audio.mp3 import decode_mp3
 from generation.audio.reencode import fit_mp3
-from generation.audio.spectrogram import spectrogram_strip_png
+from generation.audio.result_picture import picture_of
 from generation.naming import mp3_filename
+from generation.recipes.order import Offload
 
 log = logging.getLogger(__name__)
 
 #: The result picture's attachment name; the embed shows it with ``attachment://``.
 SPECTROGRAM_FILENAME = "spectrogram.png"
-
-
-@dataclass(frozen=True)
-class _Picture:
-    durations: list[float]
-    png: bytes | None
-
-
-def _picture(mp3s: list[bytes]) -> _Picture:
-    """Each file's real duration and one spectrogram of them all (a stack for variations)."""
-    decoded = [decode_mp3(data) for data in mp3s]
-    durations = [samples.shape[0] / rate for samples, rate in decoded]
-    try:
-        clips = [samples for samples, _ in decoded]
-        png = spectrogram_strip_png(clips, decoded[0][1], width=480, height=160) if decoded else None
-    except Exception:  # a picture is a nicety; the sound is what must get through
-        log.exception("spectrogram failed")
-        png = None
-    return _Picture(durations, png)
 
 
 class ResultPost:
@@ -75,10 +55,11 @@ class ResultPost:
         candidates: CandidateStore,
         view_factory: Callable[[Job], discord.ui.View | None],
         model: str,
+        offload: Offload = asyncio.to_thread,
     ) -> ResultPost:
         stored = await generations.for_job(job.id)
         payloads = [(g, await files.read(g.mp3_path)) for g in stored]
-        picture = await asyncio.to_thread(_picture, [data for _, data in payloads])
+        picture = await offload(picture_of, [data for _, data in payloads])
         embed = result_embed(
             job,
             [g.seed for g in stored],

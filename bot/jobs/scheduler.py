@@ -28,7 +28,8 @@ from bot.tasks import Supervised, spawn
 from bot.ui.job_texts import UNEXPECTED_FAILURE, progress_text, starting_text
 from generation.audio.finishing import FinishSettings
 from generation.audio.mp3 import mp3_frames
-from generation.recipes.render import Clip, Progress, RenderContext, Rendered, RenderJob, render
+from generation.recipes.order import Clip, Offload, Progress, RenderContext, Rendered, RenderJob
+from generation.recipes.render import render
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Scheduler:
         files: Mp3Files,
         finish_settings: FinishSettings,
         batch_window_ms: int = 0,
+        offload: Offload = asyncio.to_thread,
     ) -> None:
         self.queue = queue
         self.jobs = jobs
@@ -77,6 +79,7 @@ class Scheduler:
         self.stems = stems
         self.files = files
         self.finish_settings = finish_settings
+        self.offload = offload
         self.batch_window_s = batch_window_ms / 1000
         self.loop = Supervised("the scheduler", self._run)
         self.idle_gaps_ms: collections.deque[float] = collections.deque(maxlen=1000)
@@ -292,7 +295,8 @@ class Scheduler:
         order = RenderJob(
             job.request, recipe, source=source, source_model=made_by[0].model if made_by else None
         )
-        return await render(RenderContext(gpu=None, finish_settings=self.finish_settings), order)
+        context = RenderContext(gpu=None, finish_settings=self.finish_settings, offload=self.offload)
+        return await render(context, order)
 
 
 def _discard(future: asyncio.Future[object]) -> None:

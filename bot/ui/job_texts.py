@@ -13,7 +13,7 @@ import discord
 from bot.storage import KIND_AMBIENT, KIND_LAYER, KIND_REMIX, KIND_REROLL, KIND_TWEAK, Job
 from bot.ui.text import CONTENT_MAX, PROMPT_IN_CONTENT, clip, fit_content, shown
 from generation.errors import Cancelled, GenerationError, OutOfMemory, RequestError, StuckGeneration
-from generation.recipes.render import Progress
+from generation.recipes.order import Progress
 
 
 def _round_half_up(x: float) -> int:

@@ -16,7 +16,7 @@ from bot.jobs.messenger import DiscordUnavailable
 from bot.jobs.poster import Message, Outcome, Posted, Unknown
 from bot.storage import Job
 from generation.audio.mp3 import encode_mp3
-from generation.recipes.render import Clip, Progress, Rendered
+from generation.recipes.order import Clip, Progress, Rendered
 from generation.request import GenerationRequest
 
 SAMPLE_RATE = 16_000
