@@ -264,3 +264,15 @@ async def test_a_row_that_no_longer_decodes_fails_alone_and_cancel_still_works(w
     await waiting.wait_original(lambda m: m["content"] == "🛑 Cancelled.", timeout=RESULT_TIMEOUT_S)
     assert {r["id"]: r["status"] for r in job_rows(world).values()} == {1: "failed", 2: "cancelled"}
     bot.release()
+
+
+async def test_a_failed_queued_edit_never_says_nothing_was_queued(world: World) -> None:
+    """Finding 9: showing "Queued" failed after the job was queued; the job runs and is posted."""
+    standin = world.standin
+    original = rf"/webhooks/{standin.application_id}/[^/]+/messages/@original$"
+    standin.inject_fault("PATCH", original, status=400, body={"message": "Bad Request", "code": 0})
+    handle = await ambient(world, world.alice, prompt="soft rain", duration=2.5)
+    await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    texts = [m.get("content", "") for m in standin.messages_in(world.channel_id)]
+    assert not any("nothing was queued" in text for text in texts)
+    assert job_rows(world)[1]["status"] == "done"
