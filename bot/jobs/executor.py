@@ -22,6 +22,10 @@ from generation.request import GenerationRequest
 ProgressListener = Callable[[int, Progress], None]
 
 
+class ExecutorUnavailable(RuntimeError):
+    """The executor can't start (its broker is unreachable, …); the message is one line for the operator."""
+
+
 @dataclass(frozen=True)
 class Work:
     """One job for the GPU."""
@@ -70,6 +74,14 @@ class Executor(Protocol):
 
     def available(self) -> bool:
         """Whether a GPU can take work now (a remote executor: a worker is online)."""
+        ...
+
+    async def ready(self) -> None:
+        """Wait until a batch can be handed over now (a remote executor: a worker has room).
+
+        The scheduler waits here before it takes the next batch from the fair queue, so a job
+        leaves the queue only when a GPU can start it.
+        """
         ...
 
     async def submit(

@@ -202,4 +202,3 @@ def decode_outcomes(blob: bytes) -> Outcomes:
         if isinstance(exc, WireError):
             raise
         raise WireError(f"a damaged outcome blob ({type(exc).__name__}: {exc})") from exc
-

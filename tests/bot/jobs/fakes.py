@@ -69,6 +69,8 @@ class FakeExecutor:
     def available(self) -> bool:
         return True
 
+    async def ready(self) -> None: ...
+
     def cancel(self, job_id: int) -> bool:
         self.cancelled.append(job_id)
         return True
