@@ -85,6 +85,19 @@ class GpuWorker(Worker):
         # Presence lasts three heartbeats: one late tick must not make the bot think it is gone.
         return await super().worker_info(ttl=3 * self.heartbeat_s)
 
+    async def stop(self) -> None:
+        # SAQ would wait its whole grace for every task, the slot idling in Redis's BLMOVE too:
+        # wait for the batches that run, then let SAQ cancel the rest (a batch still running
+        # after the grace goes back to the queue for another worker).
+        running = [c["task"] for c in self.job_task_contexts.values() if not c["task"].done()]
+        if running:
+            log.info(
+                "stopping: letting %d running batch(es) finish (up to %d s)", len(running), SHUTDOWN_GRACE_S
+            )
+            await asyncio.wait(running, timeout=SHUTDOWN_GRACE_S)
+        self._shutdown_grace_period_s = 0
+        await super().stop()
+
     async def abort(self, abort_threshold: float) -> None:
         try:
             await super().abort(abort_threshold)

@@ -78,19 +78,7 @@ class BotProcess:
 
     def unexpected_errors(self) -> list[str]:
         """ERROR records and tracebacks in the bot's logs that no :meth:`expect_error` allowed."""
-        records: list[list[str]] = []
-        for line in self.log().splitlines():
-            if _RECORD_START.match(line) or not records:
-                records.append([line])
-            else:
-                records[-1].append(line)
-        problems = []
-        for record in records:
-            head = record[0]
-            bad = "level=ERROR" in head or "level=CRITICAL" in head or any("Traceback" in r for r in record)
-            if bad and not any(p.search(head) for p in self.expected_errors):
-                problems.append("\n".join(record[:12]))
-        return problems
+        return unexpected_records(self.log(), self.expected_errors)
 
     @property
     def fail_file(self) -> Path:
@@ -223,6 +211,23 @@ class BotProcess:
 
 
 _RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ level=")
+
+
+def unexpected_records(log: str, expected: list[re.Pattern[str]]) -> list[str]:
+    """ERROR records and tracebacks in ``log`` (a bot's or a worker's) that no pattern allows."""
+    records: list[list[str]] = []
+    for line in log.splitlines():
+        if _RECORD_START.match(line) or not records:
+            records.append([line])
+        else:
+            records[-1].append(line)
+    problems = []
+    for record in records:
+        head = record[0]
+        bad = "level=ERROR" in head or "level=CRITICAL" in head or any("Traceback" in r for r in record)
+        if bad and not any(p.search(head) for p in expected):
+            problems.append("\n".join(record[:12]))
+    return problems
 
 
 def _write_lines(path: Path, lines: tuple[str, ...]) -> None:

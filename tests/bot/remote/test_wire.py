@@ -27,7 +27,7 @@ RATE = 16_000
 
 
 def scene() -> Mix:
-    request, recipe = build_order("rain:0.8 + crickets:0.4", seed=5, duration=5.0)
+    _request, recipe = build_order("rain:0.8 + crickets:0.4", seed=5, duration=5.0)
     rng = np.random.default_rng(1)
     waves = [rng.standard_normal(RATE).astype(np.float32) * 0.1 for _ in recipe.layers]
     return Mix.create(recipe.layers, recipe.layer_requests, waves, RATE)
