@@ -140,6 +140,8 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
             return _fail("Discord refused the gateway intents the bot asked for.")
     finally:
         await executor.close()
+        # With remote workers the model must never have been imported here (a test reads this).
+        log.info("torch was %s in this process", "loaded" if "torch" in sys.modules else "never loaded")
     return 0
 
 

@@ -170,13 +170,21 @@ class BotProcess:
     def _readies(self) -> int:
         return sum(1 for f in self.standin.gateway_frames if f.direction == "send" and f.t == "READY")
 
+    @property
+    def shards(self) -> int:
+        """Gateway sessions this bot opens: its ``shard_ids``, else ``shard_count``, else Discord's advice."""
+        discord = self.config()["discord"]
+        ids = discord.get("shard_ids")
+        return len(ids) if ids else int(discord.get("shard_count") or self.standin.recommended_shards)  # type: ignore[arg-type]
+
     def _ready(self, readies_before: int) -> bool:
-        # Commands synced to the test guilds and a new gateway session is READY: the bot is serving.
+        # Commands synced to the test guilds and a new gateway session READY on every shard: the
+        # bot is serving (an interaction for a guild whose shard is not connected would be lost).
         synced = all(
             {"ambient", "queue", "cancel", "presets"} <= {c["name"] for c in self.standin.commands(g.id)}
             for g in self.guilds
         )
-        return synced and self._readies() > readies_before
+        return synced and self._readies() - readies_before >= self.shards
 
     def send_signal(self, sig: int) -> None:
         """Send ``sig`` to the bot (if it still runs) without waiting for it to exit."""
@@ -251,15 +259,27 @@ class World:
     bot: BotProcess
     #: A second server with the same three members (``running_world(..., second_guild=True)``).
     other_guild: Guild | None = None
+    #: GPU worker processes and their Redis (``tests/e2e/remote.py``), when the bot uses them.
+    workers: list[Any] = field(default_factory=list)
+    redis: Any = None
 
 
 @contextlib.asynccontextmanager
 async def running_world(
-    workdir: Path, overrides: dict[str, dict[str, object]] | None = None, *, second_guild: bool = False
+    workdir: Path,
+    overrides: dict[str, dict[str, object]] | None = None,
+    *,
+    second_guild: bool = False,
+    shards: int = 1,
 ) -> AsyncIterator[World]:
-    async with DiscordStandIn(token="e2e-token") as standin:
-        guild = standin.add_guild("Ambient Test Server")
-        other = standin.add_guild("Other Server") if second_guild else None
+    """A stand-in with a server (two with ``second_guild``) and the bot logged in to it.
+
+    With ``shards`` > 1 the stand-in recommends that many shards and the servers lie on shards
+    0 and 1, so a second server's events reach the bot through its second gateway session.
+    """
+    async with DiscordStandIn(token="e2e-token", shards=shards, max_concurrency=shards) as standin:
+        guild = standin.add_guild("Ambient Test Server", shard=0 if shards > 1 else None)
+        other = standin.add_guild("Other Server", shard=1 if shards > 1 else None) if second_guild else None
         users = [standin.make_user(name) for name in ("alice", "bob", "carol")]
         for user in users:
             for each in (guild, other):
