@@ -50,6 +50,8 @@ REDIS_DOWN: tuple[type[BaseException], ...] = (
 RIDE_OUT_S = 300.0
 #: Waits between attempts while Redis is down (the last one repeats).
 BACKOFF_S = (0.2, 0.5, 1.0, 2.0)
+#: The error of a batch put back in the queue because its worker died.
+SWEPT = "its GPU worker stopped responding"
 
 __all__ = ["BACKOFF_S", "FUNCTION", "PROTOCOL", "REDIS_DOWN", "SLOTS_PER_WORKER", "Keys", "Status"]
 
@@ -154,8 +156,9 @@ class ResilientQueue(RedisQueue):
     """SAQ's Redis queue, made to ride out a Redis restart (see the module docstring)."""
 
     def __init__(self, client: Redis, name: str) -> None:
-        super().__init__(client, name=name, swept_error_message="its GPU worker stopped responding")
+        super().__init__(client, name=name, swept_error_message=SWEPT)
         self.outage = Outage(f"queue {name}")
+        self._just_taken: set[bytes] = set()
 
     async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> SaqJob | None:  # noqa: ASYNC109
         try:
@@ -169,10 +172,45 @@ class ResilientQueue(RedisQueue):
 
     async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
         try:
-            return await super().sweep(lock, abort)
+            return await self._sweep_dead(lock)
         except REDIS_DOWN as exc:
             self.outage.down(exc)
             return []
+
+    async def _sweep_dead(self, lock: int) -> list[str]:
+        """Put batches whose worker died back in the queue (or end them past their attempts).
+
+        Dead means: its record is gone, or it is active and has not heartbeat for
+        ``job.heartbeat`` seconds, or it still says "queued" in the active list at two sweeps in
+        a row. (SAQ's own sweep takes a batch for dead the moment it sees "queued" there, which
+        is also the instant between a worker's move and its status write, and then kills a
+        healthy run.) One worker sweeps at a time (a lock for ``lock`` seconds).
+        """
+        if not await self.redis.set(self.namespace("sweep"), 1, ex=max(1, lock), nx=True):
+            return []
+        ids = await self.redis.lrange(self.namespace("active"), 0, -1)
+        records = await self.redis.mget(ids) if ids else []
+        swept, taken = [], set()
+        for job_id, record in zip(ids, records, strict=True):
+            job = self.deserialize(record) if record else None
+            if job is None:
+                await self.redis.lrem(self.namespace("active"), 0, job_id)
+                swept.append(job_id.decode())
+                continue
+            if job.status in (Status.QUEUED, Status.NEW):
+                taken.add(job_id)
+                if job_id not in self._just_taken:
+                    continue  # probably moved a moment ago: its worker is writing "active"
+            elif not job.stuck:
+                continue
+            log.warning("batch %s: its worker stopped heartbeating (attempt %d)", job.key, job.attempts)
+            swept.append(job_id.decode())
+            if job.retryable:
+                await self.retry(job, SWEPT)
+            else:
+                await self.finish(job, Status.ABORTED, error=SWEPT)
+        self._just_taken = taken
+        return swept
 
     async def schedule(self, lock: int = 1) -> list[str]:
         try:

@@ -297,7 +297,9 @@ class RemoteExecutor:
                     flight.finished = True  # an earlier run's batch: collected when asked for
                 elif record.status is Status.COMPLETE:
                     await self._collect(flight, record)
-                elif record.status in (Status.FAILED, Status.ABORTED):
+                elif record.status is Status.FAILED or (
+                    record.status is Status.ABORTED and not record.retryable
+                ):
                     self._failed(flight, record)
                 elif (
                     self._stale(record)
