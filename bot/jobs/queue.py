@@ -150,6 +150,11 @@ class JobQueue:
         place = self.view().place(job_id)
         return None if place is None else (place.position, len(self._jobs))
 
+    async def wait_for_work(self) -> None:
+        """Wait until a job is waiting (without taking it)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: bool(self._jobs))
+
     async def take(
         self,
         max_items: int | Callable[[Job], int] = 1,

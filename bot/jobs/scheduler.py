@@ -130,6 +130,8 @@ class Scheduler:
         while not self._stopping:
             # A job leaves the fair queue only when a GPU can start it (a remote executor: a worker
             # has room), so "waiting for a GPU worker" jobs keep their places and their status.
+            # Room is asked for once work is there, so it is still true when the batch is taken.
+            await self.queue.wait_for_work()
             await self.executor.ready()
             batch = await self._take()
             self._dispatching = True
