@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shlex
 import sys
@@ -33,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.bot_overhead import cpu_seconds, machine, summary, versions
+from bench.bot_overhead import cpu_seconds, machine, machine_busy_seconds, summary, versions
 from tests.e2e.harness import World
 from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of
 from tests.e2e.remote import remote_world
@@ -65,7 +66,7 @@ async def _run_one(workdir: Path, workers: int, args: argparse.Namespace) -> dic
         for user in users[3:]:
             world.standin.add_member(world.guild.id, user)
         users = users[: args.users]
-        cpu_before = cpu_seconds(pid)
+        cpu_before, busy_before, started = cpu_seconds(pid), machine_busy_seconds(), time.monotonic()
         handles = []
         for round_ in range(args.jobs_per_user):
             for index, user in enumerate(users):
@@ -79,10 +80,19 @@ async def _run_one(workdir: Path, workers: int, args: argparse.Namespace) -> dic
             await handle.followup(timeout=RESULT_TIMEOUT_S * 4)
         await _all_done(world, len(handles))
         cpu_after = cpu_seconds(pid)
+        busy = machine_busy_seconds()
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        load = (
+            None
+            if busy is None or busy_before is None
+            else (busy - busy_before) / ((time.monotonic() - started) * cores)
+        )
         worker_logs = [w.log() for w in world.workers]
         bot_log = world.bot.log()
         rows = world.bot.db_rows("SELECT id, status, gen_seconds FROM jobs ORDER BY id")
-        return _report(workers, handles, rows, world, bot_log, worker_logs, cpu_before, cpu_after)
+        report = _report(workers, handles, rows, world, bot_log, worker_logs, cpu_before, cpu_after)
+        report["machine_cpu_busy_pct"] = None if load is None else round(100 * load, 1)
+        return report
 
 
 async def _all_done(world: World, count: int) -> None:
@@ -157,6 +167,7 @@ def markdown(report: dict[str, Any]) -> str:
     row("jobs per worker", [" / ".join(map(str, r["jobs_per_worker"])) for r in rows])
     row("pipeline seconds per job (median)", [r["gpu_seconds_per_job"]["p50"] for r in rows])
     row("bot CPU per job (ms)", [r["bot_cpu_ms_per_job"] for r in rows])
+    row("machine CPU busy during the load (%)", [r["machine_cpu_busy_pct"] for r in rows])
 
     def spread(name: str) -> list[str]:
         return [f"{r[name]['p50']} / {r[name]['p95']}" for r in rows]

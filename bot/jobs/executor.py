@@ -76,6 +76,11 @@ class Executor(Protocol):
         """Whether a GPU can take work now (a remote executor: a worker is online)."""
         ...
 
+    @property
+    def lanes(self) -> int:
+        """How many batches run side by side (GPU workers online); queue estimates divide by it."""
+        ...
+
     async def ready(self) -> None:
         """Wait until a batch can be handed over now (a remote executor: a worker has room).
 

@@ -86,6 +86,10 @@ class LocalExecutor:
     def available(self) -> bool:
         return self.gpu.loaded_engine is not None
 
+    @property
+    def lanes(self) -> int:
+        return 1
+
     def cancel(self, job_id: int) -> bool:
         if job_id not in self._running:
             return False

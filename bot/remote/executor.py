@@ -147,6 +147,10 @@ class RemoteExecutor:
     def available(self) -> bool:
         return self.fleet.online > 0 and not self._outage.is_down
 
+    @property
+    def lanes(self) -> int:
+        return max(1, self.fleet.online)
+
     def _room(self) -> bool:
         return self.available() and len(self.flights.live()) < self.fleet.slots
 

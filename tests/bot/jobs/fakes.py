@@ -71,6 +71,10 @@ class FakeExecutor:
 
     async def ready(self) -> None: ...
 
+    @property
+    def lanes(self) -> int:
+        return 1
+
     def cancel(self, job_id: int) -> bool:
         self.cancelled.append(job_id)
         return True

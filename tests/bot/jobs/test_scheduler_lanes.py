@@ -25,7 +25,7 @@ class LaneExecutor(FakeExecutor):
 
     def __init__(self, lanes: int) -> None:
         super().__init__()
-        self.lanes = lanes
+        self.open_lanes = lanes
         self.pending: dict[int, asyncio.Future[Rendered]] = {}
         self.listeners: dict[int, ProgressListener] = {}
         self.works: dict[int, Work] = {}
@@ -36,7 +36,7 @@ class LaneExecutor(FakeExecutor):
 
     async def ready(self) -> None:
         async with self._room:
-            await self._room.wait_for(lambda: len(self.pending) < self.lanes)
+            await self._room.wait_for(lambda: len(self.pending) < self.open_lanes)
 
     async def submit(
         self, batch: Sequence[Work], progress: ProgressListener
@@ -57,7 +57,7 @@ class LaneExecutor(FakeExecutor):
             self._room.notify_all()
 
     async def open(self, lanes: int) -> None:
-        self.lanes = lanes
+        self.open_lanes = lanes
         async with self._room:
             self._room.notify_all()
 
