@@ -92,7 +92,10 @@ class Executor(Protocol):
     async def submit(
         self, batch: Sequence[Work], progress: ProgressListener
     ) -> list[asyncio.Future[Rendered]]:
-        """Start ``batch``; return once the executor can take the next batch, with one future per item.
+        """Start ``batch``; return once it is handed over, with one future per item.
+
+        The local executor returns when the GPU part is done (the CPU part goes on); a remote one
+        as soon as the batch is in Redis. Either way :meth:`ready` says when the next may come.
 
         Never raises for a job's failure: that future carries the exception (``Cancelled`` when
         the job was cancelled, ``GenerationError`` and its kin otherwise).

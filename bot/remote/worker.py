@@ -87,15 +87,17 @@ class GpuWorker(Worker):
 
     async def stop(self) -> None:
         # SAQ would wait its whole grace for every task, the slot idling in Redis's BLMOVE too:
-        # wait for the batches that run, then let SAQ cancel the rest (a batch still running
-        # after the grace goes back to the queue for another worker).
+        # wait for the batches that run, and only for them.
         running = [c["task"] for c in self.job_task_contexts.values() if not c["task"].done()]
         if running:
-            log.info(
-                "stopping: letting %d running batch(es) finish (up to %d s)", len(running), SHUTDOWN_GRACE_S
-            )
+            log.info("stopping: %d running batch(es) get up to %d s", len(running), SHUTDOWN_GRACE_S)
             await asyncio.wait(running, timeout=SHUTDOWN_GRACE_S)
-        self._shutdown_grace_period_s = 0
+        # The rest (idle slots, upkeep, a batch past its grace, which SAQ puts back in the
+        # queue for another worker) ends now.
+        rest = [task for task in self.tasks if not task.done()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
         await super().stop()
 
     async def abort(self, abort_threshold: float) -> None:
