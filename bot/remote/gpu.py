@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,25 +36,43 @@ from generation.recipes.render import Progress
 
 log = logging.getLogger(__name__)
 
+#: How long a batch taken from Redis may take to start before the GPU counts as free again.
+CLAIM_TIMEOUT_S = 60.0
+
 
 class GpuTurn:
     """Whose batch holds this worker's GPU; the next one is taken from Redis only when it is free."""
 
-    def __init__(self) -> None:
+    def __init__(self, claim_timeout_s: float = CLAIM_TIMEOUT_S) -> None:
         self.taking = asyncio.Lock()
         """Held by the one queue slot that waits in Redis for the next batch."""
         self._free = asyncio.Event()
         self._free.set()
         self._owner: str | None = None
+        self._started = False
+        self._claimed_at = 0.0
+        self._claim_timeout_s = claim_timeout_s
 
     async def wait_free(self) -> None:
-        await self._free.wait()
+        while not self._free.is_set():
+            # A batch taken from Redis whose run never began (SAQ failed between taking it and
+            # starting it) must not hold the GPU for ever.
+            if not self._started and time.monotonic() - self._claimed_at > self._claim_timeout_s:
+                log.warning("batch %s was taken but never started here; the GPU is free again", self._owner)
+                self.release(self._owner)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._free.wait(), 1.0)
 
     def claim(self, key: str) -> None:
-        self._owner = key
+        self._owner, self._started, self._claimed_at = key, False, time.monotonic()
         self._free.clear()
 
-    def release(self, key: str) -> None:
+    def started(self, key: str) -> None:
+        if self._owner == key:
+            self._started = True
+
+    def release(self, key: str | None) -> None:
         if self._owner == key:
             self._owner = None
             self._free.set()
@@ -98,7 +117,10 @@ class BatchRunner:
         """Run one batch; returns where its outcome blob is (a small record, kept by SAQ)."""
         job: SaqJob = ctx["job"]
         key = job.key
+        self.turn.started(key)
         ids = [int(order["job_id"]) for order in orders]
+        # Dead after three of *this* worker's heartbeats, whatever the bot's config says.
+        job.heartbeat = 3 * self.heartbeat_s
         heartbeat = asyncio.create_task(self._heartbeat(job, ids), name=f"heartbeat-{key}")
         try:
             with job_context(ids[0]):
@@ -224,8 +246,11 @@ class BatchRunner:
 
     async def _heartbeat(self, job: SaqJob, ids: Sequence[int]) -> None:
         """Touch the SAQ job (a worker silent for 3 heartbeats is presumed dead) and re-read stops."""
+        first = True
         while True:
-            await asyncio.sleep(self.heartbeat_s)
+            if not first:
+                await asyncio.sleep(self.heartbeat_s)
+            first = False
             try:
                 await self._check_stops(ids)
                 await job.update()
