@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import numpy as np
 import pytest
 from saq.job import Job as SaqJob
 from saq.job import Status
@@ -17,9 +18,11 @@ from bot.config import ExecutorConfig
 from bot.jobs.executor import ExecutorUnavailable, Work
 from bot.remote.broker import FUNCTION, PROTOCOL, Keys, ResilientQueue, connect
 from bot.remote.executor import RemoteExecutor
-from bot.remote.wire import encode_outcomes
+from bot.remote.wire import encode_outcomes, mix_from_bytes
 from generation.errors import Cancelled, GenerationError
 from generation.prompting import build_request
+from generation.recipes.mixing import Mix
+from generation.recipes.recipe import build_order
 from generation.recipes.render import Clip, Progress, Rendered, RenderJob
 from tests.redis_server import RedisServer
 
@@ -221,3 +224,23 @@ async def test_a_restarted_bot_waits_on_what_it_handed_out_before(
         assert await worker.queue.count("queued") == 0  # never handed out a second time
     finally:
         await second.close()
+
+
+async def test_a_layer_rerolls_stems_travel_beside_the_batch(
+    executor: RemoteExecutor, worker: FakeWorker
+) -> None:
+    await worker.online()
+    _request, recipe = build_order("rain + crickets", seed=3, duration=5.0)
+    waves = [np.full(16_000, 0.1, dtype=np.float32), np.full(16_000, -0.1, dtype=np.float32)]
+    scene = Mix.create(recipe.layers, recipe.layer_requests, waves, 16_000)
+    order = Work(21, RenderJob(recipe.layer_requests[0], recipe, source=scene))
+    (future,) = await executor.submit([order], lambda *_: None)
+    taken = await worker.take()
+    (sent,) = taken.kwargs["orders"]
+    assert sent["source_key"] == worker.keys.source("21", 21)
+    stems = mix_from_bytes(await worker.client.get(sent["source_key"]))
+    assert stems.layers == scene.layers and np.array_equal(stems.stems[1], scene.stems[1])
+    await worker.finish(taken, {21: rendered(order)})
+    await asyncio.wait_for(future, 5)
+    await asyncio.sleep(0.2)
+    assert await worker.client.exists(sent["source_key"]) == 0  # collected: the bot cleaned up
