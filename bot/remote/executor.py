@@ -24,24 +24,15 @@ import time
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
-from saq.job import TERMINAL_STATUSES, Status
 from saq.job import Job as SaqJob
+from saq.job import Status
 
 from bot.config import REDIS_PASSWORD_ENV, Config, ExecutorConfig
 from bot.jobs.executor import ExecutorInfo, ExecutorUnavailable, ProgressListener, Work
-from bot.remote.broker import (
-    FUNCTION,
-    PROTOCOL,
-    REDIS_DOWN,
-    Keys,
-    Outage,
-    ResilientQueue,
-    batch_key,
-    connect,
-    job_ids_of,
-)
-from bot.remote.flights import Fleet, Flight, Flights, parse_workers
-from bot.remote.wire import WireError, decode_outcomes, mix_to_bytes, order_to_dict
+from bot.remote.broker import REDIS_DOWN, Keys, Outage, ResilientQueue, batch_key, connect
+from bot.remote.courier import Courier
+from bot.remote.flights import Fleet, Flight, Flights, describe, parse_workers
+from bot.remote.wire import WireError, order_to_dict
 from bot.tasks import spawn
 from generation.errors import GenerationError
 from generation.recipes.render import Progress, Rendered
@@ -67,6 +58,7 @@ class RemoteExecutor:
         self.max_batch = max_batch
         self.keys = Keys(settings.queue_name)
         self.queue = ResilientQueue(client, settings.queue_name)
+        self.courier = Courier(client, self.queue, settings, max_attempts)
         self.flights = Flights()
         self.fleet = Fleet()
         self.poll_s = max(0.2, settings.heartbeat_s / 2)
@@ -112,18 +104,7 @@ class RemoteExecutor:
     async def _adopt(self) -> None:
         """Batches an earlier run handed out and Redis still has: wait on them, never resend them."""
         adopted = 0
-        async for job in self.queue.iter_jobs():
-            ids = job_ids_of(job.key)
-            orders = (job.kwargs or {}).get("orders")
-            if (
-                job.function != FUNCTION
-                or not ids
-                or not orders
-                or job.status in (Status.FAILED, Status.ABORTED)
-            ):
-                continue
-            flight = Flight(job.key, list(orders), adopted=True, sent=True)
-            flight.finished = job.status in TERMINAL_STATUSES
+        async for flight in self.courier.live_batches():
             self.flights.add(flight)
             adopted += 1
         if adopted:
@@ -205,44 +186,15 @@ class RemoteExecutor:
         return True
 
     def info(self) -> ExecutorInfo:
-        fleet = self.fleet
-        live = self.flights.live()
-        if self._outage.is_down:
-            state = "waiting for a GPU worker (Redis unreachable)"
-        elif not fleet.online:
-            state = "waiting for a GPU worker"
-        else:
-            state = "generating" if live else "ready"
-        workers = ", ".join(f"{w.name} ({w.device})" for w in fleet.workers) or "none online"
-        return ExecutorInfo(
-            kind=self.kind,
-            models=fleet.models,
-            device=f"{fleet.online} GPU worker(s)",
-            state=state,
-            details={
-                "GPU workers": workers[:1000],
-                "Redis": f"{self.settings.redis_url} · {self.settings.queue_name} · {len(live)} batches out",
-            },
-        )
+        state = "waiting for a GPU worker (Redis unreachable)" if self._outage.is_down else None
+        return describe(self.kind, self.fleet, len(self.flights.live()), self.settings, state)
 
     # -- talking to Redis ---------------------------------------------------------------------------
 
     async def _send(self, flight: Flight) -> None:
-        """Write ``flight`` (and its stems) to Redis; while Redis is down the poll sends it later."""
-        ttl = self.settings.result_ttl_s
-        job = SaqJob(
-            function=FUNCTION,
-            key=flight.key,
-            kwargs={"orders": flight.orders, "protocol": PROTOCOL},
-            timeout=0,  # renders take what they take; the heartbeat says whether a worker lives
-            heartbeat=3 * self.settings.heartbeat_s,
-            retries=self.max_attempts,
-            ttl=ttl,
-        )
+        """Write ``flight`` to Redis; while Redis is down the poll sends it later."""
         try:
-            for source_key, mix in flight.sources.items():
-                await self.client.set(source_key, await asyncio.to_thread(mix_to_bytes, mix), ex=ttl)
-            await self.queue.enqueue(job)
+            await self.courier.send(flight)
         except REDIS_DOWN as exc:
             self._outage.down(exc)
             return
@@ -253,8 +205,7 @@ class RemoteExecutor:
         for wait in (0.0, 0.5, 1.0, 2.0, 5.0, 10.0):
             await asyncio.sleep(wait)
             try:
-                await self.client.set(self.keys.stop(job_id), b"1", ex=self.settings.result_ttl_s)
-                await self.client.publish(self.keys.stop_channel, str(job_id))
+                await self.courier.stop(job_id)
                 return
             except REDIS_DOWN as exc:
                 self._outage.down(exc)
@@ -286,7 +237,7 @@ class RemoteExecutor:
         if not flights:
             return
         async with self._checking:
-            records = await self.queue.jobs([flight.key for flight in flights])
+            records = await self.courier.records(flights)
             for flight, record in zip(flights, records, strict=True):
                 if flight.finished:
                     continue
@@ -305,10 +256,7 @@ class RemoteExecutor:
                     record.status is Status.ABORTED and not record.retryable
                 ):
                     self._failed(flight, record)
-                elif (
-                    self._stale(record)
-                    and await self.client.zscore(self.queue.namespace("incomplete"), record.id) is None
-                ):
+                elif self.courier.stale(record) and await self.courier.unknown_to_saq(record):
                     silent = (time.time() * 1000 - record.touched) / 1000
                     log.warning(
                         "jobs %s: no heartbeat for %.0f s, unknown to SAQ; resending", flight.key, silent
@@ -316,33 +264,24 @@ class RemoteExecutor:
                     await self._send(flight)
         await self._notify()
 
-    def _stale(self, record: SaqJob) -> bool:
-        # SAQ's sweep (in every worker) requeues a batch 3 heartbeats after its worker went
-        # silent; this only catches what no sweep can see (a record that outlived Redis's lists,
-        # rewritten by a worker's heartbeat after a restart without data).
-        limit_ms = (6 * self.settings.heartbeat_s + 10) * 1000
-        return record.status is Status.ACTIVE and time.time() * 1000 - record.touched > limit_ms
-
     async def _collect(self, flight: Flight, record: SaqJob) -> None:
-        result_key = (record.result or {}).get("result_key") if isinstance(record.result, dict) else None
-        blob = await self.client.get(result_key) if result_key else None
-        if blob is None:
-            log.warning(
-                "jobs %s: finished, but the result is gone from Redis; handing them out again", flight.key
-            )
-            flight.sent = False
-            await self._send(flight)
-            return
         try:
-            outcome = await asyncio.to_thread(decode_outcomes, blob)
+            result_key, outcome = await self.courier.fetch(record)
         except WireError as exc:
             self.flights.fail(flight, GenerationError(f"the GPU worker's result could not be read: {exc}"))
             return
+        if outcome is None:
+            log.warning("jobs %s: finished, but its result is gone from Redis; resending", flight.key)
+            flight.sent = False
+            await self._send(flight)
+            return
         self._model, self._sample_rate = outcome.model, outcome.sample_rate
-        log.info("jobs %s: result collected from %s (%d bytes)", flight.key, outcome.worker, len(blob))
+        log.info(
+            "jobs %s: result collected from %s (%d job(s))", flight.key, outcome.worker, len(outcome.results)
+        )
         self.flights.resolve(flight, outcome)
         with contextlib.suppress(*REDIS_DOWN):
-            await self.client.delete(result_key, *flight.sources)
+            await self.courier.clean(result_key, *flight.sources)
 
     def _failed(self, flight: Flight, record: SaqJob) -> None:
         last = (record.error or "").strip().splitlines()[-1:] or ["unknown error"]

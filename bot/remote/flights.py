@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.jobs.executor import ProgressListener
+from bot.config import ExecutorConfig
+from bot.jobs.executor import ExecutorInfo, ProgressListener
 from bot.remote.broker import PROTOCOL
 from bot.remote.wire import Outcome, Outcomes
 from generation.errors import Cancelled
@@ -211,5 +212,20 @@ def parse_workers(workers: Mapping[str, Any], warned: set[str] | None = None) ->
     return Fleet(tuple(views))
 
 
-def orders_of(flights: Iterable[Flight]) -> int:
-    return sum(len(f.orders) for f in flights)
+def describe(
+    kind: str, fleet: Fleet, out: int, settings: ExecutorConfig, state: str | None = None
+) -> ExecutorInfo:
+    """What ``/status`` shows: the workers online and their GPUs, Redis, the batches out."""
+    if state is None:
+        state = "waiting for a GPU worker" if not fleet.online else "generating" if out else "ready"
+    workers = ", ".join(f"{w.name} ({w.device})" for w in fleet.workers) or "none online"
+    return ExecutorInfo(
+        kind=kind,
+        models=fleet.models,
+        device=f"{fleet.online} GPU worker(s)",
+        state=state,
+        details={
+            "GPU workers": workers[:1000],
+            "Redis": f"{settings.redis_url} · {settings.queue_name} · {out} batches out",
+        },
+    )
