@@ -8,8 +8,9 @@ line on stderr and a non-zero exit, like ``ambientgen run``.
 
 The queue machinery is SAQ's ``Worker``: it moves a batch to the active list atomically, keeps this
 worker's presence (with its model, GPU and batch sizes) under ``saq:<queue>:worker_info``, and —
-in every worker — sweeps batches whose worker stopped heartbeating back into the queue, so a
-SIGKILLed worker's batch runs again elsewhere. This process imports no Discord code.
+in every worker — sweeps batches whose worker stopped heartbeating back into the queue (with the
+sweep rule of :class:`~bot.remote.broker.ResilientQueue`), so a SIGKILLed worker's batch runs
+again elsewhere. This process imports no Discord code.
 """
 
 from __future__ import annotations
