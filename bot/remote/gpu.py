@@ -161,7 +161,10 @@ class BatchRunner:
             return dict.fromkeys(ids, error)
         outcomes: dict[int, Outcome] = {}
         works: list[Work] = []
-        await self._check_stops(ids)
+        try:
+            await self._check_stops(ids)
+        except REDIS_DOWN as exc:
+            self._outage.down(exc)  # the heartbeat reads them again once Redis is back
         for order in orders:
             job_id = int(order["job_id"])
             if job_id in self.stopped:
