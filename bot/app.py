@@ -1,8 +1,15 @@
-"""The bot: a ``commands.Bot`` that owns the job machinery and loads one cog per feature."""
+"""The bot: an ``AutoShardedBot`` that owns the job machinery and loads one cog per feature.
+
+Sharded from the start: one process runs every shard Discord recommends (``GET /gateway/bot``),
+or the ``[discord] shard_ids`` of ``shard_count`` it is given, so growing past one gateway
+connection is a config change, not a rewrite.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import discord
 import discord.gateway
@@ -23,7 +30,11 @@ from bot.token_sweep import TokenSweeper
 log = logging.getLogger(__name__)
 
 
-class AmbientBot(commands.Bot):
+#: Discord lets each identify bucket start one gateway session per this many seconds.
+IDENTIFY_INTERVAL_S = 5.0
+
+
+class AmbientBot(commands.AutoShardedBot):
     """Dependencies come in through the constructor; the runner owns their lifetimes."""
 
     def __init__(
@@ -31,6 +42,9 @@ class AmbientBot(commands.Bot):
     ) -> None:
         # Default intents cover guilds and reactions; no message content or member list needed.
         super().__init__(
+            # None: as many shards as GET /gateway/bot recommends, all run by this process.
+            shard_count=config.discord.shard_count or None,
+            shard_ids=list(config.discord.shard_ids) or None,
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
             tree_cls=AmbientTree,
@@ -59,6 +73,9 @@ class AmbientBot(commands.Bot):
         self.pruner = Pruner(RetentionStore(db), self.files, config.storage.retention_days, stems=self.stems)
         self.token_sweeper = TokenSweeper(self.jobs, ttl_s=config.discord.interaction_ttl_s)
         self._closing = False
+        self._max_concurrency = 1
+        self._identified: dict[int, float] = {}
+        """Identify bucket → when a shard of it last identified."""
 
     @staticmethod
     def _result_view(job: Job) -> discord.ui.View:
@@ -92,9 +109,25 @@ class AmbientBot(commands.Bot):
         A plain (unsharded) discord.py client would otherwise always dial Discord's default
         gateway host, even when ``[discord] api_base_url`` points at a compatible server.
         """
-        _shards, url, _limits = await self.http.get_bot_gateway()
+        shards, url, limits = await self.http.get_bot_gateway()
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
-        log.info("gateway: %s", url)
+        self._max_concurrency = max(1, int(limits.get("max_concurrency", 1)))
+        count = self.shard_count or shards
+        mine = self.shard_ids or range(count)
+        log.info("gateway: %s, shards %s of %d (identify concurrency %d)", url, ",".join(map(str, mine)),
+                 count, self._max_concurrency)  # fmt: skip
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Start shards as fast as Discord allows: one identify per bucket per 5 s, buckets in parallel.
+
+        (discord.py's own hook waits 5 s before every shard after the first, whatever the
+        ``max_concurrency`` Discord granted.)
+        """
+        bucket = (shard_id or 0) % self._max_concurrency
+        last = self._identified.get(bucket)
+        if last is not None:
+            await asyncio.sleep(max(0.0, last + IDENTIFY_INTERVAL_S - time.monotonic()))
+        self._identified[bucket] = time.monotonic()
 
     async def _sync_commands(self) -> None:
         guilds = self.config.discord.command_guilds
@@ -111,8 +144,12 @@ class AmbientBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info(
-            "connected as %s (%s) to %d server(s)", self.user, getattr(self.user, "id", "?"), len(self.guilds)
-        )
+            "connected as %s (%s) to %d server(s) on %d shard(s)",
+            self.user, getattr(self.user, "id", "?"), len(self.guilds), len(self.shards),
+        )  # fmt: skip
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        log.info("shard %d ready", shard_id)
 
     async def on_resumed(self) -> None:
         self.pipeline.outbox.wake()  # Discord is back: what is owed can go now

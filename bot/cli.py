@@ -1,4 +1,5 @@
-"""The ``ambientgen`` command: ``generate`` (offline, to files) and ``run`` (the Discord bot)."""
+"""The ``ambientgen`` command: ``generate`` (offline, to files), ``run`` (the Discord bot) and
+``worker`` (a GPU worker taking the bot's jobs from Redis)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,17 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="generate MP3 files from text (no Discord)")
     add_generate_arguments(generate)
     run = commands.add_parser("run", help="run the Discord bot")
-    run.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=os.environ.get(CONFIG_ENV),
-        help=f"TOML config file (default: ${CONFIG_ENV}, else built-in defaults)",
+    worker = commands.add_parser(
+        "worker", help='run a GPU worker for a bot with [executor] kind = "redis" (one per GPU)'
     )
+    for sub in (run, worker):
+        sub.add_argument(
+            "-c",
+            "--config",
+            type=Path,
+            default=os.environ.get(CONFIG_ENV),
+            help=f"TOML config file (default: ${CONFIG_ENV}, else built-in defaults)",
+        )
     return parser
 
 
@@ -36,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     if args.command == "generate":
         return run_generate(args)
+    if args.command == "worker":
+        from bot.remote.worker import run_worker
+
+        return run_worker(args.config)
     from bot.runner import run_bot
 
     return run_bot(args.config)

@@ -38,6 +38,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DiscordConfig",
+    "ExecutorConfig",
     "ModelConfig",
     "QueueConfig",
     "StorageConfig",
@@ -63,6 +64,11 @@ MAX_INTERACTION_TTL_S = 900.0
 _MAX_SNOWFLAKE = 2**64 - 1
 
 _DEVICE_RE = re.compile(r"(cpu|mps|cuda(:\d+)?)")
+_QUEUE_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+#: Where a Redis password is read from (never from the config file, like the bot token).
+REDIS_PASSWORD_ENV = "AMBIENTGEN_REDIS_PASSWORD"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class ConfigError(Exception):
@@ -235,6 +241,49 @@ def _guild_ids(key: str, value: Any) -> tuple[int, ...]:
     return tuple(ids)
 
 
+def _shard_ids(key: str, value: Any) -> tuple[int, ...]:
+    expected = "a list of shard numbers (integers from 0), e.g. [0, 1]"
+    if not isinstance(value, list | tuple):
+        raise _fail(key, expected, value)
+    ids: list[int] = []
+    for position, item in enumerate(value, start=1):
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+            raise _fail(f"{key} entry {position}", "a shard number (an integer from 0)", item)
+        if item not in ids:
+            ids.append(item)
+    return tuple(sorted(ids))
+
+
+def _redis_url(key: str, value: Any) -> str:
+    expected = f'a redis://, rediss:// or unix:// URL such as "{DEFAULT_REDIS_URL}"'
+    if not isinstance(value, str):
+        raise _fail(key, expected, value)
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise _fail(key, expected, value) from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("redis", "rediss", "unix") or any(c.isspace() for c in url):
+        raise _fail(key, expected, value)
+    if scheme != "unix" and not parts.hostname:
+        raise _fail(key, expected, value)
+    if scheme == "unix" and not parts.path:
+        raise _fail(key, f"{expected} (unix:// needs the socket's path)", value)
+    if parts.password is not None:
+        raise ConfigError(
+            f"{key} must not contain a password; set the {REDIS_PASSWORD_ENV} environment variable instead"
+        )
+    return url
+
+
+def _queue_name(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not _QUEUE_NAME_RE.fullmatch(value.strip()):
+        raise _fail(key, "1 to 64 letters, digits, '.', '_' or '-'", value)
+    return value.strip()
+
+
 def _model_id(key: str, value: Any) -> str:
     return _text(key, value, '"tiny", a Hugging Face model id or the path of a model folder')
 
@@ -309,6 +358,24 @@ class DiscordConfig(_Section):
     post_timeout_s: float = _setting(60.0, _number(1.0, 600.0, "seconds"))
     """How long one result upload may take before its outcome is treated as unknown (then the
     channel is searched for it before anything is posted again)."""
+    shard_count: int = _setting(0, _integer(0, 100_000))
+    """Gateway shards in all; 0: as many as ``GET /gateway/bot`` recommends."""
+    shard_ids: tuple[int, ...] = _setting((), _shard_ids)
+    """The shards this process runs (needs ``shard_count``); empty: all of them."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.shard_ids and not self.shard_count:
+            raise ConfigError(
+                "[discord] shard_ids needs [discord] shard_count (the total over every bot process); "
+                f"got shard_ids = {_show(list(self.shard_ids))} with shard_count = 0"
+            )
+        too_big = [i for i in self.shard_ids if i >= self.shard_count]
+        if self.shard_count and too_big:
+            raise ConfigError(
+                f"[discord] shard_ids entries must be below shard_count ({self.shard_count}); "
+                f"got {_show(too_big)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -401,7 +468,8 @@ class QueueConfig(_Section):
     remixes_per_hour: int = _setting(30, _integer(0, 10_000))
     """Level changes (remixes) one user may make per hour; each stores and posts a new mix."""
     max_attempts: int = _setting(2, _integer(1, 100))
-    """A job running when the bot died this many times is failed, not run again."""
+    """A job running when the bot (or, with Redis, its GPU worker) died this many times is failed,
+    not run again."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -477,6 +545,28 @@ class AudioConfig(_Section):
 
 
 @dataclass(frozen=True)
+class ExecutorConfig(_Section):
+    """``[executor]``: where the model runs: in this process, or on GPU workers through Redis."""
+
+    SECTION: ClassVar[str] = "executor"
+
+    kind: str = _setting("local", _choice(("local", "redis")))
+    """"local": the model in the bot's process; "redis": ``ambientgen worker`` processes."""
+    redis_url: str = _setting(DEFAULT_REDIS_URL, _redis_url)
+    """The Redis the bot and its workers share (no password here: see REDIS_PASSWORD_ENV)."""
+    queue_name: str = _setting("ambientgen", _queue_name)
+    """The job queue's name in Redis; one bot per name, any number of workers."""
+    heartbeat_s: int = _setting(5, _integer(1, 60))
+    """Seconds between a worker's signs of life; one silent for 3 of them is presumed dead."""
+    result_ttl_s: int = _setting(3600, _integer(60, 604_800))
+    """Seconds a finished result (and a job's input) is kept in Redis for the bot to collect."""
+
+    @property
+    def remote(self) -> bool:
+        return self.kind == "redis"
+
+
+@dataclass(frozen=True)
 class VoiceConfig(_Section):
     """``[voice]``: live playback in voice channels."""
 
@@ -494,7 +584,15 @@ class VoiceConfig(_Section):
 
 _SECTIONS: dict[str, type[_Section]] = {
     cls.SECTION: cls
-    for cls in (DiscordConfig, ModelConfig, StorageConfig, QueueConfig, AudioConfig, VoiceConfig)
+    for cls in (
+        DiscordConfig,
+        ModelConfig,
+        StorageConfig,
+        QueueConfig,
+        AudioConfig,
+        VoiceConfig,
+        ExecutorConfig,
+    )
 }
 
 
@@ -508,6 +606,7 @@ class Config:
     queue: QueueConfig = field(default_factory=QueueConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     voice: VoiceConfig = field(default_factory=VoiceConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     source: Path | None = None
     """The file this came from; None for built-in defaults."""
 

@@ -2,7 +2,8 @@
 
 Start order: the config, the data folder and the database (opened and migrated) first — they
 take a moment and their problems need an operator — and only then the model, which can take
-minutes and gigabytes. Every expected problem ends the process with one line and a non-zero
+minutes and gigabytes (or, with ``[executor] kind = "redis"``, the connection to the GPU workers'
+Redis: then no model is loaded here). Every expected problem ends the process with one line and a non-zero
 status, never a traceback. SIGTERM (or Ctrl-C) shuts down gracefully, and always within the
 grace period plus a few seconds, whatever happened before.
 """
@@ -116,15 +117,16 @@ async def _serve(config: Config, token: str) -> int:
 async def _serve_with(config: Config, token: str, db: object) -> int:
     from bot.app import AmbientBot
     from bot.jobs.cpu_pool import CpuPool
-    from bot.jobs.executor import Executor
+    from bot.jobs.executor import Executor, ExecutorUnavailable
     from generation.errors import ModelUnavailable
 
     cpu = CpuPool()
-    executor: Executor = _local_executor(config, cpu)
+    executor: Executor = _executor(config, cpu)
     try:
-        # Load the model before logging in: a bad model id fails fast, before users see the bot.
+        # Load the model (or reach Redis) before logging in: a bad model id or Redis URL fails
+        # fast, before users see the bot.
         await executor.start()
-    except ModelUnavailable as exc:
+    except (ModelUnavailable, ExecutorUnavailable) as exc:
         await executor.close()
         return _fail(str(exc), 3)
     # Everything loaded so far (the libraries, the model's Python objects) lives as long as the
@@ -147,27 +149,21 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
     finally:
         await executor.close()
         await cpu.close()
+        # With remote workers the model must never have been imported here (a test reads this).
+        log.info("torch was %s in this process", "loaded" if "torch" in sys.modules else "never loaded")
     return 0
 
 
-def _local_executor(config: Config, cpu: CpuPool) -> object:
-    from bot.jobs.local_executor import LocalExecutor
-    from generation.backends.audioldm2.engine import AudioEngine
-    from generation.executor import GpuExecutor
-    from generation.prompting import warm_up_request
+def _executor(config: Config, cpu: CpuPool) -> object:
+    """The model in this process, or GPU workers through Redis (``[executor] kind``)."""
+    if config.executor.remote:
+        # No model here, and no torch either: the remote executor's modules never import it.
+        from bot.remote.executor import RemoteExecutor
 
-    def load_warm() -> AudioEngine:
-        # Warm up on the GPU thread, before any user's job: CUDA's lazy start, the torch.compile
-        # of the UNet (when enabled) and the memory measurement that sizes automatic batches.
-        engine = AudioEngine.load(config.model.engine_settings())
-        seconds = engine.warm_up(warm_up_request(), (1, 2) if engine.compiled else (1,))
-        log.info("warm-up done in %.1fs (batch size now %d)", seconds, engine.max_batch(10.0))
-        return engine
+        return RemoteExecutor.from_config(config)
+    from bot.jobs.local_executor import build_local_executor
 
-    gpu = GpuExecutor(load_warm, stall_timeout_s=config.queue.job_timeout_s)
-    return LocalExecutor(
-        gpu, config.audio.finish_settings(), max_batch=config.queue.max_batch, offload=cpu.run
-    )
+    return build_local_executor(config, offload=cpu.run)
 
 
 def _request_stop(bot: discord.Client, signum: int, stopping: list[asyncio.Task[None]]) -> None:

@@ -22,6 +22,10 @@ from generation.request import GenerationRequest
 ProgressListener = Callable[[int, Progress], None]
 
 
+class ExecutorUnavailable(RuntimeError):
+    """The executor can't start (its broker is unreachable, …); the message is one line for the operator."""
+
+
 @dataclass(frozen=True)
 class Work:
     """One job for the GPU."""
@@ -72,10 +76,26 @@ class Executor(Protocol):
         """Whether a GPU can take work now (a remote executor: a worker is online)."""
         ...
 
+    @property
+    def lanes(self) -> int:
+        """How many batches run side by side (GPU workers online); queue estimates divide by it."""
+        ...
+
+    async def ready(self) -> None:
+        """Wait until a batch can be handed over now (a remote executor: a worker has room).
+
+        The scheduler waits here before it takes the next batch from the fair queue, so a job
+        leaves the queue only when a GPU can start it.
+        """
+        ...
+
     async def submit(
         self, batch: Sequence[Work], progress: ProgressListener
     ) -> list[asyncio.Future[Rendered]]:
-        """Start ``batch``; return once the executor can take the next batch, with one future per item.
+        """Start ``batch``; return once it is handed over, with one future per item.
+
+        The local executor returns when the GPU part is done (the CPU part goes on); a remote one
+        as soon as the batch is in Redis. Either way :meth:`ready` says when the next may come.
 
         Never raises for a job's failure: that future carries the exception (``Cancelled`` when
         the job was cancelled, ``GenerationError`` and its kin otherwise).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.jobs.executor import ExecutorInfo, ProgressListener, Work
 from generation.audio.finishing import FinishSettings
@@ -19,6 +20,10 @@ from generation.recipes.clips import finish_plain, generate_plain
 from generation.recipes.order import Offload, Progress, RenderContext, Rendered
 from generation.recipes.render import render
 from generation.request import GenerationRequest
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from generation.backends.audioldm2.engine import AudioEngine
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +66,9 @@ class LocalExecutor:
     async def start(self) -> None:
         await self.gpu.start()
 
+    async def ready(self) -> None:
+        """Always ready: :meth:`submit` itself holds the scheduler while the GPU is busy."""
+
     async def close(self) -> None:
         # The scheduler has already given a running batch its grace; what is left is abandoned.
         await self.gpu.close(grace_s=CLOSE_GRACE_S)
@@ -81,6 +89,10 @@ class LocalExecutor:
 
     def available(self) -> bool:
         return self.gpu.loaded_engine is not None
+
+    @property
+    def lanes(self) -> int:
+        return 1
 
     def cancel(self, job_id: int) -> bool:
         if job_id not in self._running:
@@ -165,3 +177,23 @@ class LocalExecutor:
             ctx = self._context([work.job_id], progress)
             futures.append(asyncio.ensure_future(finish_plain(ctx, work.render, waves, seconds)))
         return futures
+
+
+def build_local_executor(config: Config, *, offload: Offload = asyncio.to_thread) -> LocalExecutor:
+    """The model of ``[model]`` on a GPU thread, warmed up when started (``ambientgen run`` and
+    ``ambientgen worker`` load it the same way); each job's CPU part runs through ``offload``."""
+    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.prompting import warm_up_request
+
+    def load_warm() -> AudioEngine:
+        # Warm up on the GPU thread, before any user's job: CUDA's lazy start, the torch.compile
+        # of the UNet (when enabled) and the memory measurement that sizes automatic batches.
+        engine = AudioEngine.load(config.model.engine_settings())
+        seconds = engine.warm_up(warm_up_request(), (1, 2) if engine.compiled else (1,))
+        log.info("warm-up done in %.1fs (batch size now %d)", seconds, engine.max_batch(10.0))
+        return engine
+
+    gpu = GpuExecutor(load_warm, stall_timeout_s=config.queue.job_timeout_s)
+    return LocalExecutor(
+        gpu, config.audio.finish_settings(), max_batch=config.queue.max_batch, offload=offload
+    )

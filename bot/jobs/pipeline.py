@@ -75,6 +75,7 @@ class Pipeline:
         self.stores = stores
         self.executor = executor
         self.queue = JobQueue()
+        self.queue.lanes = lambda: executor.lanes
         self.messenger = Messenger(
             client,
             status_interval_s=config.discord.status_interval_s,

@@ -65,6 +65,8 @@ class JobQueue:
         self._wall = wall_clock
         self.estimator = estimator or DurationEstimator()
         self.running: list[Job] = []
+        self.lanes: Callable[[], int] = lambda: 1
+        """How many batches run at once (GPU workers online): waiting times are divided by it."""
         self._listeners: list[Callable[[], None]] = []
         self._order: list[Job] | None = None
         self._view: QueueView | None = None
@@ -139,8 +141,9 @@ class JobQueue:
                 ahead += max(0.0, total - (now - (job.started_at or now)))
             waiting = []
             seconds_per_unit = self.estimator.seconds_per_unit
+            lanes = max(1, self.lanes())
             for position, job in enumerate(self.ordered(), start=1):
-                waiting.append(Waiting(job, position, ahead))
+                waiting.append(Waiting(job, position, ahead / lanes))
                 ahead += self._units[job.id] * seconds_per_unit
             self._view = QueueView(tuple(self.running), tuple(waiting), {w.job.id: w for w in waiting})
         return self._view
@@ -149,6 +152,11 @@ class JobQueue:
         """1-based place among the waiting jobs, and how many wait."""
         place = self.view().place(job_id)
         return None if place is None else (place.position, len(self._jobs))
+
+    async def wait_for_work(self) -> None:
+        """Wait until a job is waiting (without taking it)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: bool(self._jobs))
 
     async def take(
         self,

@@ -85,6 +85,10 @@ class Scheduler:
         self.idle_gaps_ms: collections.deque[float] = collections.deque(maxlen=1000)
         """Recent gaps between GPU batches while jobs were waiting (measured, for /status)."""
         self._running: dict[int, Job] = {}
+        """Jobs handed to the executor whose results are not in yet (several batches at once with
+        remote workers; with the local executor, one on the GPU and the one being finished)."""
+        self._in_flight: set[int] = set()
+        self._dispatching = False
         self._tasks: set[asyncio.Task[object]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -127,7 +131,13 @@ class Scheduler:
 
     async def _run(self) -> None:
         while not self._stopping:
+            # A job leaves the fair queue only when a GPU can start it (a remote executor: a worker
+            # has room), so "waiting for a GPU worker" jobs keep their places and their status.
+            # Room is asked for once work is there, so it is still true when the batch is taken.
+            await self.queue.wait_for_work()
+            await self.executor.ready()
             batch = await self._take()
+            self._dispatching = True
             self._idle.clear()
             try:
                 with job_context(batch[0].id):
@@ -137,11 +147,29 @@ class Scheduler:
                 for job in batch:
                     await self.delivery.fail(job, UNEXPECTED_FAILURE)
             finally:
-                self._running.clear()
-                self.queue.set_running([])
+                self._dispatching = False
+                for job in batch:
+                    if job.id not in self._in_flight:
+                        self._running.pop(job.id, None)
+                self._show_running()
                 self._idle_since = time.perf_counter()
                 self._work_waiting = len(self.queue) > 0
-                self._idle.set()
+                self._settle_idle()
+
+    def _show_running(self) -> None:
+        self.queue.set_running(list(self._running.values()))
+
+    def _settle_idle(self) -> None:
+        """Idle: no batch being dispatched and no job waiting for its executor's result."""
+        if not self._dispatching and not self._running:
+            self._idle.set()
+
+    def _finished(self, job_id: int) -> None:
+        """A job's result (or error) is in: it no longer runs, whatever delivery does next."""
+        self._in_flight.discard(job_id)
+        self._running.pop(job_id, None)
+        self._show_running()
+        self._settle_idle()
 
     async def _take(self) -> list[Job]:
         batch = await self.queue.take(
@@ -195,8 +223,8 @@ class Scheduler:
         return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
 
     async def _run_on_gpu(self, batch: list[Job], works: list[Work]) -> None:
-        self._running = {job.id: job for job in batch}
-        self.queue.set_running(batch)
+        self._running.update({job.id: job for job in batch})
+        self._show_running()
         self._gpu_starts()
         # The GPU starts first: the queue's copies of the jobs hold everything it needs, and the
         # database learns that they run while it works (a crash before that re-queues them,
@@ -210,8 +238,9 @@ class Scheduler:
                 except JobStateError:
                     log.info("job %d: no longer queued (cancelled?), skipped", job.id)
                     self.executor.cancel(job.id)
-            self._running = dict(started)
-            self.queue.set_running(list(started.values()))
+                    self._running.pop(job.id, None)
+            self._running.update(started)
+            self._show_running()
             for job in started.values():
                 self.messenger.update_status(job, starting_text())
             first = batch[0].request
@@ -224,6 +253,8 @@ class Scheduler:
             if job.id not in started:
                 result.add_done_callback(_discard)
                 continue
+            self._in_flight.add(job.id)
+            result.add_done_callback(lambda _r, job_id=job.id: self._finished(job_id))
             if not observed:  # every job of a batch reports the same GPU time: learn it once
                 observed = True
                 result.add_done_callback(lambda r, batch=batch: self._observe(r, batch))

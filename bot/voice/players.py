@@ -42,7 +42,7 @@ COG_NAME = "VoiceCog"
 
 def players_of(client: discord.Client) -> Players:
     """The bot's voice players, from a component callback (which gets only the client)."""
-    cog = client.get_cog(COG_NAME) if isinstance(client, commands.Bot) else None
+    cog = client.get_cog(COG_NAME) if isinstance(client, commands.Bot | commands.AutoShardedBot) else None
     players = getattr(cog, "players", None)
     if not isinstance(players, Players):
         raise UserError("Voice playback isn't running on this bot.")

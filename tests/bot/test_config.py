@@ -14,6 +14,7 @@ from bot.config import (
     Config,
     ConfigError,
     DiscordConfig,
+    ExecutorConfig,
     ModelConfig,
     QueueConfig,
     StorageConfig,
@@ -32,6 +33,7 @@ SECTIONS: dict[str, type] = {
     "queue": QueueConfig,
     "audio": AudioConfig,
     "voice": VoiceConfig,
+    "executor": ExecutorConfig,
 }
 
 
@@ -103,6 +105,15 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.voice == VoiceConfig(
         default_volume=70, crossfade_s=3.0, empty_timeout_s=60.0, bitrate_kbps=128
     )
+    assert (config.discord.shard_count, config.discord.shard_ids) == (0, ())
+    assert config.executor == ExecutorConfig(
+        kind="local",
+        redis_url="redis://127.0.0.1:6379/0",
+        queue_name="ambientgen",
+        heartbeat_s=5,
+        result_ttl_s=3600,
+    )
+    assert not config.executor.remote
 
 
 def test_empty_file_is_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -356,6 +367,27 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("voice", "empty_timeout_s", 3601, "between 1 and 3600"),
     ("voice", "bitrate_kbps", 8, "between 16 and 512"),
     ("voice", "bitrate_kbps", True, "integer"),
+    ("discord", "shard_count", -1, "between 0 and 100000"),
+    ("discord", "shard_count", 2.0, "integer"),
+    ("discord", "shard_ids", 1, "list"),
+    ("discord", "shard_ids", [-1], "shard number"),
+    ("discord", "shard_ids", ["0"], "shard number"),
+    ("executor", "kind", "celery", '"redis"'),
+    ("executor", "kind", True, '"local"'),
+    ("executor", "redis_url", "127.0.0.1:6379", "redis://"),
+    ("executor", "redis_url", "http://127.0.0.1:6379", "redis://"),
+    ("executor", "redis_url", "redis://", "redis://"),
+    ("executor", "redis_url", "redis://host:port", "redis://"),
+    ("executor", "redis_url", "unix://", "socket"),
+    ("executor", "redis_url", 6379, "URL"),
+    ("executor", "queue_name", "", "letters"),
+    ("executor", "queue_name", "a b", "letters"),
+    ("executor", "queue_name", "x" * 65, "letters"),
+    ("executor", "heartbeat_s", 0, "between 1 and 60"),
+    ("executor", "heartbeat_s", 61, "between 1 and 60"),
+    ("executor", "heartbeat_s", 1.5, "integer"),
+    ("executor", "result_ttl_s", 59, "between 60 and 604800"),
+    ("executor", "result_ttl_s", "1h", "integer"),
 ]
 
 
@@ -440,6 +472,34 @@ def test_step_delay_must_be_shorter_than_the_stall_timeout(tmp_path: Path) -> No
     assert "largest usable value is 9999" in message and message.endswith("got 10000")
     fine = load_text(tmp_path, text.replace("10000", "9999"))
     assert fine.model.test_step_delay_ms == 9999
+
+
+def test_redis_mode_and_urls(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        '[executor]\nkind = "Redis"\nredis_url = " rediss://gpu.internal:6380/2 "\nqueue_name = "prod"\n',
+    )
+    assert config.executor.remote
+    assert (config.executor.redis_url, config.executor.queue_name) == ("rediss://gpu.internal:6380/2", "prod")
+    socket = load_text(tmp_path, '[executor]\nredis_url = "unix:///run/redis/redis.sock"\n')
+    assert socket.executor.redis_url == "unix:///run/redis/redis.sock"
+    with_user = load_text(tmp_path, '[executor]\nredis_url = "redis://bot@10.0.0.5:6379/0"\n')
+    assert with_user.executor.redis_url == "redis://bot@10.0.0.5:6379/0"
+    assert "kind=local" in load_config(None).summary()
+
+
+def test_a_redis_password_in_the_file_is_refused(tmp_path: Path) -> None:
+    message = error_for(tmp_path, '[executor]\nredis_url = "redis://:s3cret@10.0.0.5:6379/0"\n')
+    assert "AMBIENTGEN_REDIS_PASSWORD" in message
+    assert "s3cret" not in message
+
+
+def test_shards_split_over_processes(tmp_path: Path) -> None:
+    config = load_text(tmp_path, "[discord]\nshard_count = 4\nshard_ids = [3, 2, 2]\n")
+    assert (config.discord.shard_count, config.discord.shard_ids) == (4, (2, 3))
+    assert "shard_count" in error_for(tmp_path, "[discord]\nshard_ids = [0]\n")
+    message = error_for(tmp_path, "[discord]\nshard_count = 2\nshard_ids = [1, 2]\n")
+    assert "below shard_count (2)" in message and "[2]" in message
 
 
 def test_credentials_in_the_api_url_are_refused(tmp_path: Path) -> None:

@@ -85,19 +85,7 @@ class BotProcess:
 
     def unexpected_errors(self) -> list[str]:
         """ERROR records and tracebacks in the bot's logs that no :meth:`expect_error` allowed."""
-        records: list[list[str]] = []
-        for line in self.log().splitlines():
-            if _RECORD_START.match(line) or not records:
-                records.append([line])
-            else:
-                records[-1].append(line)
-        problems = []
-        for record in records:
-            head = record[0]
-            bad = "level=ERROR" in head or "level=CRITICAL" in head or any("Traceback" in r for r in record)
-            if bad and not any(p.search(head) for p in self.expected_errors):
-                problems.append("\n".join(record[:12]))
-        return problems
+        return unexpected_records(self.log(), self.expected_errors)
 
     @property
     def fail_file(self) -> Path:
@@ -190,14 +178,22 @@ class BotProcess:
     def _readies(self) -> int:
         return sum(1 for f in self.standin.gateway_frames if f.direction == "send" and f.t == "READY")
 
+    @property
+    def shards(self) -> int:
+        """Gateway sessions this bot opens: its ``shard_ids``, else ``shard_count``, else Discord's advice."""
+        discord = self.config()["discord"]
+        ids = discord.get("shard_ids")
+        return len(ids) if ids else int(discord.get("shard_count") or self.standin.recommended_shards)  # type: ignore[arg-type]
+
     def _ready(self, readies_before: int) -> bool:
-        # Commands synced to the test guilds and a new gateway session is READY: the bot is serving.
+        # Commands synced to the test guilds and a new gateway session READY on every shard: the
+        # bot is serving (an interaction for a guild whose shard is not connected would be lost).
         scopes: list[int | None] = [None] if self.global_commands else [g.id for g in self.guilds]
         synced = all(
             {"ambient", "queue", "cancel", "presets"} <= {c["name"] for c in self.standin.commands(scope)}
             for scope in scopes
         )
-        return synced and self._readies() > readies_before
+        return synced and self._readies() - readies_before >= self.shards
 
     def send_signal(self, sig: int) -> None:
         """Send ``sig`` to the bot (if it still runs) without waiting for it to exit."""
@@ -234,6 +230,23 @@ class BotProcess:
 _RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ level=")
 
 
+def unexpected_records(log: str, expected: list[re.Pattern[str]]) -> list[str]:
+    """ERROR records and tracebacks in ``log`` (a bot's or a worker's) that no pattern allows."""
+    records: list[list[str]] = []
+    for line in log.splitlines():
+        if _RECORD_START.match(line) or not records:
+            records.append([line])
+        else:
+            records[-1].append(line)
+    problems = []
+    for record in records:
+        head = record[0]
+        bad = "level=ERROR" in head or "level=CRITICAL" in head or any("Traceback" in r for r in record)
+        if bad and not any(p.search(head) for p in expected):
+            problems.append("\n".join(record[:12]))
+    return problems
+
+
 def _write_lines(path: Path, lines: tuple[str, ...]) -> None:
     """Replace ``path`` with ``lines`` atomically (none: delete it), so a reader never sees half."""
     if not lines:
@@ -255,6 +268,9 @@ class World:
     bot: BotProcess
     #: A second server with the same three members (``running_world(..., second_guild=True)``).
     other_guild: Guild | None = None
+    #: GPU worker processes and their Redis (``tests/e2e/remote.py``), when the bot uses them.
+    workers: list[Any] = field(default_factory=list)
+    redis: Any = None
 
 
 @contextlib.asynccontextmanager
@@ -266,10 +282,16 @@ async def running_world(
     global_commands: bool = False,
     verbose: bool = False,
     guild_name: str = "Ambient Test Server",
+    shards: int = 1,
 ) -> AsyncIterator[World]:
-    async with DiscordStandIn(token="e2e-token") as standin:
-        guild = standin.add_guild(guild_name)
-        other = standin.add_guild("Other Server") if second_guild else None
+    """A stand-in with a server (two with ``second_guild``) and the bot logged in to it.
+
+    With ``shards`` > 1 the stand-in recommends that many shards and the servers lie on shards
+    0 and 1, so a second server's events reach the bot through its second gateway session.
+    """
+    async with DiscordStandIn(token="e2e-token", shards=shards, max_concurrency=shards) as standin:
+        guild = standin.add_guild(guild_name, shard=0 if shards > 1 else None)
+        other = standin.add_guild("Other Server", shard=1 if shards > 1 else None) if second_guild else None
         users = [standin.make_user(name) for name in ("alice", "bob", "carol")]
         for user in users:
             for each in (guild, other):

@@ -48,6 +48,19 @@ class SnowflakeFactory:
         self._last = value
         return value
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A snowflake that shard ``shard_id`` of ``shard_count`` owns: ``(id >> 22) % count == id``.
+
+        The timestamp part moves a few milliseconds ahead when needed (still increasing).
+        """
+        value = self.next()
+        ms = value >> 22
+        ahead = (shard_id - ms) % shard_count
+        if ahead:
+            value = ((ms + ahead) << 22) | (value & ((1 << 22) - 1))
+            self._last = value
+        return value
+
 
 def snowflake_time(snowflake: int) -> float:
     """Unix seconds encoded in a snowflake."""

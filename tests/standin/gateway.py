@@ -148,6 +148,9 @@ class GatewayHub:
         self._next_connection = 1
         self.url = ""
         self.resume_url = ""
+        #: What ``GET /gateway/bot`` recommends: shards, and identifies allowed at once.
+        self.recommended_shards = 1
+        self.max_concurrency = 1
         #: Handles op 4 (voice state update) of a session; the voice stand-in sets it.
         self.on_voice_request: Callable[[GatewaySession, Any], Awaitable[None]] | None = None
 

@@ -58,12 +58,12 @@ class MiscRoutes:
         return json_response(
             {
                 "url": self.core.hub.url,
-                "shards": 1,
+                "shards": self.core.hub.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
                     "reset_after": 14_400_000,
-                    "max_concurrency": 1,
+                    "max_concurrency": self.core.hub.max_concurrency,
                 },
             }
         )

@@ -44,6 +44,8 @@ class DiscordStandIn(VoiceActions, UserActions):
         heartbeat_interval_ms: int = 41250,
         privileged_intents: int = PRIVILEGED_INTENTS,
         host: str = "127.0.0.1",
+        shards: int = 1,
+        max_concurrency: int = 1,
     ) -> None:
         self._core = StandInCore(
             token=token,
@@ -52,9 +54,22 @@ class DiscordStandIn(VoiceActions, UserActions):
             heartbeat_interval_ms=heartbeat_interval_ms,
             privileged_intents=privileged_intents,
         )
+        # What GET /gateway/bot recommends; each IDENTIFY with shard [i, n] gets the guilds with
+        # (guild_id >> 22) % n == i, and DMs go to shard 0.
+        self._core.hub.recommended_shards = shards
+        self._core.hub.max_concurrency = max_concurrency
         self._server = StandInServer(self._core, host=host)
         self._voice = VoiceStandIn(self._core)
         self._handles: dict[int, InteractionHandle] = {}
+
+    @property
+    def recommended_shards(self) -> int:
+        """The shard count ``GET /gateway/bot`` recommends."""
+        return self._core.hub.recommended_shards
+
+    def live_shards(self) -> list[tuple[int, int]]:
+        """``(shard_id, shard_count)`` of every live gateway session."""
+        return sorted(session.shard for session in self._core.hub.live_sessions())
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -130,8 +145,13 @@ class DiscordStandIn(VoiceActions, UserActions):
         everyone_permissions: int = DEFAULT_EVERYONE_PERMISSIONS,
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+        shard: int | None = None,
     ) -> Guild:
-        """A guild with text channels, an @everyone role, and the bot as a member with its managed role."""
+        """A guild with text channels, an @everyone role, and the bot as a member with its managed role.
+
+        ``shard``: an id that shard of the recommended count owns (for tests of a sharded bot).
+        """
+        count = self._core.hub.recommended_shards
         guild = self._core.world.add_guild(
             name,
             owner=owner,
@@ -139,6 +159,7 @@ class DiscordStandIn(VoiceActions, UserActions):
             bot_permissions=bot_permissions,
             upload_limit=upload_limit,
             text_channels=tuple(channels),
+            shard=None if shard is None else (shard, count),
         )
         self._core.hub.dispatch_guild_create(guild)
         self._core.changed()

@@ -349,9 +349,10 @@ class World:
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
         text_channels: tuple[str, ...] = ("general",),
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
         owner = owner or self.owner
-        guild_id = self.snowflakes.next()
+        guild_id = self.snowflakes.next() if shard is None else self.snowflakes.next_on_shard(*shard)
         guild = Guild(
             id=guild_id, name=name, owner_id=owner.id, joined_at=self.clock.iso(), upload_limit=upload_limit
         )

@@ -69,6 +69,12 @@ class FakeExecutor:
     def available(self) -> bool:
         return True
 
+    async def ready(self) -> None: ...
+
+    @property
+    def lanes(self) -> int:
+        return 1
+
     def cancel(self, job_id: int) -> bool:
         self.cancelled.append(job_id)
         return True

@@ -102,3 +102,22 @@ async def test_changes_in_one_loop_iteration_notify_once() -> None:
     assert calls == []  # not yet: coalesced into the next loop iteration
     await asyncio.sleep(0)
     assert calls == [500]
+
+
+async def test_waits_are_shared_out_over_the_gpus_that_run_side_by_side() -> None:
+    queue = JobQueue()
+    await queue.put_many([job(i, user_id=i, duration=5.0) for i in range(1, 5)])
+    alone = [w.eta_s for w in queue.view().waiting]
+    queue.lanes = lambda: 2  # two GPU workers online
+    two = [w.eta_s for w in queue.view(fresh=True).waiting]
+    assert two == pytest.approx([eta / 2 for eta in alone]) and alone[-1] > 0
+
+
+async def test_wait_for_work_returns_without_taking() -> None:
+    queue = JobQueue()
+    waiting = asyncio.create_task(queue.wait_for_work())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    await queue.put(job(1, 1))
+    await asyncio.wait_for(waiting, 1)
+    assert len(queue) == 1

@@ -1,0 +1,242 @@
+"""What the bot and its GPU workers agree on in Redis, and the SAQ queue both sides use.
+
+The queue is SAQ's (``saq:<queue_name>:…``): one SAQ job per batch, its key made of the batch's
+job ids (``"42"``, ``"42+43"``), so SAQ refuses a second copy while one is live. Beside it:
+
+- ``ambientgen:<queue_name>:input:<key>:<job>`` — a layered scene's stems, for a layer reroll;
+- ``ambientgen:<queue_name>:result:<key>:<token>`` — a finished batch's outcome blob;
+- ``ambientgen:<queue_name>:stop:<job>`` — a job its user cancelled (also announced on the
+  ``…:stop`` channel); ``…:progress`` carries every denoising step of every running job.
+
+Every blob has an expiry (``[executor] result_ttl_s``): Redis holds them only until the bot has
+collected them, and never for ever if it is gone. :class:`ResilientQueue` rides out a Redis
+restart: upkeep that fails waits and says so once, writes of a job's outcome are retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import redis.exceptions
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from saq.job import Job as SaqJob
+from saq.job import Status
+from saq.queue.redis import RedisQueue
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Bumped when orders or outcomes change shape; a worker refuses work of another protocol.
+PROTOCOL = 1
+#: The SAQ function a worker registers.
+FUNCTION = "render_batch"
+#: Batches one worker holds: one on its GPU, one being finished (MP3s) while the next one runs.
+SLOTS_PER_WORKER = 2
+#: Errors that mean "Redis can't be reached right now" (not a bug): wait and try again.
+REDIS_DOWN: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,
+)
+#: How long a write that records a job's outcome keeps trying while Redis is down.
+RIDE_OUT_S = 300.0
+#: Waits between attempts while Redis is down (the last one repeats).
+BACKOFF_S = (0.2, 0.5, 1.0, 2.0)
+#: The error of a batch put back in the queue because its worker died.
+SWEPT = "its GPU worker stopped responding"
+
+__all__ = ["BACKOFF_S", "FUNCTION", "PROTOCOL", "REDIS_DOWN", "SLOTS_PER_WORKER", "Keys", "Status"]
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Names of everything beside the SAQ queue (see the module docstring)."""
+
+    queue_name: str
+
+    @property
+    def _base(self) -> str:
+        return f"ambientgen:{self.queue_name}"
+
+    def source(self, batch: str, job_id: int) -> str:
+        return f"{self._base}:input:{batch}:{job_id}"
+
+    def result(self, batch: str, token: str) -> str:
+        return f"{self._base}:result:{batch}:{token}"
+
+    def stop(self, job_id: int) -> str:
+        return f"{self._base}:stop:{job_id}"
+
+    @property
+    def stop_channel(self) -> str:
+        return f"{self._base}:stop"
+
+    @property
+    def progress_channel(self) -> str:
+        return f"{self._base}:progress"
+
+    @property
+    def job_channels(self) -> str:
+        """The pattern of the channels SAQ announces every change of a job on."""
+        return f"saq:job:{self.queue_name}:*"
+
+
+def batch_key(job_ids: Iterable[int]) -> str:
+    """The SAQ key of a batch: its job ids, in order."""
+    return "+".join(str(job_id) for job_id in job_ids)
+
+
+def job_ids_of(key: str) -> list[int]:
+    """The job ids of a batch key; [] for a key this bot did not make."""
+    try:
+        return [int(part) for part in key.split("+")]
+    except ValueError:
+        return []
+
+
+def connect(url: str, password: str | None = None) -> Redis:
+    """A client that fails fast while Redis is down (callers wait and retry on their own terms)."""
+    return Redis.from_url(
+        url,
+        password=password or None,
+        socket_connect_timeout=3.0,
+        socket_keepalive=True,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+    )
+
+
+class Outage:
+    """Says once that Redis is unreachable, and once that it is back."""
+
+    def __init__(self, who: str) -> None:
+        self.who = who
+        self.since: float | None = None
+
+    def down(self, exc: BaseException) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("%s: Redis is unreachable (%s: %s); waiting", self.who, type(exc).__name__, exc)
+
+    def up(self) -> None:
+        if self.since is not None:
+            log.warning("%s: Redis is back after %.1f s", self.who, time.monotonic() - self.since)
+            self.since = None
+
+    @property
+    def is_down(self) -> bool:
+        return self.since is not None
+
+
+async def ride_out(what: str, call: Callable[[], Awaitable[T]], limit_s: float = RIDE_OUT_S) -> T:
+    """``call()``, retried while Redis is down, for up to ``limit_s`` (then its error is raised)."""
+    deadline = time.monotonic() + limit_s
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except REDIS_DOWN as exc:
+            if time.monotonic() > deadline:
+                raise
+            if attempt == 0:
+                log.warning("%s: Redis is unreachable (%s); retrying", what, type(exc).__name__)
+            await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+            attempt += 1
+
+
+class ResilientQueue(RedisQueue):
+    """SAQ's Redis queue, made to ride out a Redis restart (see the module docstring)."""
+
+    def __init__(self, client: Redis, name: str) -> None:
+        super().__init__(client, name=name, swept_error_message=SWEPT)
+        self.outage = Outage(f"queue {name}")
+        self._just_taken: set[bytes] = set()
+
+    async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> SaqJob | None:  # noqa: ASYNC109
+        try:
+            job = await super().dequeue(timeout, poll_interval)
+        except REDIS_DOWN as exc:
+            self.outage.down(exc)
+            await asyncio.sleep(BACKOFF_S[-1])
+            return None
+        self.outage.up()
+        return job
+
+    async def sweep(self, lock: int = 60, abort: float = 5.0) -> list[str]:
+        try:
+            return await self._sweep_dead(lock)
+        except REDIS_DOWN as exc:
+            self.outage.down(exc)
+            return []
+
+    async def _sweep_dead(self, lock: int) -> list[str]:
+        """Put batches whose worker died back in the queue (or end them past their attempts).
+
+        Dead means: its record is gone, or it is active and has not heartbeat for
+        ``job.heartbeat`` seconds, or it still says "queued" in the active list at two sweeps in
+        a row. (SAQ's own sweep takes a batch for dead the moment it sees "queued" there, which
+        is also the instant between a worker's move and its status write, and then kills a
+        healthy run.) One worker sweeps at a time (a lock for ``lock`` seconds).
+        """
+        if not await self.redis.set(self.namespace("sweep"), 1, ex=max(1, lock), nx=True):
+            return []
+        ids = await self.redis.lrange(self.namespace("active"), 0, -1)
+        records = await self.redis.mget(ids) if ids else []
+        swept, taken = [], set()
+        for job_id, record in zip(ids, records, strict=True):
+            job = self.deserialize(record) if record else None
+            if job is None:
+                await self.redis.lrem(self.namespace("active"), 0, job_id)
+                swept.append(job_id.decode())
+                continue
+            if job.status in (Status.QUEUED, Status.NEW):
+                taken.add(job_id)
+                if job_id not in self._just_taken:
+                    continue  # probably moved a moment ago: its worker is writing "active"
+            elif not job.stuck:
+                continue
+            log.warning("batch %s: its worker stopped heartbeating (attempt %d)", job.key, job.attempts)
+            swept.append(job_id.decode())
+            if job.retryable:
+                await self.retry(job, SWEPT)
+            else:
+                await self.finish(job, Status.ABORTED, error=SWEPT)
+        self._just_taken = taken
+        return swept
+
+    async def schedule(self, lock: int = 1) -> list[str]:
+        try:
+            return await super().schedule(lock)
+        except REDIS_DOWN as exc:
+            self.outage.down(exc)
+            return []
+
+    async def write_worker_info(self, worker_id: str, info: Any, ttl: int) -> None:
+        try:
+            await super().write_worker_info(worker_id, info, ttl)
+        except REDIS_DOWN as exc:
+            self.outage.down(exc)
+
+    # A job's own record: what the worker did must reach Redis once it is back.
+
+    async def _update(self, job: SaqJob, status: Status | None = None, **kwargs: Any) -> None:
+        await ride_out(f"job {job.key}: update", lambda: super(ResilientQueue, self)._update(job, status))
+
+    async def _finish(
+        self, job: SaqJob, status: Status, *, result: Any = None, error: str | None = None
+    ) -> None:
+        await ride_out(
+            f"job {job.key}: finish",
+            lambda: super(ResilientQueue, self)._finish(job, status, result=result, error=error),
+        )
+
+    async def _retry(self, job: SaqJob, error: str | None) -> None:
+        await ride_out(f"job {job.key}: retry", lambda: super(ResilientQueue, self)._retry(job, error))

@@ -1,0 +1,97 @@
+"""The bot's trips to Redis: a batch (and its stems) out, a stop request, a result back.
+
+No bookkeeping and no retries here: every call raises the Redis client's error when Redis is
+unreachable, and the executor decides what that means (see :mod:`bot.remote.executor`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+from saq.job import TERMINAL_STATUSES, Status
+from saq.job import Job as SaqJob
+
+from bot.config import ExecutorConfig
+from bot.remote.broker import FUNCTION, PROTOCOL, Keys, ResilientQueue, job_ids_of
+from bot.remote.flights import Flight
+from bot.remote.wire import Outcomes, decode_outcomes, mix_to_bytes
+
+
+class Courier:
+    """Carries flights to Redis and their results back (see the module docstring)."""
+
+    def __init__(
+        self, client: Redis, queue: ResilientQueue, settings: ExecutorConfig, max_attempts: int
+    ) -> None:
+        self.client = client
+        self.queue = queue
+        self.keys = Keys(settings.queue_name)
+        self.ttl_s = settings.result_ttl_s
+        self.heartbeat_s = settings.heartbeat_s
+        self.max_attempts = max_attempts
+
+    async def send(self, flight: Flight) -> None:
+        """Write ``flight``'s stems, then its SAQ job (refused by SAQ while one with its key is live)."""
+        for source_key, mix in flight.sources.items():
+            await self.client.set(source_key, await asyncio.to_thread(mix_to_bytes, mix), ex=self.ttl_s)
+        await self.queue.enqueue(
+            SaqJob(
+                function=FUNCTION,
+                key=flight.key,
+                kwargs={"orders": flight.orders, "protocol": PROTOCOL},
+                timeout=0,  # renders take what they take; the heartbeat says whether a worker lives
+                heartbeat=3 * self.heartbeat_s,  # each worker sets its own once it starts the batch
+                retries=self.max_attempts,
+                ttl=self.ttl_s,
+            )
+        )
+
+    async def stop(self, job_id: int) -> None:
+        """Tell every worker to stop ``job_id``: a key (read at each batch start and heartbeat) and
+        a message (heard at once)."""
+        await self.client.set(self.keys.stop(job_id), b"1", ex=self.ttl_s)
+        await self.client.publish(self.keys.stop_channel, str(job_id))
+
+    async def records(self, flights: list[Flight]) -> list[SaqJob | None]:
+        return await self.queue.jobs([flight.key for flight in flights])
+
+    async def fetch(self, record: SaqJob) -> tuple[str | None, Outcomes | None]:
+        """The result blob a finished SAQ job points to, decoded (None: gone from Redis).
+
+        Raises :class:`~bot.remote.wire.WireError` for a blob that is not one.
+        """
+        result = record.result if isinstance(record.result, dict) else {}
+        key = result.get("result_key")
+        blob = await self.client.get(key) if key else None
+        if blob is None:
+            return key, None
+        return key, await asyncio.to_thread(decode_outcomes, blob)
+
+    async def clean(self, *keys: str | None) -> None:
+        present = [key for key in keys if key]
+        if present:
+            await self.client.delete(*present)
+
+    def stale(self, record: SaqJob) -> bool:
+        """Active, yet silent for twice its heartbeat limit (plus slack): no sweep has seen it."""
+        limit_ms = (2 * (record.heartbeat or 3 * self.heartbeat_s) + 10) * 1000
+        return record.status is Status.ACTIVE and time.time() * 1000 - record.touched > limit_ms
+
+    async def unknown_to_saq(self, record: SaqJob) -> bool:
+        """Not in SAQ's own lists (Redis lost them and a worker's heartbeat wrote the record back)."""
+        return await self.client.zscore(self.queue.namespace("incomplete"), record.id) is None
+
+    async def live_batches(self) -> AsyncIterator[Flight]:
+        """Batches an earlier run of the bot handed out that Redis still has (finished ones too)."""
+        async for job in self.queue.iter_jobs():
+            orders = (job.kwargs or {}).get("orders")
+            if job.function != FUNCTION or not job_ids_of(job.key) or not orders:
+                continue
+            if job.status in (Status.FAILED, Status.ABORTED):
+                continue
+            flight = Flight(job.key, list(orders), adopted=True, sent=True)
+            flight.finished = job.status in TERMINAL_STATUSES
+            yield flight

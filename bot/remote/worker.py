@@ -1,0 +1,193 @@
+"""``ambientgen worker --config PATH``: one GPU worker, taking batches from Redis.
+
+It reads the bot's config file (``[executor]`` for Redis, ``[model]`` for the model and its GPU —
+``device = "cuda:1"`` for a second worker on a second GPU — ``[audio]`` for finishing, ``[queue]
+job_timeout_s`` and ``max_batch``), reaches Redis, loads and warms the model once, then serves
+until SIGTERM/Ctrl-C. A problem at start (bad config, Redis unreachable, model missing) is one
+line on stderr and a non-zero exit, like ``ambientgen run``.
+
+The queue machinery is SAQ's ``Worker``: it moves a batch to the active list atomically, keeps this
+worker's presence (with its model, GPU and batch sizes) under ``saq:<queue>:worker_info``, and —
+in every worker — sweeps batches whose worker stopped heartbeating back into the queue (with the
+sweep rule of :class:`~bot.remote.broker.ResilientQueue`), so a SIGKILLed worker's batch runs
+again elsewhere. This process imports no Discord code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from saq import Worker
+from saq.job import Job as SaqJob
+
+from bot.config import REDIS_PASSWORD_ENV, Config, ConfigError, load_config
+from bot.remote.broker import FUNCTION, PROTOCOL, REDIS_DOWN, SLOTS_PER_WORKER, Keys, ResilientQueue, connect
+from bot.remote.gpu import BatchRunner, GpuTurn
+
+log = logging.getLogger(__name__)
+
+#: Clip lengths the worker tells the bot its batch sizes for (the bot takes the next longer one).
+BATCH_DURATIONS = (2.5, 5.0, 10.0, 15.0, 20.0, 30.0)
+#: How long a stopping worker lets its running batch finish before handing it back to the queue.
+SHUTDOWN_GRACE_S = 30
+
+
+def _fail(message: str, status: int = 2) -> int:
+    print(f"ambientgen worker: {message}", file=sys.stderr)
+    return status
+
+
+def run_worker(config_path: Path | None) -> int:
+    """Serve until stopped; returns the exit status."""
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    if not config.executor.remote:
+        return _fail('a worker takes its jobs from Redis: set [executor] kind = "redis" (and redis_url)')
+    log.info("config: %s", config.summary())
+    try:
+        return asyncio.run(_serve(config))
+    except KeyboardInterrupt:
+        return 130
+
+
+class WorkerQueue(ResilientQueue):
+    """Takes a batch from Redis only while this worker's GPU is free (see :class:`GpuTurn`)."""
+
+    def __init__(self, *args: Any, turn: GpuTurn, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.turn = turn
+
+    async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> SaqJob | None:  # noqa: ASYNC109
+        async with self.turn.taking:
+            await self.turn.wait_free()
+            job = await super().dequeue(timeout, poll_interval)
+            if job is not None:
+                self.turn.claim(job.key)
+            return job
+
+
+class GpuWorker(Worker):
+    """SAQ's worker, with a presence that outlives a slow tick and upkeep that rides out outages."""
+
+    def __init__(self, *args: Any, heartbeat_s: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.heartbeat_s = heartbeat_s
+
+    async def worker_info(self, ttl: int = 60) -> Any:
+        # Presence lasts three heartbeats: one late tick must not make the bot think it is gone.
+        return await super().worker_info(ttl=3 * self.heartbeat_s)
+
+    async def stop(self) -> None:
+        # SAQ would wait its whole grace for every task, the slot idling in Redis's BLMOVE too:
+        # wait for the batches that run, and only for them.
+        running = [c["task"] for c in self.job_task_contexts.values() if not c["task"].done()]
+        if running:
+            log.info("stopping: %d running batch(es) get up to %d s", len(running), SHUTDOWN_GRACE_S)
+            await asyncio.wait(running, timeout=SHUTDOWN_GRACE_S)
+        # The rest (idle slots, upkeep, a batch past its grace, which SAQ puts back in the
+        # queue for another worker) ends now.
+        rest = [task for task in self.tasks if not task.done()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+        await super().stop()
+
+    async def abort(self, abort_threshold: float) -> None:
+        try:
+            await super().abort(abort_threshold)
+        except REDIS_DOWN:
+            pass  # the queue's outage note already said so; batches are checked again next tick
+
+
+def _name(config: Config) -> str:
+    device = config.model.device or "auto"
+    return f"{socket.gethostname()}/{device}/{os.getpid()}"
+
+
+async def _serve(config: Config) -> int:
+    from bot.jobs.local_executor import build_local_executor
+    from generation.errors import ModelUnavailable
+
+    settings = config.executor
+    client = connect(settings.redis_url, os.environ.get(REDIS_PASSWORD_ENV))
+    try:
+        await client.ping()
+    except REDIS_DOWN as exc:
+        await client.aclose()
+        return _fail(f"can't reach Redis at {settings.redis_url} ({exc}); check [executor] redis_url")
+    local = build_local_executor(config)
+    try:
+        await local.start()
+    except ModelUnavailable as exc:
+        await local.close()
+        await client.aclose()
+        return _fail(str(exc), 3)
+    except Exception as exc:  # a GPU that is not there, a driver error: still one line
+        await local.close()
+        await client.aclose()
+        return _fail(f"the model could not be loaded: {type(exc).__name__}: {exc}", 3)
+    gc.freeze()  # as in the bot: the model's objects live as long as the process
+    name = _name(config)
+    keys = Keys(settings.queue_name)
+    turn = GpuTurn()
+    beat = settings.heartbeat_s
+    ttl = settings.result_ttl_s
+    runner = BatchRunner(local, client, keys, turn, name=name, heartbeat_s=beat, result_ttl_s=ttl)
+    queue = WorkerQueue(client, settings.queue_name, turn=turn)
+    worker = GpuWorker(
+        queue,
+        functions=[(FUNCTION, runner.render_batch)],
+        concurrency=SLOTS_PER_WORKER,
+        timers={"worker_info": beat, "sweep": beat, "abort": 1, "schedule": 1},
+        shutdown_grace_period_s=SHUTDOWN_GRACE_S,
+        metadata=_metadata(config, local, name),
+        heartbeat_s=beat,
+    )
+    background = [
+        asyncio.create_task(runner.publish_progress(), name="progress"),
+        asyncio.create_task(runner.listen_for_stops(), name="stops"),
+    ]
+    log.info("worker %s serving queue %s of %s (model %s)", name, settings.queue_name, settings.redis_url,
+             local.model_name)  # fmt: skip
+    try:
+        await queue.connect()
+        await worker.start()  # until SIGTERM / SIGINT
+    finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await local.close()
+        await queue.disconnect()
+        log.info("worker %s stopped after %d batch(es)", name, runner.done)
+    return 0
+
+
+def _metadata(config: Config, local: Any, name: str) -> dict[str, Any]:
+    """What the bot learns about this worker from its presence (``saq:<queue>:worker_info``)."""
+    engine = local.gpu.loaded_engine
+    device = f"{engine.device} ({str(engine.dtype).removeprefix('torch.')})" if engine is not None else "-"
+    return {
+        "protocol": PROTOCOL,
+        "name": name,
+        "model": local.model_name,
+        "sample_rate": local.sample_rate,
+        "device": device,
+        "slots": SLOTS_PER_WORKER,
+        "max_batch": {str(d): _batch(config, local, d) for d in BATCH_DURATIONS},
+    }
+
+
+def _batch(config: Config, local: Any, duration_s: float) -> int:
+    if config.queue.max_batch:
+        return config.queue.max_batch
+    engine = local.gpu.loaded_engine
+    return int(engine.max_batch(duration_s)) if engine is not None else 1

@@ -1,0 +1,69 @@
+"""End-to-end worlds whose bot runs its jobs on GPU workers through a real Redis.
+
+:func:`remote_world` starts a ``redis-server`` on a free loopback port, ``ambientgen worker``
+processes (tiny model) and the bot with ``[executor] kind = "redis"``, on a stand-in with two
+servers on two gateway shards. At the end every worker's log is checked for unexpected ERROR
+records like the bot's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from tests.e2e.harness import World, running_world
+from tests.e2e.workers import WorkerProcess
+from tests.redis_server import running_redis
+
+#: Seconds between a worker's signs of life in these tests (a dead one is noticed after ~3).
+HEARTBEAT_S = 1
+
+
+@contextlib.asynccontextmanager
+async def remote_world(
+    workdir: Path,
+    *,
+    workers: int = 2,
+    start_workers: bool = True,
+    shards: int = 2,
+    overrides: dict[str, dict[str, object]] | None = None,
+) -> AsyncIterator[World]:
+    with running_redis(workdir / "redis") as redis:
+        procs = [
+            WorkerProcess(workdir / "workers", redis.url, f"worker{i + 1}", heartbeat_s=HEARTBEAT_S)
+            for i in range(workers)
+        ]
+        sections: dict[str, dict[str, object]] = {
+            "executor": {"kind": "redis", "redis_url": redis.url, "heartbeat_s": HEARTBEAT_S}
+        }
+        for section, values in (overrides or {}).items():
+            sections.setdefault(section, {}).update(values)
+        passed = False
+        try:
+            if start_workers:
+                await asyncio.gather(*(w.start() for w in procs))
+            async with running_world(workdir, sections, second_guild=True, shards=shards) as world:
+                world.workers = procs
+                world.redis = redis
+                yield world
+            passed = True
+        finally:
+            for worker in procs:
+                await worker.stop()
+        for worker in procs if passed else []:
+            unexpected = worker.unexpected_errors()
+            assert not unexpected, f"{worker.name} logged errors the test did not expect:\n" + "\n---\n".join(
+                unexpected
+            )
+
+
+def hold_everywhere(world: World, *texts: str) -> None:
+    for worker in world.workers:
+        worker.hold(*texts)
+
+
+def release_everywhere(world: World) -> None:
+    for worker in world.workers:
+        worker.release()
