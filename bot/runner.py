@@ -45,17 +45,18 @@ def run_bot(config_path: Path | None) -> int:
 async def _serve(config: Config, token: str) -> int:
     from bot.app import AmbientBot
     from bot.storage import Database
-    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.backends.base import Backend
+    from generation.backends.registry import load_backend
     from generation.errors import ModelUnavailable
     from generation.executor import GpuExecutor
     from generation.prompting import warm_up_request
 
     config.storage.data_dir.mkdir(parents=True, exist_ok=True)
 
-    def load_warm() -> AudioEngine:
+    def load_warm() -> Backend:
         # Warm up on the GPU thread, before any user's job: CUDA's lazy start, the torch.compile
         # of the UNet (when enabled) and the memory measurement that sizes automatic batches.
-        engine = AudioEngine.load(config.model.engine_settings())
+        engine = load_backend(config.model.engine_settings())
         seconds = engine.warm_up(warm_up_request(), (1, 2) if engine.compiled else (1,))
         log.info("warm-up done in %.1fs (batch size now %d)", seconds, engine.max_batch(10.0))
         return engine

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from generation.audio.finishing import FinishedAudio
     from generation.audio.tags import Mp3Tags
-    from generation.backends.audioldm2.engine import AudioEngine, ProgressCallback
+    from generation.backends.base import Backend, ProgressCallback
     from generation.recipes.long_render import LongRenderPlan
     from generation.recipes.mixing import LayerSpec
 
@@ -72,7 +72,11 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
         help="standard (default) or fast: DPM-Solver++ with 25 steps, about half the time",
     )
     parser.add_argument(
-        "-m", "--model", default=DEFAULT_MODEL_ID, help="hub id, local folder, or 'tiny' (offline test model)"
+        "-m",
+        "--model",
+        default=DEFAULT_MODEL_ID,
+        help="hub id (cvssp/audioldm2, stabilityai/stable-audio-open-1.0, …), local folder, "
+        "or a built-in offline test model: tiny (AudioLDM2), tiny-sao (Stable Audio Open), tiny-sa3",
     )
     parser.add_argument("--device", help="cuda, cuda:1, cpu (default: CUDA if present)")
     parser.add_argument("--dtype", choices=DTYPES, help="default: float16 on CUDA")
@@ -116,7 +120,7 @@ class _Job:
 
     headline: str
     engine_settings: EngineSettings
-    run: Callable[[AudioEngine], int]
+    run: Callable[[Backend], int]
     """Generates and writes the files; returns how many were written."""
 
 
@@ -166,10 +170,10 @@ def _finish_and_write(
     _write(out.mp3[index], out.png[index], done, detail)
 
 
-def _single_job(request: GenerationRequest, out: _Output) -> Callable[[AudioEngine], int]:
+def _single_job(request: GenerationRequest, out: _Output) -> Callable[[Backend], int]:
     requests = [request.with_seed((request.seed + i) % (MAX_SEED + 1)) for i in range(len(out.mp3))]
 
-    def run(engine: AudioEngine) -> int:
+    def run(engine: Backend) -> int:
         from generation.audio.tags import Mp3Tags
 
         with _progress_bar(request.steps) as bar:
@@ -182,8 +186,8 @@ def _single_job(request: GenerationRequest, out: _Output) -> Callable[[AudioEngi
     return run
 
 
-def _ranked_job(request: GenerationRequest, candidates: int, out: _Output) -> Callable[[AudioEngine], int]:
-    def run(engine: AudioEngine) -> int:
+def _ranked_job(request: GenerationRequest, candidates: int, out: _Output) -> Callable[[Backend], int]:
+    def run(engine: Backend) -> int:
         from generation.audio.tags import Mp3Tags
 
         with _progress_bar(request.steps) as bar:
@@ -202,7 +206,7 @@ def _ranked_job(request: GenerationRequest, candidates: int, out: _Output) -> Ca
 
 def _layered_job(
     layers: Sequence[LayerSpec], requests: Sequence[GenerationRequest], out: _Output
-) -> Callable[[AudioEngine], int]:
+) -> Callable[[Backend], int]:
     # Variation i shifts every layer's seed by i * layers, so no two renders share a seed.
     variations = [
         [r.with_seed((r.seed + v * len(requests)) % (MAX_SEED + 1)) for r in requests]
@@ -210,7 +214,7 @@ def _layered_job(
     ]
     steps_per_mix = sum({r.batch_key(): r.steps for r in requests}.values())
 
-    def run(engine: AudioEngine) -> int:
+    def run(engine: Backend) -> int:
         from generation.recipes.mixing import Mix, render_stems
 
         for index, layer_requests in enumerate(variations):
@@ -235,10 +239,10 @@ def _layered_job(
     return run
 
 
-def _long_job(plan: LongRenderPlan, out: _Output) -> Callable[[AudioEngine], int]:
+def _long_job(plan: LongRenderPlan, out: _Output) -> Callable[[Backend], int]:
     request = plan.base
 
-    def run(engine: AudioEngine) -> int:
+    def run(engine: Backend) -> int:
         from generation.audio.tags import Mp3Tags
         from generation.recipes.long_render import RenderProgress, engine_renderer, render_long
 
@@ -262,6 +266,7 @@ def _long_job(plan: LongRenderPlan, out: _Output) -> Callable[[AudioEngine], int
                     tags=Mp3Tags.from_request(request, engine.model_name),
                     progress=progress,
                     spectrogram=png is not None,
+                    channels=engine.channels,
                 )
             part.replace(path)
         finally:
@@ -388,11 +393,11 @@ def run_generate(args: argparse.Namespace) -> int:
         return 2
 
     # Heavy imports only now, so a bad argument answers instantly.
-    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.backends.registry import load_backend
 
     print(job.headline, file=sys.stderr)
     try:
-        engine = AudioEngine.load(job.engine_settings)
+        engine = load_backend(job.engine_settings)
         started = time.perf_counter()
         written = job.run(engine)
         elapsed = time.perf_counter() - started

@@ -19,20 +19,22 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from generation.backends.audioldm2.engine import AudioEngine
 from generation.errors import Cancelled, GenerationError, OutOfMemory
 from generation.request import GenerationRequest
 
+if TYPE_CHECKING:
+    from generation.backends.base import Backend
+
 log = logging.getLogger(__name__)
 
-EngineFactory = Callable[[], AudioEngine]
+EngineFactory = Callable[[], "Backend"]
 T = TypeVar("T")
 #: Work for the GPU thread: gets the engine and a progress callback (which may raise Cancelled).
-EngineWork = Callable[[AudioEngine, Callable[[int, int], None]], T]
+EngineWork = Callable[["Backend", Callable[[int, int], None]], T]
 #: How often the watchdog looks at the running generation.
 WATCHDOG_TICK_S = 0.25
 
@@ -50,6 +52,8 @@ class BatchResult:
     seconds: float
     split: bool = False
     """True when the batch ran out of memory and was redone one request at a time."""
+    channels: int = 1
+    """1: waveforms shaped ``(samples,)``; 2: ``(samples, 2)`` (see generation.backends.base)."""
 
 
 class GpuExecutor:
@@ -59,7 +63,7 @@ class GpuExecutor:
         self._factory = factory
         self._stall_timeout_s = stall_timeout_s
         self._pool = self._new_pool()
-        self._engine: AudioEngine | None = None
+        self._engine: Backend | None = None
         self.rebuilds = 0
 
     @staticmethod
@@ -67,12 +71,12 @@ class GpuExecutor:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpu")
 
     @property
-    def engine(self) -> AudioEngine:
+    def engine(self) -> Backend:
         if self._engine is None:
             raise GenerationError("the executor has not been started")
         return self._engine
 
-    async def start(self) -> AudioEngine:
+    async def start(self) -> Backend:
         """Load the model on the worker thread (it then lives there)."""
         if self._engine is None:
             loop = asyncio.get_running_loop()
@@ -116,7 +120,9 @@ class GpuExecutor:
                     )
                 )
             split = True
-        return BatchResult(waveforms, self.engine.sample_rate, time.perf_counter() - started, split)
+        return BatchResult(
+            waveforms, self.engine.sample_rate, time.perf_counter() - started, split, self.engine.channels
+        )
 
     async def run(
         self,
@@ -128,7 +134,7 @@ class GpuExecutor:
         """Run ``work(engine, progress)`` on the GPU thread, under the watchdog.
 
         For work other than one batch (best-of-N ranking, layered scenes); ``progress`` must be
-        called after each denoising step, as :meth:`AudioEngine.generate` does.
+        called after each denoising step, as :meth:`Backend.generate` does.
         """
         engine = self.engine
         loop = asyncio.get_running_loop()

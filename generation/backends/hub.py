@@ -88,11 +88,9 @@ def model_unavailable(
     if is_folder(model_id):
         return ModelUnavailable(f"Could not load folder {model_id!r} ({_summary(exc)}). {offline_hint}")
     page = model_page(model_id)
-    refused_gate = any(isinstance(e, GatedRepoError) for e in chain)
-    # Unauthenticated requests for a gated repo may also come back as a plain 401 "not found".
-    hidden = gated and any(isinstance(e, RepositoryNotFoundError) for e in chain)
-    if refused_gate or hidden:
-        if token_available():
+    token = token_available()
+    if any(isinstance(e, GatedRepoError) for e in chain):
+        if token:
             return ModelUnavailable(
                 f"{model_id} is gated and Hugging Face refused the access token ({HF_TOKEN_ENV}): accept "
                 f"the licence at {page} with the account the token belongs to, then start again."
@@ -102,6 +100,12 @@ def model_unavailable(
             f"token (export {HF_TOKEN_ENV}=hf_..., or run `hf auth login`) and start again."
         )
     if any(isinstance(e, RepositoryNotFoundError) for e in chain):
+        if gated and not token:
+            # Without a token the hub answers a gated model as it answers a missing one.
+            return ModelUnavailable(
+                f"{model_id} was not found on Hugging Face, or it is gated and needs a token: accept its "
+                f"licence at {page}, export {HF_TOKEN_ENV}=hf_... and start again."
+            )
         return ModelUnavailable(f"{model_id} was not found on Hugging Face ({page}). {offline_hint}")
     offline = (LocalEntryNotFoundError, OfflineModeIsEnabled, ConnectionError, TimeoutError)
     if any(isinstance(e, offline) or type(e).__name__.startswith(("Connect", "Timeout")) for e in chain):

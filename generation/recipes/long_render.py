@@ -49,6 +49,7 @@ from generation.audio.finishing import (
     FinishSettings,
     _apply_fades,
     _normalised,
+    audible_band,
 )
 from generation.audio.loudness import db_to_gain, true_peak
 from generation.audio.mp3 import check_channels, check_sample_rate, clamp_bitrate, fit_bitrate
@@ -60,7 +61,7 @@ from generation.prompting import format_number
 from generation.request import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, GenerationRequest
 
 if TYPE_CHECKING:
-    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.backends.base import Backend
 
 #: Longest render, in seconds (10 minutes).
 MAX_LENGTH_S = 600.0
@@ -112,7 +113,7 @@ SegmentRenderer = Callable[[GenerationRequest, ProgressCallback | None], np.ndar
 LongProgressCallback = Callable[[RenderProgress], None]
 
 
-def engine_renderer(engine: AudioEngine) -> SegmentRenderer:
+def engine_renderer(engine: Backend) -> SegmentRenderer:
     """A :data:`SegmentRenderer` that calls ``engine`` directly (for the CLI and tests)."""
 
     def render(request: GenerationRequest, progress: ProgressCallback | None) -> np.ndarray:
@@ -311,6 +312,7 @@ class LongRenderWriter:
             raise GenerationError(f"a segment must be {layout} float audio, got {x.dtype} {x.shape}")
         x = np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         x -= x.mean(axis=0)
+        x = audible_band(x, self.sample_rate)
         peak = float(np.max(np.abs(x))) if x.size else 0.0
         if peak <= SILENCE_PEAK:
             self._silent += 1

@@ -168,7 +168,7 @@ def render_stems(
 ) -> list[np.ndarray]:
     """Waveforms of ``requests`` in order, one ``generate`` call per group of batchable requests.
 
-    ``generate`` is :meth:`generation.backends.audioldm2.engine.AudioEngine.generate` or anything
+    ``generate`` is :meth:`generation.backends.base.Backend.generate` or anything
     with its contract.
     """
     groups: dict[tuple[int, float, float, str], list[int]] = {}
