@@ -94,7 +94,9 @@ def gemma_tokenizer(words: Iterable[str], *, max_tokens: int, size: int | None =
     """A byte-fallback BPE tokenizer in Gemma's format that encodes each of ``words`` as one token.
 
     Gemma marks spaces with "▁" and adds no space before the first word, so every word is learnt
-    both with and without the marker; unknown characters fall back to their UTF-8 bytes.
+    both with and without the marker; unknown characters fall back to their UTF-8 bytes. The
+    marked forms' merges come first: they only ever extend a piece that starts with "▁", so no
+    word's merges can split another's; a bare first word may come out in a few pieces.
     """
     vocab: dict[str, int] = {tok: i for i, tok in enumerate(["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"])}
     for byte in range(256):
@@ -102,12 +104,12 @@ def gemma_tokenizer(words: Iterable[str], *, max_tokens: int, size: int | None =
     for ch in [WORD_START, *(chr(c) for c in range(33, 127))]:
         vocab.setdefault(ch, len(vocab))
     merges: list[tuple[str, str]] = []
-    for word in dict.fromkeys(words):
-        for form in (WORD_START + word, word):
-            pieces = list(form)
-            for piece in pieces:
-                vocab.setdefault(piece, len(vocab))
-            _merge_word(pieces, vocab, merges)
+    unique = list(dict.fromkeys(words))
+    for form in [WORD_START + word for word in unique] + unique:
+        pieces = list(form)
+        for piece in pieces:
+            vocab.setdefault(piece, len(vocab))
+        _merge_word(pieces, vocab, merges)
     for i in range((size or 0) - len(vocab)):
         vocab[f"<unused{i}>"] = len(vocab)
     return GemmaTokenizer(vocab=vocab, merges=merges, model_max_length=max_tokens)
