@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import torch
 
     from bench.subjects import Subject
-    from generation.backends.base import Backend as AudioEngine
+    from generation.backends.diffusers_engine import DiffusersEngine as AudioEngine
     from generation.request import GenerationRequest
 
 SECTIONS: tuple[str, ...] = ("baseline", "batch", "cache", "fast", "compile", "window")
@@ -109,6 +109,11 @@ class Row:
     graphs_compiled_while_timed: int | None = None
     """torch.compile graphs built during the timed calls (should be 0: recompiles belong to warm-up)."""
     finite_output: bool = True
+    denoiser_seconds_per_step: float | None = None
+    """Time inside the denoiser (UNet or DiT, the guided pair) per step of one timed call."""
+    fixed_seconds_per_clip: float | None = None
+    """Everything else per clip: text encoders, VAE decode, vocoder, scheduler, copies. With the
+    per-step time it gives the cost at any step count: fixed + steps × per step / batch."""
 
 
 @dataclass
@@ -331,6 +336,56 @@ def _all_finite(audios: Sequence[np.ndarray]) -> bool:
     return all(bool(np.isfinite(a).all()) for a in audios)
 
 
+class DenoiserClock:
+    """Seconds spent inside the denoiser's forward calls while :attr:`running` (hooks; on CUDA
+    each call is bracketed by a synchronize, so the figure is the kernels' time)."""
+
+    def __init__(self, module: torch.nn.Module, device: torch.device) -> None:
+        self.seconds = 0.0
+        self.running = False
+        self._device = device
+        self._started = 0.0
+        self._hooks = [module.register_forward_pre_hook(self._pre), module.register_forward_hook(self._post)]
+
+    def _pre(self, *_args: object) -> None:
+        if self.running:
+            _sync(self._device)
+            self._started = time.perf_counter()
+
+    def _post(self, *_args: object) -> None:
+        if self.running:
+            _sync(self._device)
+            self.seconds += time.perf_counter() - self._started
+
+    def close(self) -> None:
+        for hook in self._hooks:
+            hook.remove()
+
+
+@contextlib.contextmanager
+def denoiser_clock(ctx: Context) -> Iterator[DenoiserClock]:
+    """A :class:`DenoiserClock` on the pipeline's denoiser; set ``running`` around timed calls."""
+    clock = DenoiserClock(getattr(ctx.pipe, ctx.subject.denoiser), ctx.device)
+    try:
+        yield clock
+    finally:
+        clock.close()
+
+
+def _timed_calls(ctx: Context, calls: Sequence[Callable[[], Any]]) -> tuple[list[float], bool, float]:
+    """Each call timed (after the untimed warm-up the caller made): (seconds, all finite, seconds
+    inside the denoiser)."""
+    call_seconds, finite = [], True
+    with denoiser_clock(ctx) as clock:
+        for call in calls:
+            clock.running = True
+            seconds, audio = timed(ctx.device, call)
+            clock.running = False
+            call_seconds.append(seconds)
+            finite = finite and _all_finite(audio if isinstance(audio, list) else [audio])
+    return call_seconds, finite, clock.seconds
+
+
 def make_row(
     ctx: Context,
     *,
@@ -344,6 +399,7 @@ def make_row(
     call_seconds: list[float],
     clips: int,
     finite: bool,
+    denoiser_seconds: float | None = None,
 ) -> Row:
     """A row from measured call times; throughput is relative to the baseline when measured."""
     gpu, rss = peak_memory(ctx.device)
@@ -367,6 +423,12 @@ def make_row(
         peak_gpu_mib=gpu,
         peak_rss_mib=rss,
         finite_output=finite,
+        denoiser_seconds_per_step=None
+        if denoiser_seconds is None
+        else denoiser_seconds / (steps * len(call_seconds)),
+        fixed_seconds_per_clip=None
+        if denoiser_seconds is None
+        else (sum(call_seconds) - denoiser_seconds) / clips,
     )
 
 
@@ -413,12 +475,8 @@ def run_baseline(ctx: Context) -> None:
 
     reset_peak_memory(ctx.device)
     naive(requests[0])  # untimed warm-up
-    call_seconds, finite = [], True
-    for _ in range(settings.repeats):
-        for request in requests:
-            seconds, audio = timed(ctx.device, lambda r=request: naive(r))
-            call_seconds.append(seconds)
-            finite = finite and _all_finite([audio])
+    calls = [lambda r=request: naive(r) for _ in range(settings.repeats) for request in requests]
+    call_seconds, finite, denoiser = _timed_calls(ctx, calls)
     _add_row(
         ctx,
         make_row(
@@ -433,6 +491,7 @@ def run_baseline(ctx: Context) -> None:
             call_seconds=call_seconds,
             clips=len(call_seconds),
             finite=finite,
+            denoiser_seconds=denoiser,
         ),
     )
 
@@ -461,12 +520,8 @@ def measure_engine(
     engine.generate(requests)  # untimed: warms the cache and any shape-specific compile
     hits, misses = engine.prompts.hits, engine.prompts.misses
     graphs = _compiled_graphs()
-    call_seconds, finite = [], True
-    for round_ in range(1, settings.repeats + 1):
-        batch = _rerolls(requests, round_)
-        seconds, audios = timed(ctx.device, lambda b=batch: engine.generate(b))
-        call_seconds.append(seconds)
-        finite = finite and _all_finite(audios)
+    batches = [_rerolls(requests, round_) for round_ in range(1, settings.repeats + 1)]
+    call_seconds, finite, denoiser = _timed_calls(ctx, [lambda b=b: engine.generate(b) for b in batches])
     first = requests[0]
     row = make_row(
         ctx,
@@ -480,6 +535,7 @@ def measure_engine(
         call_seconds=call_seconds,
         clips=batch_size * settings.repeats,
         finite=finite,
+        denoiser_seconds=denoiser,
     )
     row.cache_hits = engine.prompts.hits - hits
     row.cache_misses = engine.prompts.misses - misses
@@ -598,13 +654,10 @@ def run_window(ctx: Context) -> None:
         with _window(pipe, latents):
             reset_peak_memory(ctx.device)
             ctx.subject.naive(pipe, request, settings.steps, settings.duration)  # untimed warm-up
-            call_seconds, finite = [], True
-            for _ in range(settings.repeats):
-                seconds, audio = timed(
-                    ctx.device, lambda: ctx.subject.naive(pipe, request, settings.steps, settings.duration)
-                )
-                call_seconds.append(seconds)
-                finite = finite and _all_finite([audio])
+            calls = [
+                lambda: ctx.subject.naive(pipe, request, settings.steps, settings.duration)
+            ] * settings.repeats
+            call_seconds, finite, denoiser = _timed_calls(ctx, calls)
         _add_row(
             ctx,
             make_row(
@@ -619,6 +672,7 @@ def run_window(ctx: Context) -> None:
                 call_seconds=call_seconds,
                 clips=len(call_seconds),
                 finite=finite,
+                denoiser_seconds=denoiser,
             ),
         )
 
@@ -700,8 +754,9 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 def markdown_table(rows: Sequence[dict[str, Any]], cuda: bool) -> str:
     """One line per measured configuration."""
     columns = ["Model", "Configuration", "Batch", "Scheduler", "Steps", "Prompt cache", "s/clip"]
-    columns += ["clips/min", "× baseline", "Peak GPU MiB" if cuda else "Peak RSS MiB"]
-    lines = ["| " + " | ".join(columns) + " |", "|---|---|---:|---|---:|---|---:|---:|---:|---:|"]
+    columns += ["clips/min", "× baseline", "Denoiser s/step", "Fixed s/clip"]
+    columns += ["Peak GPU MiB" if cuda else "Peak RSS MiB"]
+    lines = ["| " + " | ".join(columns) + " |", "|---|---|---:|---|---:|---|" + "---:|" * 6]
     for r in rows:
         cells = [
             r["model"],
@@ -713,6 +768,8 @@ def markdown_table(rows: Sequence[dict[str, Any]], cuda: bool) -> str:
             _fmt(r["seconds_per_clip"], 3),
             _fmt(r["clips_per_minute"], 1),
             _fmt(r["vs_baseline"]),
+            _fmt(r.get("denoiser_seconds_per_step"), 3),
+            _fmt(r.get("fixed_seconds_per_clip"), 3),
             _fmt(r["peak_gpu_mib"] if cuda else r["peak_rss_mib"], 0),
         ]
         lines.append("| " + " | ".join(cells) + " |")

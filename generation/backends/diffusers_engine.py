@@ -11,7 +11,6 @@ is here once. See :mod:`generation.backends.base` for the interface and the wave
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -19,8 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
-from generation.backends.devices import is_out_of_memory, place, resolve_device, resolve_dtype
-from generation.backends.hub import model_unavailable, quiet_loading
+from generation.backends.devices import is_out_of_memory
 from generation.backends.pacing import TestPacing
 from generation.errors import Cancelled, GenerationError, OutOfMemory
 from generation.request import SCHEDULERS, GenerationRequest
@@ -32,8 +30,6 @@ if TYPE_CHECKING:
     from generation.backends.base import ProgressCallback, PromptCache
     from generation.backends.clap import ClapComponents
     from generation.recipes.ranking import RankedCandidates
-
-log = logging.getLogger(__name__)
 
 #: Upper bound of the automatic batch size (beyond it throughput stops improving on an H100).
 MAX_AUTO_BATCH = 8
@@ -151,47 +147,11 @@ class DiffusersEngine:
 
     @classmethod
     def load(cls, settings: EngineSettings | None = None) -> DiffusersEngine:
-        """Load the model named by ``settings``; raises :class:`ModelUnavailable` with one clear line."""
-        settings = settings or EngineSettings()
-        started = time.perf_counter()
-        device = resolve_device(settings.device)
-        dtype = resolve_dtype(settings.dtype, device)
-        pacing = None
-        if settings.model_id == cls.tiny_id:
-            pipe = cls.build_tiny()
-            if dtype != torch.float32:
-                pipe.to(dtype=dtype)
-            pacing = TestPacing(settings.test_hold_file, settings.test_step_delay_ms / 1000)
-        else:
-            try:
-                with quiet_loading():
-                    pipe = cls.load_pretrained(settings.model_id, dtype)
-            except Exception as exc:  # OSError, hub HTTP/validation errors, bad folder layouts
-                raise model_unavailable(
-                    settings.model_id, exc, gated=cls.gated, offline_hint=cls.offline_hint
-                ) from exc
-        attention = cls.prepare(pipe)
-        offload = place(pipe, settings, device)
-        log.info(
-            "model %s (%s) loaded on %s (%s, offload=%s, attention=%s) in %.1fs",
-            settings.model_id,
-            cls.family,
-            device,
-            str(dtype).removeprefix("torch."),
-            offload,
-            attention,
-            time.perf_counter() - started,
-        )
-        engine = cls.create(
-            pipe,
-            model_name=settings.model_id,
-            device=device,
-            prompt_cache_size=settings.prompt_cache_size,
-            pacing=pacing,
-        )
-        if settings.compile:
-            engine.compile(settings.compile_backend)
-        return engine
+        """Load the model named by ``settings``; raises
+        :class:`generation.errors.ModelUnavailable` with one clear line."""
+        from generation.backends.loading import load_engine
+
+        return load_engine(cls, settings or EngineSettings())
 
     def compile(self, backend: str = "inductor") -> None:
         """Wrap the denoiser in ``torch.compile``; the compile itself happens on the first call

@@ -191,6 +191,11 @@ def test_smoke_run_reports_every_configuration(tmp_path: Path, capsys: pytest.Ca
     for row in rows:
         assert row["model"] == "audioldm2"
         assert row["seconds_per_clip"] > 0 and row["clips_per_minute"] > 0
+        # The denoiser's share and the rest add up to the measured time.
+        assert row["denoiser_seconds_per_step"] > 0 and row["fixed_seconds_per_clip"] >= 0
+        total = row["denoiser_seconds_per_step"] * row["steps"] * len(row["call_seconds"])
+        total += row["fixed_seconds_per_clip"] * row["clips"]
+        assert total == pytest.approx(sum(row["call_seconds"]), rel=1e-2)
         assert row["call_seconds"] and all(s > 0 for s in row["call_seconds"])
         assert row["peak_rss_mib"] > 0 and row["peak_gpu_mib"] is None
         assert row["section"] == "baseline" or row["vs_baseline"] > 0
