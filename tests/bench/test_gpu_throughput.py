@@ -288,3 +288,15 @@ def test_smoke_run_measures_the_stable_audio_window(tmp_path: Path) -> None:
     ]
     assert all(r["model"] == "stable-audio-open" and r["finite_output"] for r in rows)
     assert rows[0]["scheduler"] == "default (CosineDPMSolverMultistepScheduler)"
+
+
+def test_flop_counts_on_the_meta_device(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.flops import main, stable_audio_open
+
+    full, fitted = stable_audio_open(1024), stable_audio_open(216)
+    # The DiT over the whole 47.55 s window costs about as much as 4.7 fitted 10 s windows.
+    assert 4.0 < full["denoiser_per_step"] / fitted["denoiser_per_step"] < 5.5
+    assert 4.0 < full["decode_per_clip"] / fitted["decode_per_clip"] < 5.5
+    assert main(["--duration", "10", "--steps", "50"]) == 0
+    table = capsys.readouterr().out
+    assert "| AudioLDM2 |" in table and "47.55 s window" in table and "10.03 s window" in table
