@@ -15,6 +15,7 @@ import torch
 from generation.backends.devices import place, resolve_device, resolve_dtype
 from generation.backends.hub import model_unavailable, quiet_loading
 from generation.backends.pacing import TestPacing
+from generation.errors import ModelUnavailable
 
 if TYPE_CHECKING:
     from generation.backends.diffusers_engine import DiffusersEngine
@@ -30,6 +31,14 @@ def load_engine(cls: type[DiffusersEngine], settings: EngineSettings) -> Diffuse
     pacing); anything else is a hub id or a folder, loaded with the libraries' own logging
     silenced so that a failure reads as one line (see :mod:`generation.backends.hub`).
     """
+    from generation.backends.registry import family_of
+
+    family = family_of(settings.model_id)
+    if family.key != cls.family:
+        raise ModelUnavailable(
+            f"{settings.model_id!r} is a {family.title} model; {cls.__name__} loads {cls.family} models "
+            "(generation.backends.registry.load_backend picks the right one)."
+        )
     started = time.perf_counter()
     device = resolve_device(settings.device)
     dtype = resolve_dtype(settings.dtype, device)
