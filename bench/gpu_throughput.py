@@ -1,14 +1,18 @@
-"""Throughput of the full-size AudioLDM2: the library's naive usage vs :class:`AudioEngine`.
+"""Throughput of the full-size models: the library's naive usage vs the AmbientGen backends.
 
-Measures, in one run on one pipeline object, seconds per clip and clips per minute for:
+Measures, in one run, for each model (``--models``: AudioLDM2 and Stable Audio Open by default,
+one pipeline object each, built and measured one after the other), seconds per clip and clips
+per minute for:
 
-- ``baseline``: ``AudioLDM2Pipeline`` called with prompt strings, one request at a time, with
-  the checkpoint's scheduler (the library's documented five-line usage);
+- ``baseline``: the pipeline called with prompt strings, one request at a time, with the
+  checkpoint's scheduler (the library's documented usage);
 - ``batch``: the engine, batches of different prompts, prompt cache off;
 - ``cache``: the engine with a warm prompt cache (rerolls of known prompts);
 - ``fast``: the engine's "fast" quality (DPM-Solver++, half the steps), warm cache;
-- ``compile``: the engine after ``torch.compile`` of the UNet (compile time reported apart),
-  with the standard and, when ``fast`` is selected, the fast scheduler.
+- ``compile``: the engine after ``torch.compile`` of the denoiser (compile time reported apart),
+  with the standard and, when ``fast`` is selected, the fast scheduler;
+- ``window`` (Stable Audio Open only): the naive call at the pipeline's fixed 47.55 s window
+  against the same call with the window fitted to the clip (what a shorter window would save).
 
 Each configuration gets one untimed warm-up call, then ``--repeats`` timed calls bracketed by
 ``torch.cuda.synchronize()``. Peak GPU memory is reset per configuration (on the CPU, the peak
@@ -24,6 +28,7 @@ Heavy imports (torch, diffusers) are deferred so that ``--help`` answers at once
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -32,7 +37,7 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,12 +45,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
     import torch
-    from diffusers import AudioLDM2Pipeline
 
-    from generation.backends.audioldm2.engine import AudioEngine
+    from bench.subjects import Subject
+    from generation.backends.diffusers_engine import DiffusersEngine as AudioEngine
     from generation.request import GenerationRequest
 
-SECTIONS: tuple[str, ...] = ("baseline", "batch", "cache", "fast", "compile")
+SECTIONS: tuple[str, ...] = ("baseline", "batch", "cache", "fast", "compile", "window")
+#: The models measured by default, side by side.
+DEFAULT_MODELS: tuple[str, ...] = ("audioldm2", "stable-audio-open")
 #: The engine's production cache size; 0 disables the cache.
 PROMPT_CACHE_SIZE = 64
 #: Clips the baseline renders per repeat (one at a time), capped by the largest batch.
@@ -58,6 +65,9 @@ class Settings:
     """Everything the run was asked for (recorded verbatim in the results)."""
 
     model: str
+    """"full" (the published architectures) or "tiny" (the built-in test models)."""
+    models: tuple[str, ...]
+    """Model families measured, in order."""
     device: str
     dtype: str
     duration: float
@@ -80,6 +90,8 @@ class Row:
 
     section: str
     label: str
+    model: str
+    """The family key of the model measured."""
     batch_size: int
     scheduler: str
     steps: int
@@ -97,6 +109,11 @@ class Row:
     graphs_compiled_while_timed: int | None = None
     """torch.compile graphs built during the timed calls (should be 0: recompiles belong to warm-up)."""
     finite_output: bool = True
+    denoiser_seconds_per_step: float | None = None
+    """Time inside the denoiser (UNet or DiT, the guided pair) per step of one timed call."""
+    fixed_seconds_per_clip: float | None = None
+    """Everything else per clip: text encoders, VAE decode, vocoder, scheduler, copies. With the
+    per-step time it gives the cost at any step count: fixed + steps × per step / batch."""
 
 
 @dataclass
@@ -104,7 +121,8 @@ class Context:
     """The loaded model and the state shared by the sections."""
 
     settings: Settings
-    pipe: AudioLDM2Pipeline
+    subject: Subject
+    pipe: Any
     device: torch.device
     default_scheduler: object
     report: dict[str, Any]
@@ -124,6 +142,16 @@ def _csv_ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def _models(text: str) -> tuple[str, ...]:
+    from bench.subjects import SUBJECTS
+
+    chosen = tuple(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
+    unknown = [m for m in chosen if m not in SUBJECTS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"unknown model(s) {unknown}; choose from {','.join(SUBJECTS)}")
+    return chosen
+
+
 def _sections(text: str) -> tuple[str, ...]:
     chosen = tuple(s.strip() for s in text.split(",") if s.strip())
     unknown = [s for s in chosen if s not in SECTIONS]
@@ -135,13 +163,19 @@ def _sections(text: str) -> tuple[str, ...]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.gpu_throughput",
-        description="Clips per minute of AudioLDM2: the naive pipeline vs the AmbientGen engine.",
+        description="Clips per minute of each model: the naive pipeline vs the AmbientGen backend.",
     )
     parser.add_argument(
         "--model",
         choices=("full", "tiny"),
         default="full",
-        help="full: cvssp/audioldm2's architecture with random weights; tiny: the test model",
+        help="full: the published architectures with random weights; tiny: the built-in test models",
+    )
+    parser.add_argument(
+        "--models",
+        type=_models,
+        default=DEFAULT_MODELS,
+        help=f"comma-separated model families, measured in turn (default {','.join(DEFAULT_MODELS)})",
     )
     parser.add_argument("--device", default=None, help="cuda, cuda:1, cpu (default: cuda when available)")
     parser.add_argument(
@@ -208,6 +242,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     baseline_clips = args.baseline_clips or min(DEFAULT_BASELINE_CLIPS, max(args.batches))
     return Settings(
         model=args.model,
+        models=args.models,
         device=str(device),
         dtype=str(dtype).removeprefix("torch."),
         duration=args.duration,
@@ -301,6 +336,56 @@ def _all_finite(audios: Sequence[np.ndarray]) -> bool:
     return all(bool(np.isfinite(a).all()) for a in audios)
 
 
+class DenoiserClock:
+    """Seconds spent inside the denoiser's forward calls while :attr:`running` (hooks; on CUDA
+    each call is bracketed by a synchronize, so the figure is the kernels' time)."""
+
+    def __init__(self, module: torch.nn.Module, device: torch.device) -> None:
+        self.seconds = 0.0
+        self.running = False
+        self._device = device
+        self._started = 0.0
+        self._hooks = [module.register_forward_pre_hook(self._pre), module.register_forward_hook(self._post)]
+
+    def _pre(self, *_args: object) -> None:
+        if self.running:
+            _sync(self._device)
+            self._started = time.perf_counter()
+
+    def _post(self, *_args: object) -> None:
+        if self.running:
+            _sync(self._device)
+            self.seconds += time.perf_counter() - self._started
+
+    def close(self) -> None:
+        for hook in self._hooks:
+            hook.remove()
+
+
+@contextlib.contextmanager
+def denoiser_clock(ctx: Context) -> Iterator[DenoiserClock]:
+    """A :class:`DenoiserClock` on the pipeline's denoiser; set ``running`` around timed calls."""
+    clock = DenoiserClock(getattr(ctx.pipe, ctx.subject.denoiser), ctx.device)
+    try:
+        yield clock
+    finally:
+        clock.close()
+
+
+def _timed_calls(ctx: Context, calls: Sequence[Callable[[], Any]]) -> tuple[list[float], bool, float]:
+    """Each call timed (after the untimed warm-up the caller made): (seconds, all finite, seconds
+    inside the denoiser)."""
+    call_seconds, finite = [], True
+    with denoiser_clock(ctx) as clock:
+        for call in calls:
+            clock.running = True
+            seconds, audio = timed(ctx.device, call)
+            clock.running = False
+            call_seconds.append(seconds)
+            finite = finite and _all_finite(audio if isinstance(audio, list) else [audio])
+    return call_seconds, finite, clock.seconds
+
+
 def make_row(
     ctx: Context,
     *,
@@ -314,15 +399,17 @@ def make_row(
     call_seconds: list[float],
     clips: int,
     finite: bool,
+    denoiser_seconds: float | None = None,
 ) -> Row:
     """A row from measured call times; throughput is relative to the baseline when measured."""
     gpu, rss = peak_memory(ctx.device)
     per_clip = sum(call_seconds) / clips
     per_minute = 60.0 / per_clip
-    baseline = next((r for r in ctx.rows if r.section == "baseline"), None)
+    baseline = next((r for r in ctx.rows if r.section == "baseline" and r.model == ctx.subject.key), None)
     return Row(
         section=section,
         label=label,
+        model=ctx.subject.key,
         batch_size=batch_size,
         scheduler=scheduler,
         steps=steps,
@@ -336,6 +423,12 @@ def make_row(
         peak_gpu_mib=gpu,
         peak_rss_mib=rss,
         finite_output=finite,
+        denoiser_seconds_per_step=None
+        if denoiser_seconds is None
+        else denoiser_seconds / (steps * len(call_seconds)),
+        fixed_seconds_per_clip=None
+        if denoiser_seconds is None
+        else (sum(call_seconds) - denoiser_seconds) / clips,
     )
 
 
@@ -378,21 +471,12 @@ def run_baseline(ctx: Context) -> None:
     requests = make_requests(settings, settings.baseline_clips, quality="standard")
 
     def naive(request: GenerationRequest) -> np.ndarray:
-        return pipe(
-            request.prompt,
-            negative_prompt=request.negative_prompt,
-            num_inference_steps=settings.steps,
-            audio_length_in_s=settings.duration,
-        ).audios[0]
+        return ctx.subject.naive(pipe, request, settings.steps, settings.duration)
 
     reset_peak_memory(ctx.device)
     naive(requests[0])  # untimed warm-up
-    call_seconds, finite = [], True
-    for _ in range(settings.repeats):
-        for request in requests:
-            seconds, audio = timed(ctx.device, lambda r=request: naive(r))
-            call_seconds.append(seconds)
-            finite = finite and _all_finite([audio])
+    calls = [lambda r=request: naive(r) for _ in range(settings.repeats) for request in requests]
+    call_seconds, finite, denoiser = _timed_calls(ctx, calls)
     _add_row(
         ctx,
         make_row(
@@ -400,24 +484,23 @@ def run_baseline(ctx: Context) -> None:
             section="baseline",
             label="naive pipeline, one prompt per call",
             batch_size=1,
-            scheduler=_scheduler_label(ctx, "default"),
+            scheduler=f"default ({type(ctx.default_scheduler).__name__})",
             steps=settings.steps,
             prompt_cache="n/a",
             compiled=False,
             call_seconds=call_seconds,
             clips=len(call_seconds),
             finite=finite,
+            denoiser_seconds=denoiser,
         ),
     )
 
 
 def _engine(ctx: Context, cache_size: int) -> AudioEngine:
-    from bench.full_size import FULL_MODEL_NAME
-    from generation.backends.audioldm2.engine import AudioEngine
-
     ctx.pipe.scheduler = ctx.default_scheduler  # the engine takes the pipeline's scheduler as "default"
-    name = FULL_MODEL_NAME if ctx.settings.model == "full" else "tiny"
-    return AudioEngine(ctx.pipe, model_name=name, device=ctx.device, prompt_cache_size=cache_size)
+    engine_class = ctx.subject.engine_class()
+    name = ctx.subject.full_name if ctx.settings.model == "full" else engine_class.tiny_id
+    return engine_class(ctx.pipe, model_name=name, device=ctx.device, prompt_cache_size=cache_size)
 
 
 def measure_engine(
@@ -437,25 +520,22 @@ def measure_engine(
     engine.generate(requests)  # untimed: warms the cache and any shape-specific compile
     hits, misses = engine.prompts.hits, engine.prompts.misses
     graphs = _compiled_graphs()
-    call_seconds, finite = [], True
-    for round_ in range(1, settings.repeats + 1):
-        batch = _rerolls(requests, round_)
-        seconds, audios = timed(ctx.device, lambda b=batch: engine.generate(b))
-        call_seconds.append(seconds)
-        finite = finite and _all_finite(audios)
+    batches = [_rerolls(requests, round_) for round_ in range(1, settings.repeats + 1)]
+    call_seconds, finite, denoiser = _timed_calls(ctx, [lambda b=b: engine.generate(b) for b in batches])
     first = requests[0]
     row = make_row(
         ctx,
         section=section,
         label=label,
         batch_size=batch_size,
-        scheduler=_scheduler_label(ctx, first.scheduler),
+        scheduler=_scheduler_label(engine, first.scheduler),
         steps=first.steps,
         prompt_cache=prompt_cache,
         compiled=engine.compiled,
         call_seconds=call_seconds,
         clips=batch_size * settings.repeats,
         finite=finite,
+        denoiser_seconds=denoiser,
     )
     row.cache_hits = engine.prompts.hits - hits
     row.cache_misses = engine.prompts.misses - misses
@@ -519,13 +599,13 @@ def run_fast(ctx: Context) -> None:
 
 
 def run_compile(ctx: Context) -> None:
-    """The engine with a compiled UNet; compile and warm-up time are reported, not timed in."""
+    """The engine with a compiled denoiser; compile and warm-up time are reported, not timed in."""
     settings = ctx.settings
     engine = _engine(ctx, PROMPT_CACHE_SIZE)
-    engine.compile_unet(settings.compile_backend)
+    engine.compile(settings.compile_backend)
     probe = make_requests(settings, 1, quality="standard")[0]
     warm_up_s, _ = timed(ctx.device, lambda: engine.warm_up(probe, settings.batches))
-    ctx.report["compile"] = {
+    ctx.report.setdefault("compile", {})[ctx.subject.key] = {
         "backend": settings.compile_backend,
         "warm_up_batch_sizes": list(settings.batches),
         "compile_and_warm_up_seconds": round(warm_up_s, 2),
@@ -535,7 +615,7 @@ def run_compile(ctx: Context) -> None:
         ctx,
         engine,
         section="compile",
-        label="engine, compiled UNet, warm cache",
+        label="engine, compiled denoiser, warm cache",
         quality="standard",
         prompt_cache="warm",
     )
@@ -544,9 +624,56 @@ def run_compile(ctx: Context) -> None:
             ctx,
             engine,
             section="compile",
-            label="engine, compiled UNet, fast quality, warm cache",
+            label="engine, compiled denoiser, fast quality, warm cache",
             quality="fast",
             prompt_cache="warm",
+        )
+
+
+@contextlib.contextmanager
+def _window(pipe: Any, latents: int) -> Iterator[None]:
+    """Stable Audio Open's DiT window set to ``latents`` for the duration of the block."""
+    full = pipe.transformer.config.sample_size
+    pipe.transformer.register_to_config(sample_size=latents)
+    try:
+        yield
+    finally:
+        pipe.transformer.register_to_config(sample_size=full)
+
+
+def run_window(ctx: Context) -> None:
+    """Stable Audio Open only: the naive call at the fixed window vs with the window fitted to the
+    clip. Speed only: with random weights the quality of a shorter window cannot be judged."""
+    from bench.subjects import fitted_window_latents
+
+    settings, pipe = ctx.settings, ctx.pipe
+    pipe.scheduler = ctx.default_scheduler
+    request = make_requests(settings, 1, quality="standard")[0]
+    hop_s = pipe.vae.hop_length / pipe.vae.config.sampling_rate
+    for latents in (pipe.transformer.config.sample_size, fitted_window_latents(pipe, settings.duration)):
+        with _window(pipe, latents):
+            reset_peak_memory(ctx.device)
+            ctx.subject.naive(pipe, request, settings.steps, settings.duration)  # untimed warm-up
+            calls = [
+                lambda: ctx.subject.naive(pipe, request, settings.steps, settings.duration)
+            ] * settings.repeats
+            call_seconds, finite, denoiser = _timed_calls(ctx, calls)
+        _add_row(
+            ctx,
+            make_row(
+                ctx,
+                section="window",
+                label=f"naive pipeline, {latents * hop_s:.2f} s window",
+                batch_size=1,
+                scheduler=f"default ({type(ctx.default_scheduler).__name__})",
+                steps=settings.steps,
+                prompt_cache="n/a",
+                compiled=False,
+                call_seconds=call_seconds,
+                clips=len(call_seconds),
+                finite=finite,
+                denoiser_seconds=denoiser,
+            ),
         )
 
 
@@ -556,14 +683,13 @@ RUNNERS: dict[str, Callable[[Context], None]] = {
     "cache": run_cache,
     "fast": run_fast,
     "compile": run_compile,
+    "window": run_window,
 }
 
 
-def _scheduler_label(ctx: Context, name: str) -> str:
-    """A request's scheduler name with the class that runs it ("default (DDIMScheduler)")."""
-    if name == "default":
-        return f"default ({type(ctx.default_scheduler).__name__})"
-    return {"dpm++": "dpm++ (DPMSolverMultistepScheduler)", "ddim": "ddim (DDIMScheduler)"}.get(name, name)
+def _scheduler_label(engine: AudioEngine, name: str) -> str:
+    """A request's sampler name with the class that runs it ("default (DDIMScheduler)")."""
+    return f"{name} ({type(engine.scheduler(name)).__name__})"
 
 
 # --------------------------------------------------------------------------- reporting
@@ -576,7 +702,7 @@ def _log(message: str) -> None:
 def _add_row(ctx: Context, row: Row) -> None:
     ctx.rows.append(row)
     _log(
-        f"{row.label}, batch {row.batch_size}, {row.scheduler} {row.steps} steps: "
+        f"{row.model}: {row.label}, batch {row.batch_size}, {row.scheduler} {row.steps} steps: "
         f"{row.seconds_per_clip:.3f} s/clip, {row.clips_per_minute:.1f} clips/min"
     )
     write_outputs(ctx)  # after every row: a run cut short still leaves its results
@@ -610,11 +736,15 @@ def environment(device: torch.device) -> dict[str, Any]:
 
 
 def write_outputs(ctx: Context) -> None:
-    ctx.report["rows"] = [dataclasses.asdict(r) for r in ctx.rows]
-    if ctx.settings.output:
-        Path(ctx.settings.output).write_text(json.dumps(ctx.report, indent=2) + "\n")
-    if ctx.settings.markdown:
-        Path(ctx.settings.markdown).write_text(markdown_report(ctx.report))
+    _write(ctx.report, ctx.settings, ctx.rows)
+
+
+def _write(report: dict[str, Any], settings: Settings, rows: Sequence[Row]) -> None:
+    report["rows"] = [dataclasses.asdict(r) for r in rows]
+    if settings.output:
+        Path(settings.output).write_text(json.dumps(report, indent=2) + "\n")
+    if settings.markdown:
+        Path(settings.markdown).write_text(markdown_report(report))
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -623,11 +753,13 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def markdown_table(rows: Sequence[dict[str, Any]], cuda: bool) -> str:
     """One line per measured configuration."""
-    columns = ["Configuration", "Batch", "Scheduler", "Steps", "Prompt cache", "s/clip", "clips/min"]
-    columns += ["× baseline", "Peak GPU MiB" if cuda else "Peak RSS MiB"]
-    lines = ["| " + " | ".join(columns) + " |", "|---|---:|---|---:|---|---:|---:|---:|---:|"]
+    columns = ["Model", "Configuration", "Batch", "Scheduler", "Steps", "Prompt cache", "s/clip"]
+    columns += ["clips/min", "× baseline", "Denoiser s/step", "Fixed s/clip"]
+    columns += ["Peak GPU MiB" if cuda else "Peak RSS MiB"]
+    lines = ["| " + " | ".join(columns) + " |", "|---|---|---:|---|---:|---|" + "---:|" * 6]
     for r in rows:
         cells = [
+            r["model"],
             r["label"],
             str(r["batch_size"]),
             r["scheduler"],
@@ -636,31 +768,40 @@ def markdown_table(rows: Sequence[dict[str, Any]], cuda: bool) -> str:
             _fmt(r["seconds_per_clip"], 3),
             _fmt(r["clips_per_minute"], 1),
             _fmt(r["vs_baseline"]),
+            _fmt(r.get("denoiser_seconds_per_step"), 3),
+            _fmt(r.get("fixed_seconds_per_clip"), 3),
             _fmt(r["peak_gpu_mib"] if cuda else r["peak_rss_mib"], 0),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
+def _count(parameters: int) -> str:
+    return f"{parameters / 1e9:.3f} B" if parameters >= 1e8 else f"{parameters / 1e3:.1f} k"
+
+
 def markdown_report(report: dict[str, Any]) -> str:
-    env, settings, model = report["environment"], report["settings"], report["model"]
+    env, settings = report["environment"], report["settings"]
     cuda = env["device"].startswith("cuda")
     lines = [
-        "# AudioLDM2 throughput",
+        "# Text-to-audio throughput",
         "",
         f"- Date: {report['date']}",
         f"- Device: {env['device_name']} ({env['device']}), CUDA {env['cuda_version']}, "
         f"torch {env['torch']}, diffusers {env['diffusers']}, transformers {env['transformers']}",
-        f"- Model: {model['name']}, {model['parameters'] / 1e9:.3f} B parameters, {settings['dtype']}, "
-        f"attention {model['attention']}",
-        f"- Clips: {settings['duration']:g} s (latent {model['latent_shape_per_clip']}), "
-        f"{settings['steps']} steps (fast: {settings['fast_steps']}), {settings['repeats']} timed repeats "
-        "after one untimed warm-up call per configuration",
+        f"- Clips: {settings['duration']:g} s, {settings['steps']} steps (fast: {settings['fast_steps']}), "
+        f"{settings['repeats']} timed repeats after one untimed warm-up call per configuration, "
+        f"{settings['dtype']}",
     ]
-    if "compile" in report:
-        c = report["compile"]
+    for key, model in report.get("models", {}).items():
         lines.append(
-            f"- torch.compile ({c['backend']}) + warm-up: {c['compile_and_warm_up_seconds']} s (excluded)"
+            f"- {key}: {model['name']}, {_count(model['parameters'])} parameters, "
+            f"latent {model['latent_shape_per_clip']} per clip, built in {model['build_seconds']} s"
+        )
+    for key, c in report.get("compile", {}).items():
+        lines.append(
+            f"- torch.compile of {key} ({c['backend']}) + warm-up: {c['compile_and_warm_up_seconds']} s "
+            "(excluded)"
         )
     for section, reason in report.get("skipped", {}).items():
         lines.append(f"- Skipped {section}: {reason}")
@@ -671,21 +812,17 @@ def markdown_report(report: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- main
 
 
-def load_pipeline(settings: Settings, device: torch.device) -> tuple[AudioLDM2Pipeline, dict[str, Any]]:
-    """The pipeline on ``device`` in the run's dtype, and what to record about it."""
+def load_pipeline(settings: Settings, subject: Subject, device: torch.device) -> tuple[Any, dict[str, Any]]:
+    """The subject's pipeline on ``device`` in the run's dtype, and what to record about it."""
     import torch
-
-    from bench.full_size import FULL_MODEL_NAME, build_full_pipeline, check_parameter_count, latent_shape
-    from generation.backends.audioldm2.engine import use_sdpa_attention
-    from generation.backends.audioldm2.tiny import build_tiny_pipeline
 
     dtype = getattr(torch, settings.dtype)
     started = time.perf_counter()
     if settings.model == "full":
-        pipe = build_full_pipeline(device, dtype, seed=settings.seed)
-        parameters = check_parameter_count(pipe)
+        pipe = subject.build_full(device, dtype, settings.seed)
+        parameters = subject.check_parameter_count(pipe)
     else:
-        pipe = build_tiny_pipeline(seed=settings.seed).to(device)
+        pipe = subject.build_tiny(settings.seed).to(device)
         if dtype != torch.float32:
             pipe.to(dtype=dtype)
         parameters = sum(
@@ -694,47 +831,79 @@ def load_pipeline(settings: Settings, device: torch.device) -> tuple[AudioLDM2Pi
             if isinstance(c, torch.nn.Module)
             for p in c.parameters()
         )
-    attention = use_sdpa_attention(pipe)
+    attention = subject.engine_class().prepare(pipe)
     _sync(device)
     info = {
-        "name": FULL_MODEL_NAME if settings.model == "full" else "tiny (random weights)",
+        "name": subject.full_name if settings.model == "full" else f"{subject.key} tiny (random weights)",
         "parameters": parameters,
-        "latent_shape_per_clip": list(latent_shape(pipe, settings.duration)),
+        "latent_shape_per_clip": list(subject.latent_shape(pipe, settings.duration)),
         "attention": attention,
         "build_seconds": round(time.perf_counter() - started, 2),
     }
     return pipe, info
 
 
+def _skip_reason(settings: Settings, subject: Subject, section: str) -> str | None:
+    if section not in settings.sections:
+        return "not selected (--only)"
+    if section == "compile" and not settings.compile:
+        return "disabled (--no-compile, the default on the CPU)"
+    if section == "window" and not subject.fixed_window:
+        return f"{subject.key} has no fixed window"
+    return None
+
+
 def run(settings: Settings) -> dict[str, Any]:
-    """Run the selected sections; returns the report (also written when asked)."""
+    """Run the selected sections on each model in turn; returns the report (also written when asked)."""
+    import gc
+
     import torch
+
+    from bench.subjects import SUBJECTS
 
     started = time.perf_counter()
     device = torch.device(settings.device)
-    pipe, model_info = load_pipeline(settings, device)
-    _log(f"model built in {model_info['build_seconds']}s: {model_info['parameters'] / 1e6:.1f} M parameters")
     report: dict[str, Any] = {
         "benchmark": "bench.gpu_throughput",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "settings": dataclasses.asdict(settings),
         "environment": environment(device),
-        "model": model_info,
+        "models": {},
         "skipped": {},
         "rows": [],
     }
-    ctx = Context(
-        settings=settings, pipe=pipe, device=device, default_scheduler=pipe.scheduler, report=report
-    )
-    for section in SECTIONS:
-        if section not in settings.sections:
-            report["skipped"][section] = "not selected (--only)"
-        elif section == "compile" and not settings.compile:
-            report["skipped"][section] = "disabled (--no-compile, the default on the CPU)"
-        else:
-            RUNNERS[section](ctx)
+    rows: list[Row] = []
+    ran: set[str] = set()
+    reasons: dict[str, str] = {}
+    for key in settings.models:
+        subject = SUBJECTS[key]
+        pipe, info = load_pipeline(settings, subject, device)
+        report["models"][key] = info
+        _log(f"{key} built in {info['build_seconds']}s: {info['parameters'] / 1e6:.1f} M parameters")
+        ctx = Context(
+            settings=settings,
+            subject=subject,
+            pipe=pipe,
+            device=device,
+            default_scheduler=pipe.scheduler,
+            report=report,
+            rows=rows,
+        )
+        for section in SECTIONS:
+            reason = _skip_reason(settings, subject, section)
+            if reason is None:
+                RUNNERS[section](ctx)
+                ran.add(section)
+            else:
+                reasons.setdefault(section, reason)
+        report["skipped"] = {section: why for section, why in reasons.items() if section not in ran}
+        # One model at a time in memory: the next one is built after this one is gone.
+        del ctx, pipe
+        gc.collect()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
     report["total_seconds"] = round(time.perf_counter() - started, 1)
-    write_outputs(ctx)
+    _write(report, settings, rows)
     return report
 
 

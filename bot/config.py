@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from bot.jobs.admission import Limits
 from generation.audio.finishing import FinishSettings
-from generation.settings import DEFAULT_MODEL_ID, DTYPES, OFFLOAD_MODES, TINY_MODEL_ID, EngineSettings
+from generation.settings import DEFAULT_MODEL_ID, DTYPES, OFFLOAD_MODES, TINY_MODEL_IDS, EngineSettings
 
 __all__ = [
     "TOKEN_ENV",
@@ -408,10 +408,11 @@ class ModelConfig(_Section):
         testing = (
             self.test_hold_file is not None or self.test_step_delay_ms > 0 or self.test_fail_file is not None
         )
-        if testing and self.id != TINY_MODEL_ID:
+        if testing and self.id not in TINY_MODEL_IDS:
             raise ConfigError(
                 "[model] test_hold_file, test_step_delay_ms and test_fail_file are for tests and work "
-                f'only with id = "{TINY_MODEL_ID}"; remove them for the model {_show(self.id)}'
+                f"only with a built-in tiny model ({', '.join(TINY_MODEL_IDS)}); remove them for the "
+                f"model {_show(self.id)}"
             )
 
     def engine_settings(self) -> EngineSettings:

@@ -67,7 +67,11 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
         help="standard (default) or fast: DPM-Solver++ with 25 steps, about half the time",
     )
     parser.add_argument(
-        "-m", "--model", default=DEFAULT_MODEL_ID, help="hub id, local folder, or 'tiny' (offline test model)"
+        "-m",
+        "--model",
+        default=DEFAULT_MODEL_ID,
+        help="hub id (cvssp/audioldm2, stabilityai/stable-audio-open-1.0, …), local folder, "
+        "or a built-in offline test model: tiny (AudioLDM2), tiny-sao (Stable Audio Open), tiny-sa3",
     )
     parser.add_argument("--device", help="cuda, cuda:1, cpu (default: CUDA if present)")
     parser.add_argument("--dtype", choices=DTYPES, help="default: float16 on CUDA")
@@ -149,12 +153,12 @@ class _Bar:
 
 async def _render(job: _Job) -> Rendered:
     """The job through the one render path the bot uses too, on a GPU thread of our own."""
-    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.backends.registry import load_backend
     from generation.executor import GpuExecutor
     from generation.recipes.order import RenderContext
     from generation.recipes.render import render
 
-    gpu = GpuExecutor(lambda: AudioEngine.load(job.engine_settings))
+    gpu = GpuExecutor(lambda: load_backend(job.engine_settings))
     bar = _Bar()
     try:
         await gpu.start()

@@ -27,14 +27,14 @@ from generation.errors import Cancelled, GenerationError, OutOfMemory, StuckGene
 from generation.request import GenerationRequest
 
 if TYPE_CHECKING:
-    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.backends.base import Backend
 
 log = logging.getLogger(__name__)
 
-EngineFactory = Callable[[], "AudioEngine"]
+EngineFactory = Callable[[], "Backend"]
 T = TypeVar("T")
 #: Work for the GPU thread: gets the engine and a progress callback (which may raise Cancelled).
-EngineWork = Callable[["AudioEngine", Callable[[int, int], None]], T]
+EngineWork = Callable[["Backend", Callable[[int, int], None]], T]
 #: How often the watchdog looks at the running generation.
 WATCHDOG_TICK_S = 0.25
 
@@ -48,6 +48,8 @@ class BatchResult:
     seconds: float
     split: bool = False
     """True when the batch ran out of memory and was redone one request at a time."""
+    channels: int = 1
+    """1: waveforms shaped ``(samples,)``; 2: ``(samples, 2)`` (see generation.backends.base)."""
 
 
 class GpuExecutor:
@@ -57,7 +59,7 @@ class GpuExecutor:
         self._factory = factory
         self._stall_timeout_s = stall_timeout_s
         self._pool = self._new_pool()
-        self._engine: AudioEngine | None = None
+        self._engine: Backend | None = None
         self._abandon_on_close = False
         self._loading = asyncio.Lock()
         self.rebuilds = 0
@@ -67,13 +69,13 @@ class GpuExecutor:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpu")
 
     @property
-    def engine(self) -> AudioEngine:
+    def engine(self) -> Backend:
         if self._engine is None:
             raise GenerationError("the model is not loaded (not started, or its last rebuild failed)")
         return self._engine
 
     @property
-    def loaded_engine(self) -> AudioEngine | None:
+    def loaded_engine(self) -> Backend | None:
         """The engine, or None while none is loaded."""
         return self._engine
 
@@ -85,7 +87,11 @@ class GpuExecutor:
     def model_name(self) -> str:
         return self.engine.model_name
 
-    async def start(self) -> AudioEngine:
+    @property
+    def channels(self) -> int:
+        return self.engine.channels
+
+    async def start(self) -> Backend:
         """Load the model on the worker thread (it then lives there)."""
         if self._engine is None:
             loop = asyncio.get_running_loop()
@@ -129,7 +135,9 @@ class GpuExecutor:
                     )
                 )
             split = True
-        return BatchResult(waveforms, self.engine.sample_rate, time.perf_counter() - started, split)
+        return BatchResult(
+            waveforms, self.engine.sample_rate, time.perf_counter() - started, split, self.engine.channels
+        )
 
     async def run(
         self,
@@ -141,7 +149,7 @@ class GpuExecutor:
         """Run ``work(engine, progress)`` on the GPU thread, under the watchdog.
 
         For work other than one batch (best-of-N ranking, layered scenes); ``progress`` must be
-        called after each denoising step, as :meth:`AudioEngine.generate` does.
+        called after each denoising step, as :meth:`Backend.generate` does.
         """
         engine = self._engine or await self._reload()
         loop = asyncio.get_running_loop()
@@ -189,7 +197,7 @@ class GpuExecutor:
         self._engine = None
         await self.start()
 
-    async def _reload(self) -> AudioEngine:
+    async def _reload(self) -> Backend:
         """Load the engine again after a failed rebuild (one attempt per call, one at a time)."""
         async with self._loading:
             if self._engine is None:

@@ -9,6 +9,14 @@ from pathlib import Path, PureWindowsPath
 DEFAULT_MODEL_ID = "cvssp/audioldm2"
 #: The built-in tiny random model (no download; see generation.backends.audioldm2.tiny).
 TINY_MODEL_ID = "tiny"
+#: Built-in tiny random builds of the Stable Audio families (generation.backends.stable_audio*.tiny).
+TINY_SAO_MODEL_ID = "tiny-sao"
+TINY_SA3_MODEL_ID = "tiny-sa3"
+#: Every built-in model: offline, random weights, the only ones that honour the test-only pacing.
+TINY_MODEL_IDS: tuple[str, ...] = (TINY_MODEL_ID, TINY_SAO_MODEL_ID, TINY_SA3_MODEL_ID)
+#: The published Stable Audio checkpoints (gated on Hugging Face: accept the licence, set HF_TOKEN).
+STABLE_AUDIO_OPEN_MODEL_ID = "stabilityai/stable-audio-open-1.0"
+STABLE_AUDIO_3_MODEL_ID = "stabilityai/stable-audio-3-medium"
 DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32")
 OFFLOAD_MODES: tuple[str, ...] = ("auto", "on", "off")
 
@@ -42,15 +50,15 @@ class EngineSettings:
     prompt_cache_size: int = 64
     """How many prompt encodings to keep (0 disables the cache)."""
     compile: bool = False
-    """``torch.compile`` the UNet (compiled during :meth:`AudioEngine.warm_up`, not on a user's job)."""
+    """``torch.compile`` the denoiser (UNet or DiT), compiled during ``warm_up``, not on a user's job."""
     compile_backend: str = "inductor"
     """The ``torch.compile`` backend; tests use "eager" to exercise the path without a C compiler."""
     test_hold_file: Path | None = None
-    """Test-only, tiny model only: hold generations while this file names them (backends.pacing)."""
+    """Test-only, tiny models only: hold generations while this file names them (backends.pacing)."""
     test_step_delay_ms: int = 0
-    """Test-only, tiny model only: milliseconds to wait after every denoising step."""
+    """Test-only, tiny models only: milliseconds to wait after every denoising step."""
     test_fail_file: Path | None = None
-    """Test-only, tiny model only: generations named in this file fail (backends.pacing)."""
+    """Test-only, tiny models only: generations named in this file fail (backends.pacing)."""
 
     def __post_init__(self) -> None:
         if self.dtype is not None and self.dtype not in DTYPES:

@@ -23,7 +23,7 @@ from generation.request import GenerationRequest
 
 if TYPE_CHECKING:
     from bot.config import Config
-    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.backends.base import Backend
 
 log = logging.getLogger(__name__)
 
@@ -182,13 +182,13 @@ class LocalExecutor:
 def build_local_executor(config: Config, *, offload: Offload = asyncio.to_thread) -> LocalExecutor:
     """The model of ``[model]`` on a GPU thread, warmed up when started (``ambientgen run`` and
     ``ambientgen worker`` load it the same way); each job's CPU part runs through ``offload``."""
-    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.backends.registry import load_backend
     from generation.prompting import warm_up_request
 
-    def load_warm() -> AudioEngine:
+    def load_warm() -> Backend:
         # Warm up on the GPU thread, before any user's job: CUDA's lazy start, the torch.compile
         # of the UNet (when enabled) and the memory measurement that sizes automatic batches.
-        engine = AudioEngine.load(config.model.engine_settings())
+        engine = load_backend(config.model.engine_settings())
         seconds = engine.warm_up(warm_up_request(), (1, 2) if engine.compiled else (1,))
         log.info("warm-up done in %.1fs (batch size now %d)", seconds, engine.max_batch(10.0))
         return engine

@@ -15,6 +15,10 @@ the mel spectral envelopes (dB) of every candidate pair near the clip's two ends
 closest, then slides the end by up to one analysis hop to the best waveform correlation (tonal
 drones then blend in phase). Any remaining level difference between the two regions is spread
 over the whole loop as a slow gain tilt, so the crossfade never carries a level jump.
+
+Stereo ``(n, 2)`` clips loop as one: the envelopes compared are the channels' mean mel power,
+the alignment maximises the correlation summed over both channels, and both channels are cut,
+tilted and crossfaded with the same gains, so the stereo image is continuous through the seam.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import numpy as np
 import pyloudnorm
 from scipy.signal import correlate
 
+from generation.audio.channels import as_audio, per_sample
 from generation.audio.crossfade import correlation, crossfade
 from generation.audio.finishing import FinishSettings
 from generation.audio.loudness import GATING_BLOCK_S, db_to_gain
@@ -63,12 +68,21 @@ LOUDNESS_FLOOR_LUFS = -70.0
 
 
 def _signal(audio: np.ndarray) -> np.ndarray:
-    x = np.asarray(audio)
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(f"audio must be floating point, got {x.dtype}")
-    if x.ndim != 1:
-        raise ValueError(f"audio must be mono, shaped (n,); got {x.shape}")
-    return np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    """Float64 ``(n,)`` or ``(n, 2)`` (see :func:`generation.audio.channels.as_audio`)."""
+    return as_audio(audio)
+
+
+def _envelope_db(x: np.ndarray, sample_rate: int, n_fft: int, hop: int) -> np.ndarray:
+    """Mel envelope (dB) per frame; for stereo the mean of the channels' powers (no phase cancelling)."""
+    if x.ndim == 1:
+        return to_db(mel_power(x, sample_rate, n_fft, hop, ENVELOPE_BANDS))
+    power = sum(mel_power(x[:, c], sample_rate, n_fft, hop, ENVELOPE_BANDS) for c in range(x.shape[1]))
+    return to_db(power / x.shape[1])
+
+
+def _energy(x: np.ndarray) -> np.ndarray:
+    """Per-sample energy summed over the channels."""
+    return x * x if x.ndim == 1 else np.sum(x * x, axis=1)
 
 
 @dataclass(frozen=True)
@@ -155,8 +169,8 @@ def loop_point_candidates(
     head = x[: search + fade]
     tail_offset = n - fade - search
     tail = x[tail_offset:]
-    a = to_db(mel_power(head, sample_rate, n_fft, hop, ENVELOPE_BANDS))
-    b = to_db(mel_power(tail, sample_rate, n_fft, hop, ENVELOPE_BANDS))
+    a = _envelope_db(head, sample_rate, n_fft, hop)
+    b = _envelope_db(tail, sample_rate, n_fft, hop)
     width = max(1, frame_count(fade, n_fft, hop))
     rows, cols = a.shape[0] - width + 1, b.shape[0] - width + 1
     if rows < 1 or cols < 1:
@@ -192,8 +206,14 @@ def _align_end(x: np.ndarray, start: int, end: int, fade: int, reach: int) -> tu
     if high <= low:
         return end, correlation(reference, x[end : end + fade])
     candidates = x[low : high + fade]
-    products = correlate(candidates, reference, mode="valid", method="fft")
-    energies = _window_sums(candidates * candidates, fade) * float(np.dot(reference, reference))
+    if x.ndim == 1:
+        products = correlate(candidates, reference, mode="valid", method="fft")
+    else:  # one alignment for both channels: their correlations add up
+        products = sum(
+            correlate(candidates[:, c], reference[:, c], mode="valid", method="fft")
+            for c in range(x.shape[1])
+        )
+    energies = _window_sums(_energy(candidates), fade) * float(np.sum(_energy(reference)))
     with np.errstate(divide="ignore", invalid="ignore"):
         scores = np.where(energies > 0.0, products / np.sqrt(energies), 0.0)
     best = int(np.argmax(scores))
@@ -207,7 +227,8 @@ def make_seamless_loop(
     *,
     point: LoopPoint | None = None,
 ) -> np.ndarray:
-    """A float32 loop of ``audio`` whose end flows into its start (see the module docstring).
+    """A float32 loop of ``audio`` (mono or ``(n, 2)``) whose end flows into its start (see the
+    module docstring).
 
     Without a ``point``, the cuts of :func:`loop_point_candidates` are tried best first and the
     first whose seam does not stand out (:func:`seam_report`) is kept — the most alike ends
@@ -255,9 +276,9 @@ def _joined(x: np.ndarray, p: LoopPoint) -> np.ndarray:
     if head_ms > 0.0 and tail_ms > 0.0:
         tilt_db = min(max(10.0 * math.log10(head_ms / tail_ms), -MAX_LEVEL_MATCH_DB), MAX_LEVEL_MATCH_DB)
         position = np.clip((np.arange(source.shape[0]) - fade / 2) / length, 0.0, 1.0)
-        source *= db_to_gain(tilt_db) ** position
+        source *= per_sample(db_to_gain(tilt_db) ** position, source)
 
-    loop = np.empty(length)
+    loop = np.empty((length, *source.shape[1:]))
     loop[: length - fade] = source[fade:length]
     loop[length - fade :] = crossfade(source[length:], source[:fade])
     return loop.astype(np.float32)
@@ -275,9 +296,10 @@ def loop_finish_settings(settings: FinishSettings) -> FinishSettings:
 class SeamReport:
     """How a loop's wrap-around (last sample → first sample) compares with the clip itself.
 
-    Steps are ``|x[n+1] - x[n]|``; loudness jumps are the change of momentary loudness
-    (K-weighted, 400 ms) between the window just before and just after a boundary, at every
-    100 ms boundary. The seam's own windows are excluded from the clip's distribution.
+    Steps are ``|x[n+1] - x[n]|`` (for stereo the larger of the two channels); loudness jumps are
+    the change of momentary loudness (K-weighted, 400 ms, channels summed) between the window
+    just before and just after a boundary, at every 100 ms boundary. The seam's own windows are
+    excluded from the clip's distribution.
     """
 
     seam_step: float
@@ -314,19 +336,21 @@ def momentary_loudness(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def seam_report(audio: np.ndarray, sample_rate: int) -> SeamReport:
-    """Measure the wrap-around seam of a loop against the loop's own variation."""
+    """Measure the wrap-around seam of a loop (mono or ``(n, 2)``) against the loop's own variation."""
     y = _signal(audio)
     n = y.shape[0]
     hop = round(LOUDNESS_HOP_S * sample_rate)
     window = _BLOCKS_PER_WINDOW * hop
     if n < 4 * window:
         raise ValueError(f"seam measurement needs at least {4 * GATING_BLOCK_S:g} s of audio")
-    steps = np.abs(np.diff(y))
+    steps = np.abs(np.diff(y, axis=0))
+    if steps.ndim == 2:  # stereo: the larger step of the two channels at each sample
+        steps = steps.max(axis=1)
 
     # Rotate so the seam sits mid-signal on a block boundary, and prepend one window of the
     # loop's own end so the loudness filter has settled before the first measured block.
     seam_at = (n // 2) // hop * hop
-    rotated = np.roll(y, seam_at)
+    rotated = np.roll(y, seam_at, axis=0)
     extended = np.concatenate((rotated[-window:], rotated))
     loudness = momentary_loudness(extended, sample_rate)[_BLOCKS_PER_WINDOW:]
     jumps = np.abs(loudness[_BLOCKS_PER_WINDOW:] - loudness[:-_BLOCKS_PER_WINDOW])
@@ -335,7 +359,7 @@ def seam_report(audio: np.ndarray, sample_rate: int) -> SeamReport:
     near = np.abs(boundaries - seam_block) < _BLOCKS_PER_WINDOW
     inside = jumps[~near]
     return SeamReport(
-        seam_step=float(abs(y[0] - y[-1])),
+        seam_step=float(np.max(np.abs(y[0] - y[-1]))),
         step_p999=float(np.percentile(steps, 99.9)),
         step_max=float(steps.max()),
         seam_jump_db=float(jumps[boundaries == seam_block][0]),

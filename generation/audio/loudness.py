@@ -1,4 +1,9 @@
-"""Loudness and true-peak measurement per ITU-R BS.1770-4 (mono)."""
+"""Loudness and true-peak measurement per ITU-R BS.1770-4, mono ``(n,)`` or stereo ``(n, 2)``.
+
+Stereo loudness sums the K-weighted mean squares of both channels (BS.1770 channel weights
+1.0 for left and right), so a mono signal copied to both sides measures 3 LU louder than the
+mono signal itself — as it sounds on two speakers. The true peak is the largest over the channels.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ def is_measurable(num_samples: int, sample_rate: int) -> bool:
 
 
 def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
-    """Gated integrated loudness in LUFS.
+    """Gated integrated loudness in LUFS (channels summed per BS.1770).
 
     ``-inf`` when every block is below the -70 LUFS absolute gate (silence), ``nan`` when the
     clip is shorter than one gating block.
@@ -45,11 +50,12 @@ def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
 
 
 def true_peak(samples: np.ndarray) -> float:
-    """Linear true peak: the largest magnitude of the 4x oversampled signal (or of the samples)."""
+    """Linear true peak: the largest magnitude of the 4x oversampled signal (or of the samples),
+    over every channel."""
     x = np.asarray(samples, dtype=np.float64)
     if x.size == 0:
         return 0.0
-    oversampled = resample_poly(x, TRUE_PEAK_OVERSAMPLING, 1)
+    oversampled = resample_poly(x, TRUE_PEAK_OVERSAMPLING, 1, axis=0)
     # The interpolation filter's ripple can sit a hair under a sample value; a true peak is
     # never below the sample peak.
     return float(max(np.max(np.abs(x)), np.max(np.abs(oversampled))))

@@ -26,7 +26,13 @@ Decoding is gapless: LAME's Info frame records the encoder delay and padding and
 them, so a decoded file has exactly as many frames as were encoded, sample-aligned. A CBR frame
 too small to hold the Info frame (e.g. 32 kbps at 16 kHz, under 56 kbps at 44.1 kHz) makes LAME
 drop it silently, and the file then decodes 1105+ samples longer and shifted; such bitrates are
-not offered.
+not offered. Stereo side information is larger (32 bytes instead of 17 for MPEG-1, 17 instead of
+9 for MPEG-2), so stereo needs a bigger frame: measured, 44.1 kHz stereo is gapless from 64 kbps
+(56 kbps drifts by 1368 samples), 16 kHz stereo from 40 kbps — exactly where the frame holds the
+header, the side information and the Info payload.
+
+Stereo is ``(frames, 2)`` float PCM (see :mod:`generation.audio.channels`); LAME's joint stereo
+keeps each channel's level and timing (checked to 1e-4 on two sines).
 
 LAME also scales its input by a bitrate-dependent factor (0.95 up to 160 kbps, 0.97 at 192,
 0.98 at 224, 1.0 above) to keep clipping headroom; :func:`encode_mp3` undoes it so the decoded
@@ -78,29 +84,41 @@ def _frame_bytes(sample_rate: int, bitrate_kbps: int) -> int:
     return slot_factor * bitrate_kbps * 1000 // sample_rate
 
 
-def _holds_info_frame(sample_rate: int, bitrate_kbps: int) -> bool:
-    side_info = 21 if _is_mpeg1(sample_rate) else 13  # 4-byte header + mono side info
+def _holds_info_frame(sample_rate: int, bitrate_kbps: int, channels: int = 1) -> bool:
+    # 4-byte header + side information, which is larger for stereo.
+    if _is_mpeg1(sample_rate):
+        side_info = 21 if channels == 1 else 36
+    else:
+        side_info = 13 if channels == 1 else 21
     return _frame_bytes(sample_rate, bitrate_kbps) >= side_info + _INFO_FRAME_BYTES
 
 
-def supported_bitrates(sample_rate: int) -> tuple[int, ...]:
+def check_channels(channels: int) -> None:
+    """Raise ValueError unless MP3 can carry ``channels`` channels (1 or 2)."""
+    if isinstance(channels, bool) or channels not in (1, 2):
+        raise ValueError(f"MP3 carries mono or stereo audio; got {channels!r} channels")
+
+
+def supported_bitrates(sample_rate: int, channels: int = 1) -> tuple[int, ...]:
     """The bitrates (kbps, ascending) :func:`encode_mp3` accepts at ``sample_rate``.
 
-    16 kHz (MPEG-2): 40-160; 44.1 kHz: 56-320; 48 kHz: 64-320.
+    Mono: 16 kHz (MPEG-2) 40-160; 44.1 kHz 56-320; 48 kHz 64-320. Stereo: 16 kHz 40-160;
+    44.1 kHz and 48 kHz 64-320.
     """
     check_sample_rate(sample_rate)
+    check_channels(channels)
     if _is_mpeg1(sample_rate):
         rates = MPEG1_BITRATES
     elif sample_rate >= 16000:
         rates = MPEG2_BITRATES
     else:
         rates = MPEG25_BITRATES
-    return tuple(r for r in rates if _holds_info_frame(sample_rate, r))
+    return tuple(r for r in rates if _holds_info_frame(sample_rate, r, channels))
 
 
-def clamp_bitrate(bitrate_kbps: int, sample_rate: int) -> int:
+def clamp_bitrate(bitrate_kbps: int, sample_rate: int, channels: int = 1) -> int:
     """The highest supported bitrate at ``sample_rate`` not above ``bitrate_kbps`` (else the lowest)."""
-    rates = supported_bitrates(sample_rate)
+    rates = supported_bitrates(sample_rate, channels)
     fitting = [r for r in rates if r <= bitrate_kbps]
     return fitting[-1] if fitting else rates[0]
 
@@ -131,22 +149,35 @@ def lame_input_scale(bitrate_kbps: int) -> float:
     return 1.0
 
 
+def _channels_of(data: np.ndarray) -> int:
+    if data.ndim == 1:
+        return 1
+    if data.ndim == 2 and data.shape[1] == 2:
+        return 2
+    raise ValueError(f"expected mono (frames,) or stereo (frames, 2) samples, got shape {data.shape}")
+
+
+def check_bitrate(bitrate_kbps: int, sample_rate: int, channels: int = 1) -> None:
+    """Raise ValueError unless ``bitrate_kbps`` is offered at this rate and channel count."""
+    rates = supported_bitrates(sample_rate, channels)
+    if bitrate_kbps not in rates:
+        allowed = ", ".join(str(r) for r in rates)
+        layout = "mono" if channels == 1 else "stereo"
+        raise ValueError(
+            f"{bitrate_kbps} kbps is not an MP3 bitrate at {sample_rate} Hz ({layout}); "
+            f"use one of {allowed} kbps"
+        )
+
+
 def encode_mp3(samples: np.ndarray, sample_rate: int, bitrate_kbps: int, vbr: bool = False) -> bytes:
-    """Encode mono float PCM, shape (frames,), to MP3 bytes, in memory.
+    """Encode float PCM, mono ``(frames,)`` or stereo ``(frames, 2)``, to MP3 bytes, in memory.
 
     ``vbr`` selects LAME's average-bitrate mode: frames vary in size, averaging about
     ``bitrate_kbps``. Samples beyond ±1.0 are clipped. Raises ValueError for an unsupported
-    rate or bitrate, empty or non-finite input.
+    rate, layout or bitrate, empty or non-finite input.
     """
-    rates = supported_bitrates(sample_rate)
-    if bitrate_kbps not in rates:
-        allowed = ", ".join(str(r) for r in rates)
-        raise ValueError(
-            f"{bitrate_kbps} kbps is not an MP3 bitrate at {sample_rate} Hz; use one of {allowed} kbps"
-        )
     data = np.asarray(samples, dtype=np.float32)
-    if data.ndim != 1:
-        raise ValueError(f"expected mono samples shaped (frames,), got shape {data.shape}")
+    check_bitrate(bitrate_kbps, sample_rate, _channels_of(data))
     if data.shape[0] == 0:
         raise ValueError("cannot encode an empty signal")
     if not np.all(np.isfinite(data)):
@@ -167,7 +198,7 @@ def encode_mp3(samples: np.ndarray, sample_rate: int, bitrate_kbps: int, vbr: bo
 
 
 def decode_mp3(data: bytes) -> tuple[np.ndarray, int]:
-    """Decode MP3 bytes to float32 PCM ((frames,) for mono) and its sample rate."""
+    """Decode MP3 bytes to float32 PCM (``(frames,)`` for mono, ``(frames, 2)`` for stereo) and its rate."""
     try:
         with sf.SoundFile(io.BytesIO(data)) as f:
             if f.format != "MP3":
@@ -197,7 +228,12 @@ def cbr_size_bound(num_frames: int, sample_rate: int, bitrate_kbps: int) -> int:
 
 
 def fit_bitrate(
-    duration_s: float, max_bytes: int, sample_rate: int, *, reserve_bytes: int = TAG_RESERVE_BYTES
+    duration_s: float,
+    max_bytes: int,
+    sample_rate: int,
+    *,
+    reserve_bytes: int = TAG_RESERVE_BYTES,
+    channels: int = 1,
 ) -> int:
     """Highest supported CBR bitrate whose file of ``duration_s`` fits in ``max_bytes``.
 
@@ -207,7 +243,7 @@ def fit_bitrate(
     if not (math.isfinite(duration_s) and duration_s > 0):
         raise ValueError(f"duration must be a positive number of seconds, got {duration_s}")
     num_frames = math.ceil(duration_s * sample_rate)
-    rates = supported_bitrates(sample_rate)
+    rates = supported_bitrates(sample_rate, channels)
     for rate in reversed(rates):
         if cbr_size_bound(num_frames, sample_rate, rate) + reserve_bytes <= max_bytes:
             return rate

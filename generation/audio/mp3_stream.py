@@ -15,7 +15,7 @@ from typing import BinaryIO
 import numpy as np
 import soundfile as sf
 
-from generation.audio.mp3 import compression_level, lame_input_scale, supported_bitrates
+from generation.audio.mp3 import check_bitrate, compression_level, lame_input_scale
 from generation.audio.tags import Mp3Tags, write_tags
 
 #: Bytes per copy when moving an encoded stream to its destination.
@@ -23,16 +23,13 @@ COPY_CHUNK_BYTES = 1 << 20
 
 
 class Mp3StreamEncoder:
-    """A CBR mono MP3 encoder writing into a seekable binary file (use as a context manager)."""
+    """A CBR MP3 encoder (mono, or stereo ``(frames, 2)`` blocks) writing into a seekable binary
+    file (use as a context manager)."""
 
-    def __init__(self, sink: BinaryIO, sample_rate: int, bitrate_kbps: int) -> None:
-        rates = supported_bitrates(sample_rate)
-        if bitrate_kbps not in rates:
-            allowed = ", ".join(str(r) for r in rates)
-            raise ValueError(
-                f"{bitrate_kbps} kbps is not an MP3 bitrate at {sample_rate} Hz; use one of {allowed} kbps"
-            )
+    def __init__(self, sink: BinaryIO, sample_rate: int, bitrate_kbps: int, channels: int = 1) -> None:
+        check_bitrate(bitrate_kbps, sample_rate, channels)
         self.sample_rate = sample_rate
+        self.channels = channels
         self.bitrate_kbps = bitrate_kbps
         self.frames = 0
         self._scale = np.float32(lame_input_scale(bitrate_kbps))
@@ -40,7 +37,7 @@ class Mp3StreamEncoder:
             sink,
             mode="w",
             samplerate=sample_rate,
-            channels=1,
+            channels=channels,
             format="MP3",
             subtype="MPEG_LAYER_III",
             compression_level=compression_level(bitrate_kbps, sample_rate),
@@ -48,10 +45,12 @@ class Mp3StreamEncoder:
         )
 
     def write(self, block: np.ndarray) -> None:
-        """Encode the next mono samples; beyond ±1.0 is clipped, as in :func:`encode_mp3`."""
+        """Encode the next samples (the encoder's layout); beyond ±1.0 is clipped, as in
+        :func:`encode_mp3`."""
         data = np.asarray(block, dtype=np.float32)
-        if data.ndim != 1:
-            raise ValueError(f"expected mono samples shaped (frames,), got shape {data.shape}")
+        if data.shape[1:] != (() if self.channels == 1 else (self.channels,)):
+            expected = "mono samples shaped (frames,)" if self.channels == 1 else "stereo (frames, 2)"
+            raise ValueError(f"expected {expected}, got shape {data.shape}")
         if data.size == 0:
             return
         if not np.all(np.isfinite(data)):

@@ -12,15 +12,19 @@ from generation.audio.mp3 import decode_mp3, encode_mp3, fit_bitrate
 def fit_mp3(mp3: bytes, max_bytes: int) -> bytes:
     """``mp3`` unchanged if it fits in ``max_bytes``, else re-encoded at the highest bitrate that fits.
 
-    The ID3 tags (prompt, seed, model, …) are carried over. Raises ValueError when even the
-    lowest bitrate cannot fit (the clip is too long for the limit).
+    Mono stays mono and stereo stereo. The ID3 tags (prompt, seed, model, …) are carried over.
+    Raises ValueError when even the lowest bitrate cannot fit (the clip is too long for the limit).
     """
     if len(mp3) <= max_bytes:
         return mp3
     samples, rate = decode_mp3(mp3)
     tag_bytes = _tag_bytes(mp3)
     bitrate = fit_bitrate(
-        len(samples) / rate, max_bytes, rate, reserve_bytes=max(len(tag_bytes), 1024) + 1024
+        len(samples) / rate,
+        max_bytes,
+        rate,
+        reserve_bytes=max(len(tag_bytes), 1024) + 1024,
+        channels=1 if samples.ndim == 1 else samples.shape[1],
     )
     smaller = encode_mp3(samples, rate, bitrate)
     return tag_bytes + _strip_tag(smaller) if tag_bytes else smaller

@@ -4,6 +4,9 @@ Time runs left to right over the whole clip, low frequencies at the bottom; colo
 perceptually uniform "magma" map (from ``cmap``, no matplotlib), covering 80 dB below the
 loudest band. :class:`SpectrogramBuilder` takes the audio block by block, so a 10-minute render
 gets its picture without ever being in memory whole. Deterministic: equal audio, equal bytes.
+
+Stereo ``(n, 2)`` audio is drawn as the mean of its channels' powers (not the power of their
+sum, where out-of-phase content would cancel and vanish from the picture).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from generation.audio.channels import as_audio
 from generation.audio.spectral import fft_size, frame_count, mel_power, to_db
 
 DEFAULT_WIDTH = 600
@@ -62,17 +66,20 @@ class SpectrogramBuilder:
         self.n_fft = fft_size(sample_rate)  # audio shorter than one frame draws as silence
         # About two frames per column for short clips, half-overlapping frames for long ones.
         self.hop = int(min(self.n_fft // 2, max(total_samples // (2 * width), MIN_HOP)))
-        self._carry = np.zeros(0)
+        self._carry: np.ndarray | None = None
         self._frames = 0
         self._sums = np.zeros((width, MEL_BANDS))
         self._counts = np.zeros(width, dtype=np.int64)
 
     def add(self, block: np.ndarray) -> None:
-        """Feed the next samples (mono float)."""
-        buffer = np.concatenate((self._carry, np.asarray(block, dtype=np.float64).reshape(-1)))
+        """Feed the next samples (mono ``(n,)`` or stereo ``(n, 2)`` float, the same layout every time)."""
+        x = np.asarray(block, dtype=np.float64)
+        if x.ndim == 2 and x.shape[1] == 1:
+            x = x.reshape(-1)
+        buffer = x if self._carry is None else np.concatenate((self._carry, x))
         frames = frame_count(buffer.shape[0], self.n_fft, self.hop)
         if frames:
-            power = mel_power(buffer, self.sample_rate, self.n_fft, self.hop, MEL_BANDS)
+            power = self._power(buffer)
             centres = (self._frames + np.arange(frames)) * self.hop + self.n_fft // 2
             columns = np.minimum(centres * self.width // self.total_samples, self.width - 1)
             # Columns only increase along the frames: sum runs of equal columns at once.
@@ -81,6 +88,16 @@ class SpectrogramBuilder:
             self._counts += np.bincount(columns, minlength=self.width)
             self._frames += frames
         self._carry = buffer[frames * self.hop :]
+
+    def _power(self, buffer: np.ndarray) -> np.ndarray:
+        if buffer.ndim == 1:
+            return mel_power(buffer, self.sample_rate, self.n_fft, self.hop, MEL_BANDS)
+        channels = buffer.shape[1]
+        total = sum(
+            mel_power(buffer[:, c], self.sample_rate, self.n_fft, self.hop, MEL_BANDS)
+            for c in range(channels)
+        )
+        return total / channels
 
     def levels(self) -> np.ndarray:
         """Column-averaged mel power in dB, shape ``(width, MEL_BANDS)``; empty columns interpolated."""
@@ -119,10 +136,9 @@ class SpectrogramBuilder:
 def spectrogram_png(
     audio: np.ndarray, sample_rate: int, *, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT
 ) -> bytes:
-    """PNG bytes of the log-mel spectrogram of mono ``audio`` (``width`` × ``height`` pixels)."""
-    x = np.asarray(audio)
-    if x.ndim != 1:
-        raise ValueError(f"audio must be mono, shaped (n,); got {x.shape}")
+    """PNG bytes of the log-mel spectrogram of ``audio``, mono ``(n,)`` or stereo ``(n, 2)``
+    (``width`` × ``height`` pixels)."""
+    x = as_audio(audio)
     builder = SpectrogramBuilder(sample_rate, x.shape[0], width=width, height=height)
     builder.add(x)
     return builder.png()
@@ -135,20 +151,18 @@ STRIP_GAP = 3
 def spectrogram_strip_png(
     clips: Sequence[np.ndarray], sample_rate: int, *, width: int = DEFAULT_WIDTH, height: int = DEFAULT_HEIGHT
 ) -> bytes:
-    """One picture of several mono clips (variations), stacked top to bottom within ``height``."""
+    """One picture of several clips (variations, mono or stereo), stacked top to bottom within ``height``."""
     from PIL import Image
 
     if len(clips) == 1:
-        return spectrogram_png(np.asarray(clips[0]).reshape(-1), sample_rate, width=width, height=height)
+        return spectrogram_png(clips[0], sample_rate, width=width, height=height)
     if not clips:
         raise ValueError("no clips to draw")
     row = max(8, (height - STRIP_GAP * (len(clips) - 1)) // len(clips))
     total = row * len(clips) + STRIP_GAP * (len(clips) - 1)
     strip = Image.new("P", (width, total), 0)
     for index, clip in enumerate(clips):
-        picture = Image.open(
-            io.BytesIO(spectrogram_png(np.asarray(clip).reshape(-1), sample_rate, width=width, height=row))
-        )
+        picture = Image.open(io.BytesIO(spectrogram_png(clip, sample_rate, width=width, height=row)))
         if index == 0:
             strip.putpalette(picture.getpalette() or [])
         strip.paste(picture, (0, index * (row + STRIP_GAP)))

@@ -39,6 +39,7 @@ async def render_long(
         tags=Mp3Tags.from_request(request, gpu.model_name),
         max_bytes=max_bytes,
         spectrogram=False,
+        channels=gpu.channels,
     )
     seconds = 0.0
     adding: asyncio.Future[None] | None = None

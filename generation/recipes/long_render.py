@@ -21,6 +21,10 @@ peaky segments would pass the true-peak ceiling, a smooth dip inside that crossf
 
 The MP3 bitrate is the finish settings' bitrate or less: the highest CBR rate whose file fits
 under ``max_bytes`` (Discord's 10 MiB upload cap by default), from :func:`generation.audio.mp3.fit_bitrate`.
+
+Stereo models (``channels=2``, segments shaped ``(samples, 2)``) render the same way: every
+gain, fade, crossfade and peak dip applies to both channels alike, and the MP3 is stereo. At
+44.1 kHz a 10-minute render fits 10 MiB at 128 kbps (the cap is a bitrate, whatever the rate).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
+from generation.audio.channels import channel_count
 from generation.audio.crossfade import crossfade
 
 # Shared with single clips, so a long render is faded and normalised exactly like one.
@@ -44,9 +49,10 @@ from generation.audio.finishing import (
     FinishSettings,
     _apply_fades,
     _normalised,
+    audible_band,
 )
 from generation.audio.loudness import db_to_gain, true_peak
-from generation.audio.mp3 import check_sample_rate, clamp_bitrate, fit_bitrate
+from generation.audio.mp3 import check_channels, check_sample_rate, clamp_bitrate, fit_bitrate
 from generation.audio.mp3_stream import Mp3StreamEncoder, copy_tagged
 from generation.audio.spectrogram import SpectrogramBuilder
 from generation.audio.tags import Mp3Tags
@@ -55,7 +61,7 @@ from generation.prompting import format_number
 from generation.request import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S, GenerationRequest
 
 if TYPE_CHECKING:
-    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.backends.base import Backend
 
 #: Longest render, in seconds (10 minutes).
 MAX_LENGTH_S = 600.0
@@ -102,12 +108,12 @@ class RenderProgress:
 
 
 SegmentRenderer = Callable[[GenerationRequest, ProgressCallback | None], np.ndarray]
-"""Renders one segment request into a mono waveform, reporting steps to the callback."""
+"""Renders one segment request into a waveform (mono, or ``(samples, 2)``), reporting steps."""
 
 LongProgressCallback = Callable[[RenderProgress], None]
 
 
-def engine_renderer(engine: AudioEngine) -> SegmentRenderer:
+def engine_renderer(engine: Backend) -> SegmentRenderer:
     """A :data:`SegmentRenderer` that calls ``engine`` directly (for the CLI and tests)."""
 
     def render(request: GenerationRequest, progress: ProgressCallback | None) -> np.ndarray:
@@ -209,6 +215,7 @@ class LongRenderWriter:
     Feed each segment's raw waveform, in order, to :meth:`add`, then call :meth:`close` to
     write the tagged MP3 to ``output``. Use as a context manager so an abandoned render cleans
     up its temporary file. Not thread-safe; the bot may drive it from any one thread.
+    ``channels`` is the layout every segment comes in (1: ``(n,)``, 2: ``(n, 2)``).
     """
 
     def __init__(
@@ -221,24 +228,27 @@ class LongRenderWriter:
         tags: Mp3Tags | None = None,
         max_bytes: int = DISCORD_UPLOAD_LIMIT,
         spectrogram: bool = True,
+        channels: int = 1,
     ) -> None:
         check_sample_rate(sample_rate)
+        check_channels(channels)
         self.plan = plan
         self.sample_rate = sample_rate
+        self.channels = channels
         self.settings = settings
         self.total = round(plan.length_s * sample_rate)
         self.overlap = round(plan.crossfade_s * sample_rate)
         self._timeline_end = self.total + (self.overlap if plan.loop else 0)
         self.bitrate_kbps = min(
-            clamp_bitrate(settings.mp3_bitrate_kbps, sample_rate),
-            fit_bitrate(self.total / sample_rate, max_bytes, sample_rate),
+            clamp_bitrate(settings.mp3_bitrate_kbps, sample_rate, channels),
+            fit_bitrate(self.total / sample_rate, max_bytes, sample_rate, channels=channels),
         )
         self._output = output
         self._tags = tags
         self._ceiling = db_to_gain(settings.true_peak_dbfs)
         self._temp = tempfile.TemporaryFile()
         try:
-            self._encoder = Mp3StreamEncoder(self._temp, sample_rate, self.bitrate_kbps)
+            self._encoder = Mp3StreamEncoder(self._temp, sample_rate, self.bitrate_kbps, channels)
         except BaseException:
             self._temp.close()
             raise
@@ -291,10 +301,18 @@ class LongRenderWriter:
 
     def _normalised(self, audio: np.ndarray) -> np.ndarray:
         x = np.asarray(audio)
-        if x.ndim != 1 or not np.issubdtype(x.dtype, np.floating):
-            raise GenerationError(f"a segment must be mono float audio, got {x.dtype} {x.shape}")
+        if x.ndim == 2 and x.shape[1] == 1:
+            x = x.reshape(-1)
+        layout = "mono (n,)" if self.channels == 1 else "stereo (n, 2)"
+        if (
+            x.ndim not in (1, 2)
+            or channel_count(x) != self.channels
+            or not np.issubdtype(x.dtype, np.floating)
+        ):
+            raise GenerationError(f"a segment must be {layout} float audio, got {x.dtype} {x.shape}")
         x = np.nan_to_num(x.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        x -= x.mean()
+        x -= x.mean(axis=0)
+        x = audible_band(x, self.sample_rate)
         peak = float(np.max(np.abs(x))) if x.size else 0.0
         if peak <= SILENCE_PEAK:
             self._silent += 1
@@ -308,6 +326,8 @@ class LongRenderWriter:
             return blend
         # Zero at the crossfade's edges, where each side alone is already under the ceiling.
         shape = np.hanning(blend.shape[0] + 2)[1:-1]
+        if blend.ndim == 2:
+            shape = shape[:, None]
         depth = 1.0 - self._ceiling / peak
         dipped = blend
         for _ in range(_DIP_ITERATIONS):
@@ -363,15 +383,24 @@ def render_long(
     progress: LongProgressCallback | None = None,
     max_bytes: int = DISCORD_UPLOAD_LIMIT,
     spectrogram: bool = True,
+    channels: int = 1,
 ) -> LongRenderResult:
     """Render every segment of ``plan`` through ``render`` and write the joined MP3 to ``output``.
 
-    ``progress`` gets a :class:`RenderProgress` after every denoising step; it may raise
+    ``channels`` is the renderer's layout (``engine.channels``). ``progress`` gets a
+    :class:`RenderProgress` after every denoising step; it may raise
     :class:`generation.errors.Cancelled` (through the renderer) to stop. Nothing is written to
     ``output`` unless every segment rendered.
     """
     with LongRenderWriter(
-        plan, sample_rate, output, settings=settings, tags=tags, max_bytes=max_bytes, spectrogram=spectrogram
+        plan,
+        sample_rate,
+        output,
+        settings=settings,
+        tags=tags,
+        max_bytes=max_bytes,
+        spectrogram=spectrogram,
+        channels=channels,
     ) as writer:
         for index, request in enumerate(plan.segments):
             step_progress: ProgressCallback | None = None

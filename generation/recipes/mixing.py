@@ -14,6 +14,12 @@ natural, where equal loudness makes every layer fight for attention.
 one layer (:meth:`Mix.replace_layer`) re-renders nothing else; the stems are never modified and
 are shared between mixes. :meth:`Mix.save` / :meth:`Mix.load` store them (``.npz``, no pickle)
 for a bot to reload later.
+
+Layers may come from different models: a 16 kHz mono AudioLDM2 stem and a 44.1 kHz stereo
+Stable Audio stem are brought to the mix's rate (pass the highest, :func:`mix_rate`, so nothing
+is thrown away) and to the most channels among them (:func:`generation.audio.resample.conform`,
+libsoxr) before they are normalised and cut to a common length. Resampling keeps each stem
+sample-aligned with its original, so the layers stay in sync.
 """
 
 from __future__ import annotations
@@ -27,8 +33,10 @@ from typing import BinaryIO
 
 import numpy as np
 
+from generation.audio.channels import as_audio, channel_count
 from generation.audio.finishing import DEFAULT_SETTINGS, SILENCE_PEAK, FinishedAudio, FinishSettings, finish
 from generation.audio.loudness import db_to_gain, integrated_loudness
+from generation.audio.resample import conform
 from generation.audio.tags import Mp3Tags
 from generation.errors import RequestError
 from generation.prompting import build_request, clean_text, format_number
@@ -166,7 +174,7 @@ def render_stems(
 ) -> list[np.ndarray]:
     """Waveforms of ``requests`` in order, one ``generate`` call per group of batchable requests.
 
-    ``generate`` is :meth:`generation.backends.audioldm2.engine.AudioEngine.generate` or anything
+    ``generate`` is :meth:`generation.backends.base.Backend.generate` or anything
     with its contract.
     """
     groups: dict[tuple[int, float, float, str], list[int]] = {}
@@ -179,10 +187,18 @@ def render_stems(
     return [stem for stem in stems if stem is not None]
 
 
+def mix_rate(sample_rates: Sequence[int]) -> int:
+    """The rate to mix layers of these rates at: the highest, so no layer loses bandwidth."""
+    if not sample_rates:
+        raise ValueError("no layers to mix")
+    return max(sample_rates)
+
+
 def normalise_stem(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """``audio`` (mono float) without DC, at :data:`STEM_LUFS`; silence stays silent. Read-only float32."""
-    x = np.nan_to_num(np.asarray(audio, dtype=np.float64).reshape(-1), nan=0.0, posinf=0.0, neginf=0.0)
-    x -= x.mean()
+    """``audio`` (mono ``(n,)`` or stereo ``(n, 2)`` float) without DC, at :data:`STEM_LUFS`;
+    silence stays silent. Read-only float32 of the same layout."""
+    x = as_audio(audio)
+    x -= x.mean(axis=0)
     if float(np.max(np.abs(x), initial=0.0)) <= SILENCE_PEAK:
         x[:] = 0.0
     else:
@@ -202,7 +218,7 @@ class Mix:
     layers: tuple[LayerSpec, ...]
     requests: tuple[GenerationRequest, ...]
     stems: tuple[np.ndarray, ...]
-    """Read-only float32 stems at :data:`STEM_LUFS`, all the same length."""
+    """Read-only float32 stems at :data:`STEM_LUFS`, all the same length and layout."""
     sample_rate: int
 
     @classmethod
@@ -212,13 +228,31 @@ class Mix:
         requests: Sequence[GenerationRequest],
         waveforms: Sequence[np.ndarray],
         sample_rate: int,
+        *,
+        sample_rates: Sequence[int] | None = None,
     ) -> Mix:
-        """Normalise raw model ``waveforms`` (one per layer) into a mix."""
+        """Normalise raw model ``waveforms`` (one per layer) into a mix at ``sample_rate``.
+
+        Without ``sample_rates`` every waveform is at ``sample_rate`` already. With them (one per
+        waveform, layers from different models), each is resampled to ``sample_rate`` and all
+        are brought to the most channels among them (mono is copied to both sides).
+        """
         if not len(layers) == len(requests) == len(waveforms) or not layers:
             raise ValueError("a mix needs one request and one waveform per layer")
-        length = min(np.asarray(w).reshape(-1).shape[0] for w in waveforms)
-        stems = tuple(normalise_stem(np.asarray(w).reshape(-1)[:length], sample_rate) for w in waveforms)
+        rates = list(sample_rates) if sample_rates is not None else [sample_rate] * len(waveforms)
+        if len(rates) != len(waveforms):
+            raise ValueError("a mix needs one sample rate per waveform")
+        shaped = [as_audio(w, dtype=np.float32) for w in waveforms]
+        channels = max(channel_count(w) for w in shaped)
+        conformed = [conform(w, rate, sample_rate, channels) for w, rate in zip(shaped, rates, strict=True)]
+        length = min(w.shape[0] for w in conformed)
+        stems = tuple(normalise_stem(w[:length], sample_rate) for w in conformed)
         return cls(tuple(layers), tuple(requests), stems, sample_rate)
+
+    @property
+    def channels(self) -> int:
+        """1 (mono stems) or 2 (stereo stems)."""
+        return channel_count(self.stems[0])
 
     @property
     def gains(self) -> tuple[float, ...]:
@@ -230,7 +264,7 @@ class Mix:
 
     def mixdown(self) -> np.ndarray:
         """The sum of every layer's contribution, before finishing (float64)."""
-        total = np.zeros(self.stems[0].shape[0])
+        total = np.zeros(self.stems[0].shape)
         for index in range(len(self.stems)):
             total += self.contribution(index)
         return total
@@ -259,17 +293,23 @@ class Mix:
         return self.remix(gains)
 
     def replace_layer(
-        self, index: int, waveform: np.ndarray, request: GenerationRequest | None = None
+        self,
+        index: int,
+        waveform: np.ndarray,
+        request: GenerationRequest | None = None,
+        *,
+        sample_rate: int | None = None,
     ) -> Mix:
         """The mix with layer ``index`` re-rendered (``waveform``, by ``request``); the others untouched.
 
-        The new waveform is normalised like the others and fitted to the mix's length (cut, or
-        padded with silence if the model returned a few samples less).
+        The new waveform is brought to the mix's rate (from ``sample_rate``, default the mix's)
+        and channels, normalised like the others and fitted to the mix's length (cut, or padded
+        with silence if the model returned a few samples less).
         """
         length = self.stems[0].shape[0]
-        raw = np.asarray(waveform).reshape(-1)[:length]
+        raw = conform(waveform, sample_rate or self.sample_rate, self.sample_rate, self.channels)[:length]
         if raw.shape[0] < length:
-            raw = np.pad(raw, (0, length - raw.shape[0]))
+            raw = np.pad(raw, [(0, length - raw.shape[0])] + [(0, 0)] * (raw.ndim - 1))
         stems = list(self.stems)
         stems[index] = normalise_stem(raw, self.sample_rate)
         requests = list(self.requests)
@@ -281,13 +321,15 @@ class Mix:
         """``"rain:1 + crickets:0.6"``"""
         return describe_layers(self.layers)
 
-    def tags(self, model: str) -> Mp3Tags:
-        """ID3 tags for the finished mix: every layer's prompt, the first layer's seed."""
+    def tags(self, model: str | Sequence[str]) -> Mp3Tags:
+        """ID3 tags for the finished mix: every layer's prompt, the first layer's seed, and the
+        model (or, one per layer, the models: each named once, in layer order)."""
         first = self.requests[0]
+        models = [model] if isinstance(model, str) else list(dict.fromkeys(model))
         return Mp3Tags(
             prompt=f" {LAYER_SEPARATOR} ".join(r.prompt for r in self.requests),
             seed=first.seed,
-            model=model,
+            model=f" {LAYER_SEPARATOR} ".join(models),
             title=self.describe(),
             preset=" + ".join(r.preset or "none" for r in self.requests),
             steps=first.steps,

@@ -57,6 +57,11 @@ class Gpu(Protocol):
     @property
     def model_name(self) -> str: ...
 
+    @property
+    def channels(self) -> int:
+        """1: waveforms are ``(samples,)``; 2: ``(samples, 2)``."""
+        ...
+
     async def generate(
         self,
         requests: Sequence[GenerationRequest],

@@ -1,4 +1,4 @@
-"""Best-of-N: generate N candidates of one request and rank them with the pipeline's CLAP model.
+"""Best-of-N: generate N candidates of one request and rank them with a CLAP model.
 
 diffusers ranks automatically only when the pipeline is called with a text ``prompt`` and
 ``librosa`` is installed; the engine passes precomputed embeddings (see
@@ -17,6 +17,11 @@ Differences from ``AudioLDM2Pipeline.score_waveforms``, all for determinism and 
   extractor's own handling of long audio takes *random* crops (global NumPy RNG); windows no
   longer than its maximum are never cropped, so scores are deterministic.
 
+Any backend ranks this way (:meth:`generation.backends.base.Backend.clap_scores`): AudioLDM2
+with its own CLAP, Stable Audio with a CLAP loaded beside it (:mod:`generation.backends.clap`).
+Stereo candidates are scored on their mono downmix (CLAP hears one channel), resampled from
+the model's rate (16 kHz ×3, 44.1 kHz ×160/147) to CLAP's 48 kHz.
+
 Candidate ``i`` is the request with seed ``seed + i``: the engine's batch independence makes it
 exactly the audio that request gives alone, so every candidate can be stored and reproduced.
 """
@@ -32,14 +37,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.signal import resample_poly
 
-from generation.errors import GenerationError, RequestError
+from generation.audio.channels import downmix
+from generation.errors import GenerationError, ModelUnavailable, RequestError
 from generation.request import MAX_SEED, GenerationRequest
 
 if TYPE_CHECKING:
     import torch
     from diffusers import AudioLDM2Pipeline
 
-    from generation.backends.audioldm2.engine import AudioEngine, ProgressCallback
+    from generation.backends.base import Backend, ProgressCallback
+    from generation.backends.clap import ClapComponents
 
 MIN_CANDIDATES = 1
 MAX_CANDIDATES = 4
@@ -91,7 +98,7 @@ class RankedCandidates:
         return self.candidates[served] if 0 <= served < len(self.candidates) else None
 
 
-def _clap_window(pipe: AudioLDM2Pipeline) -> int:
+def _clap_window(pipe: ClapComponents | AudioLDM2Pipeline) -> int:
     """Samples (at CLAP's rate) of the longest window the feature extractor and encoder accept."""
     extractor = pipe.feature_extractor
     audio_config = pipe.text_encoder.config.audio_config
@@ -103,7 +110,7 @@ def _clap_window(pipe: AudioLDM2Pipeline) -> int:
 
 def _windows(audio: np.ndarray, sample_rate: int, target_rate: int, window: int) -> list[np.ndarray]:
     gcd = math.gcd(sample_rate, target_rate)
-    x = np.asarray(audio, dtype=np.float64).reshape(-1)
+    x = downmix(np.asarray(audio, dtype=np.float64))
     resampled = resample_poly(x, target_rate // gcd, sample_rate // gcd)
     pieces = [resampled[i : i + window] for i in range(0, resampled.shape[0], window)]
     if len(pieces) > 1 and pieces[-1].shape[0] < MIN_TAIL_WINDOW * window:
@@ -112,13 +119,15 @@ def _windows(audio: np.ndarray, sample_rate: int, target_rate: int, window: int)
 
 
 def clap_scores(
-    pipe: AudioLDM2Pipeline,
+    pipe: ClapComponents | AudioLDM2Pipeline,
     text: str,
     waveforms: Sequence[np.ndarray],
     sample_rate: int,
     device: torch.device | str = "cpu",
 ) -> list[float]:
-    """CLAP similarity of each waveform to ``text`` (mean over the clip's windows), in order."""
+    """CLAP similarity of each waveform (mono, or ``(n, 2)`` downmixed) to ``text`` (mean over the
+    clip's windows), in order. ``pipe`` is anything with CLAP's ``text_encoder``, ``tokenizer``
+    and ``feature_extractor``: an AudioLDM2 pipeline or :class:`ClapComponents`."""
     if not waveforms:
         return []
     extractor = pipe.feature_extractor
@@ -178,7 +187,7 @@ def candidate_requests(request: GenerationRequest, candidates: int) -> list[Gene
 
 
 def generate_ranked(
-    engine: AudioEngine,
+    engine: Backend,
     request: GenerationRequest,
     candidates: int,
     *,
@@ -188,12 +197,14 @@ def generate_ranked(
 
     Runs on the engine's thread (it uses the model). ``progress`` reports the denoising steps.
     """
-    from generation.backends.audioldm2.engine import is_out_of_memory
+    from generation.backends.devices import is_out_of_memory
 
     requests = candidate_requests(request, candidates)
     waveforms = engine.generate(requests, progress=progress)
     try:
-        scores = clap_scores(engine.pipe, request.prompt, waveforms, engine.sample_rate, engine.device)
+        scores = engine.clap_scores(request.prompt, waveforms)
+    except ModelUnavailable:
+        raise  # its own clear line (the CLAP model could not be loaded)
     except Exception as exc:
         if is_out_of_memory(exc):
             engine.free_memory()

@@ -141,8 +141,29 @@ def test_smoke_run_reports_every_configuration(tmp_path: Path, capsys: pytest.Ca
     from bench.gpu_throughput import main
 
     output, table = tmp_path / "results.json", tmp_path / "results.md"
-    argv = ["--model", "tiny", "--device", "cpu", "--steps", "2", "--duration", "2.5", "--batches", "1,2"]
-    argv += ["--repeats", "1", "--no-compile", "--output", str(output), "--markdown", str(table)]
+    argv = [
+        "--model",
+        "tiny",
+        "--models",
+        "audioldm2",
+        "--device",
+        "cpu",
+        "--steps",
+        "2",
+        "--duration",
+        "2.5",
+    ]
+    argv += [
+        "--batches",
+        "1,2",
+        "--repeats",
+        "1",
+        "--no-compile",
+        "--output",
+        str(output),
+        "--markdown",
+        str(table),
+    ]
 
     assert main(argv) == 0
 
@@ -151,8 +172,11 @@ def test_smoke_run_reports_every_configuration(tmp_path: Path, capsys: pytest.Ca
     assert (settings["steps"], settings["duration"], settings["repeats"]) == (2, 2.5, 1)
     assert settings["dtype"] == "float32" and settings["batches"] == [1, 2]
     assert env["torch"] and env["diffusers"] and env["transformers"] and report["date"]
-    assert report["model"]["latent_shape_per_clip"] == [1, 8, 63, 16]
-    assert report["skipped"] == {"compile": "disabled (--no-compile, the default on the CPU)"}
+    assert report["models"]["audioldm2"]["latent_shape_per_clip"] == [1, 8, 63, 16]
+    assert report["skipped"] == {
+        "compile": "disabled (--no-compile, the default on the CPU)",
+        "window": "audioldm2 has no fixed window",
+    }
 
     rows = report["rows"]
     assert [(r["section"], r["batch_size"]) for r in rows] == [
@@ -165,7 +189,13 @@ def test_smoke_run_reports_every_configuration(tmp_path: Path, capsys: pytest.Ca
         ("fast", 2),
     ]
     for row in rows:
+        assert row["model"] == "audioldm2"
         assert row["seconds_per_clip"] > 0 and row["clips_per_minute"] > 0
+        # The denoiser's share and the rest add up to the measured time.
+        assert row["denoiser_seconds_per_step"] > 0 and row["fixed_seconds_per_clip"] >= 0
+        total = row["denoiser_seconds_per_step"] * row["steps"] * len(row["call_seconds"])
+        total += row["fixed_seconds_per_clip"] * row["clips"]
+        assert total == pytest.approx(sum(row["call_seconds"]), rel=1e-2)
         assert row["call_seconds"] and all(s > 0 for s in row["call_seconds"])
         assert row["peak_rss_mib"] > 0 and row["peak_gpu_mib"] is None
         assert row["section"] == "baseline" or row["vs_baseline"] > 0
@@ -181,5 +211,92 @@ def test_smoke_run_reports_every_configuration(tmp_path: Path, capsys: pytest.Ca
     assert all(r["steps"] == 2 for r in rows)
 
     markdown = table.read_text()
-    assert "| Configuration |" in markdown and "naive pipeline" in markdown
+    assert "| Model | Configuration |" in markdown and "naive pipeline" in markdown
     assert markdown in capsys.readouterr().out
+
+
+# --- Stable Audio Open ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def full_sao() -> Any:
+    from bench.full_size_sao import build_full_sao_pipeline
+
+    return build_full_sao_pipeline("meta")
+
+
+def test_full_size_sao_has_the_published_parameter_count(full_sao: Any) -> None:
+    from bench.full_size_sao import check_parameter_count, parameter_counts
+
+    counts = parameter_counts(full_sao)
+    # The model card's "1.21B": the DiT and the VAE; t5-base's encoder comes on top.
+    assert 1.18e9 <= counts["transformer"] + counts["vae"] <= 1.24e9
+    assert 1.05e9 <= counts["transformer"] <= 1.07e9
+    assert 1.5e8 <= counts["vae"] <= 1.6e8
+    assert 1.05e8 <= counts["text_encoder"] <= 1.15e8
+    assert check_parameter_count(full_sao) == counts["total"]
+    assert next(full_sao.transformer.parameters()).device.type == "meta"
+
+
+def test_full_size_sao_classes_and_audio_geometry(full_sao: Any) -> None:
+    from diffusers import (
+        AutoencoderOobleck,
+        CosineDPMSolverMultistepScheduler,
+        StableAudioDiTModel,
+        StableAudioPipeline,
+    )
+    from transformers import T5EncoderModel
+
+    from bench.full_size_sao import latent_shape
+
+    assert isinstance(full_sao, StableAudioPipeline)
+    assert isinstance(full_sao.transformer, StableAudioDiTModel)
+    assert isinstance(full_sao.vae, AutoencoderOobleck) and isinstance(full_sao.text_encoder, T5EncoderModel)
+    assert isinstance(full_sao.scheduler, CosineDPMSolverMultistepScheduler)
+    assert full_sao.vae.hop_length == 2048 and full_sao.vae.config.sampling_rate == 44_100
+    assert full_sao.vae.config.audio_channels == 2
+    assert full_sao.transformer.config.sample_size * 2048 / 44_100 == pytest.approx(47.55, abs=0.01)
+    assert latent_shape(full_sao, 10.0, batch_size=2) == (2, 64, 1024)  # the whole window, always
+    assert len(full_sao.tokenizer) == 32_100 and full_sao.tokenizer.model_max_length == 128
+    assert full_sao.text_encoder.config.vocab_size == 32_128
+
+
+def test_sao_parameter_check_rejects_another_model() -> None:
+    from bench.full_size_sao import check_parameter_count
+    from generation.backends.stable_audio.tiny import build_tiny_sao_pipeline
+
+    with pytest.raises(ValueError, match="expected"):
+        check_parameter_count(build_tiny_sao_pipeline())
+
+
+def test_smoke_run_measures_the_stable_audio_window(tmp_path: Path) -> None:
+    from bench.gpu_throughput import main
+
+    output = tmp_path / "results.json"
+    argv = ["--model", "tiny", "--models", "stable-audio-open", "--device", "cpu", "--steps", "2"]
+    argv += ["--duration", "10", "--repeats", "1", "--only", "baseline,window", "--output", str(output)]
+
+    assert main(argv) == 0
+
+    report = json.loads(output.read_text())
+    assert report["models"]["stable-audio-open"]["latent_shape_per_clip"] == [1, 8, 1024]
+    rows = report["rows"]
+    assert [(r["section"], r["label"]) for r in rows] == [
+        ("baseline", "naive pipeline, one prompt per call"),
+        ("window", "naive pipeline, 47.55 s window"),
+        ("window", "naive pipeline, 10.03 s window"),  # 216 latents of 2048 samples
+    ]
+    assert all(r["model"] == "stable-audio-open" and r["finite_output"] for r in rows)
+    assert rows[0]["scheduler"] == "default (CosineDPMSolverMultistepScheduler)"
+
+
+def test_flop_counts_on_the_meta_device(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.flops import main, stable_audio_open
+
+    full, fitted = stable_audio_open(1024), stable_audio_open(216)
+    # The DiT over the whole 47.55 s window costs about as much as 4.7 fitted 10 s windows.
+    assert 4.0 < full["denoiser_per_step"] / fitted["denoiser_per_step"] < 5.5
+    assert 4.0 < full["decode_per_clip"] / fitted["decode_per_clip"] < 5.5
+    assert main(["--duration", "10", "--steps", "50"]) == 0
+    table = capsys.readouterr().out
+    assert "| AudioLDM2 |" in table and "47.55 s window" in table and "10.03 s window" in table

@@ -122,3 +122,17 @@ async def test_watchdog_abandons_a_stuck_step_and_rebuilds_the_executor() -> Non
     assert len(result.waveforms) == 1
     release.set()
     await executor.close()
+
+
+async def test_the_executor_serves_a_stereo_backend() -> None:
+    from generation.prompting import build_request
+    from tests.generation.conftest import load_tiny
+
+    executor = GpuExecutor(lambda: load_tiny("tiny-sa3"))
+    try:
+        await executor.start()
+        result = await executor.generate([build_request("rain", seed=1, steps=10, duration=2.5)])
+        assert (result.sample_rate, result.channels) == (44_100, 2)
+        assert result.waveforms[0].shape == (int(2.5 * 44_100), 2)
+    finally:
+        await executor.close()

@@ -10,12 +10,12 @@ reroll or a variation skips CLAP, T5 and GPT-2 entirely.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
+
+from generation.backends.prompt_cache import CachedEncoder
 
 if TYPE_CHECKING:
     from diffusers import AudioLDM2Pipeline
@@ -37,44 +37,22 @@ class BatchConditioning:
     kwargs: dict[str, torch.Tensor]
 
 
-class PromptEncoder:
-    """Encodes prompts one at a time, with a bounded LRU cache of the results."""
+class PromptEncoder(CachedEncoder[Conditioning]):
+    """Encodes prompts one at a time through the pipeline's CLAP, T5 and GPT-2, with an LRU cache."""
 
     def __init__(self, pipe: AudioLDM2Pipeline, device: torch.device, cache_size: int = 64) -> None:
+        super().__init__(cache_size)
         self._pipe = pipe
         self._device = device
-        self._cache_size = max(0, cache_size)
-        self._cache: OrderedDict[str, Conditioning] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
-    def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
-    def encode(self, text: str) -> Conditioning:
-        """The conditioning of ``text`` (a prompt or a negative prompt), from the cache if present."""
-        with self._lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                self.hits += 1
-                return cached
-            self.misses += 1
+    def _encode(self, text: str) -> Conditioning:
         embeds, mask, generated = self._pipe.encode_prompt(
             prompt=[text],
             device=self._device,
             num_waveforms_per_prompt=1,
             do_classifier_free_guidance=False,
         )
-        result = Conditioning(embeds=embeds, mask=mask, generated=generated)
-        if self._cache_size:
-            with self._lock:
-                self._cache[text] = result
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        return result
+        return Conditioning(embeds=embeds, mask=mask, generated=generated)
 
     def batch(self, prompts: list[str], negatives: list[str] | None) -> BatchConditioning:
         """Pipeline kwargs for a batch; ``negatives`` is None when guidance is off."""

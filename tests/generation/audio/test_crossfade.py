@@ -45,3 +45,21 @@ def test_shapes_are_checked() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         crossfade_gains(0)
     assert correlation(np.zeros(5), np.ones(5)) == 0.0
+
+
+def test_stereo_is_blended_with_one_pair_of_curves() -> None:
+    rng = np.random.default_rng(5)
+    n = 44_100
+    a, b = rng.standard_normal((n, 2)), rng.standard_normal((n, 2))
+    mixed = crossfade(a, b)
+    assert mixed.shape == (n, 2)
+    fade_out, fade_in = crossfade_gains(n, correlation(a, b))
+    np.testing.assert_allclose(mixed, a * fade_out[:, None] + b * fade_in[:, None])
+    # The joint correlation of both channels decides the curves: a stereo drone blended with
+    # itself keeps constant amplitude on both sides.
+    tone = np.sin(2 * np.pi * 220 * np.arange(n) / 44_100)
+    drone = np.stack([tone, 0.5 * tone], axis=1)
+    assert correlation(drone, drone) == pytest.approx(1.0)
+    np.testing.assert_allclose(crossfade(drone, drone), drone, atol=1e-9)
+    with pytest.raises(ValueError, match="equal length"):
+        crossfade(a, b[:, :1])

@@ -470,3 +470,91 @@ def test_finishing_does_not_import_heavy_dependencies() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- stereo, 44.1 kHz (Stable Audio) -------------------------------------------------------------
+
+SR_STEREO = 44_100
+
+
+def _stereo_noise(seconds: float = 4.0, balance: float = 0.5, seed: int = 4) -> np.ndarray:
+    """Decorrelated pink-ish noise, the right channel ``balance`` times the left, with some DC."""
+    rng = _rng(seed)
+    n = int(seconds * SR_STEREO)
+    b, a = signal.butter(2, 4000, fs=SR_STEREO)
+    left, right = (signal.lfilter(b, a, rng.standard_normal(n)) for _ in range(2))
+    return np.stack([left, balance * right], axis=1) * 0.2 + 0.05
+
+
+def test_stereo_is_finished_as_stereo_on_target_and_under_the_ceiling() -> None:
+    audio = _stereo_noise()
+    done = finish(audio.astype(np.float32), SR_STEREO, FinishSettings(target_lufs=-16.0))
+    assert done.samples.shape == audio.shape and done.channels == 2
+    assert done.lufs == pytest.approx(-16.0, abs=0.05)
+    assert done.true_peak_dbfs <= -1.0 + 1e-6
+    # BS.1770: both channels count, with the reference meter's channel weights.
+    meter = pyloudnorm.Meter(SR_STEREO)
+    assert meter.integrated_loudness(done.samples.astype(np.float64)) == pytest.approx(-16.0, abs=0.05)
+    # One gain for both sides: the image (right at half the left) and the DC removal per channel.
+    ratio = np.std(done.samples[:, 1]) / np.std(done.samples[:, 0])
+    assert ratio == pytest.approx(np.std(audio[:, 1]) / np.std(audio[:, 0]), rel=1e-3)
+    assert np.abs(done.samples.mean(axis=0)).max() < 1e-3
+
+
+def test_stereo_mp3_decodes_to_the_same_layout_length_and_loudness() -> None:
+    done = finish(_stereo_noise(5.0), SR_STEREO)
+    decoded, rate = decode_mp3(done.mp3)
+    assert rate == SR_STEREO and decoded.shape == done.samples.shape
+    assert done.duration_s == pytest.approx(5.0, abs=1e-6)
+    assert integrated_loudness(decoded, rate) == pytest.approx(done.lufs, abs=0.3)
+    assert done.bitrate_kbps == 128
+
+
+def test_stereo_fades_shape_both_channels_alike() -> None:
+    audio = np.ones((SR_STEREO, 2))
+    audio[:, 1] = -1.0
+    done = finish(audio + np.linspace(0, 1e-3, SR_STEREO)[:, None], SR_STEREO)
+    head = done.samples[: int(0.05 * SR_STEREO)]
+    assert head[0, 0] == pytest.approx(0.0, abs=1e-3) and head[0, 1] == pytest.approx(0.0, abs=1e-3)
+    np.testing.assert_allclose(np.abs(head[:, 0]), np.abs(head[:, 1]), rtol=1e-2, atol=1e-4)
+
+
+def test_low_bitrates_are_raised_to_what_stereo_can_carry() -> None:
+    done = finish(_stereo_noise(2.0), SR_STEREO, FinishSettings(mp3_bitrate_kbps=56))
+    assert done.bitrate_kbps == 64  # 56 kbps frames are too small for stereo's gapless header
+    assert decode_mp3(done.mp3)[0].shape[0] == done.samples.shape[0]
+    mono = finish(_stereo_noise(2.0)[:, 0], SR_STEREO, FinishSettings(mp3_bitrate_kbps=56))
+    assert mono.bitrate_kbps == 56 and mono.channels == 1
+
+
+def test_stereo_silence_stays_silent() -> None:
+    done = finish(np.zeros((SR_STEREO, 2)), SR_STEREO)
+    assert done.lufs == -math.inf and not done.samples.any() and done.samples.shape == (SR_STEREO, 2)
+
+
+def test_inaudible_content_is_removed_so_the_file_lands_on_target() -> None:
+    from generation.audio.finishing import audible_band
+
+    t = np.arange(4 * SR_STEREO) / SR_STEREO
+    hiss = 0.5 * np.sin(2 * np.pi * 21_000 * t)  # above hearing, dropped by any MP3 encoder
+    audio = _stereo_noise(4.0) + hiss[:, None]
+    done = finish(audio, SR_STEREO)
+    spectrum = np.abs(np.fft.rfft(done.samples[:, 0]))
+    frequencies = np.fft.rfftfreq(done.samples.shape[0], 1 / SR_STEREO)
+    assert spectrum[frequencies > 20_500].max() < 1e-6 * spectrum.max()
+    decoded, rate = decode_mp3(done.mp3)
+    assert integrated_loudness(decoded, rate) == pytest.approx(-18.0, abs=0.3)  # as any clip's MP3
+    low = np.sin(2 * np.pi * 440 * t)
+    np.testing.assert_allclose(audible_band(low, SR_STEREO), low, atol=1e-9)  # the audible band is kept
+    mono16 = np.random.default_rng(0).standard_normal(SR)
+    assert audible_band(mono16, SR) is mono16  # 16 kHz audio has nothing above 8 kHz to remove
+
+
+def test_tiny_stable_audio_lands_on_target_after_mp3(tiny_sao_engine) -> None:  # type: ignore[no-untyped-def]
+    from generation.prompting import build_request
+
+    (wave,) = tiny_sao_engine.generate([build_request("rain on a tin roof", seed=5, steps=10, duration=6.0)])
+    done = finish(wave, tiny_sao_engine.sample_rate)
+    decoded, rate = decode_mp3(done.mp3)
+    assert rate == 44_100 and decoded.shape == (6 * rate, 2)
+    assert integrated_loudness(decoded, rate) == pytest.approx(-18.0, abs=0.2)

@@ -140,3 +140,49 @@ def test_silence_loops_to_silence() -> None:
 def test_loops_are_finished_without_fades() -> None:
     settings = loop_finish_settings(FinishSettings(target_lufs=-20.0))
     assert (settings.fade_in_s, settings.fade_out_s, settings.target_lufs) == (0.0, 0.0, -20.0)
+
+
+# --- stereo, 44.1 kHz -----------------------------------------------------------------------------
+
+SR_STEREO = 44_100
+
+
+def _stereo_brown_noise(seconds: float, seed: int) -> np.ndarray:
+    """Two independent brown noises: a wide stereo bed, left louder than right."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR_STEREO)
+    sides = [lfilter([1.0], [1.0, -0.95], rng.standard_normal(n)) * 0.02 for _ in range(2)]
+    return np.stack([sides[0], 0.6 * sides[1]], axis=1)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_stereo_clip_loops_seamlessly_on_both_channels(seed: int) -> None:
+    clip = _stereo_brown_noise(8.0, seed)
+    loop = make_seamless_loop(clip, SR_STEREO)
+    assert loop.dtype == np.float32 and loop.ndim == 2 and loop.shape[1] == 2
+    assert 0.5 * clip.shape[0] < loop.shape[0] < clip.shape[0]
+    report = seam_report(loop, SR_STEREO)
+    assert not report.stands_out, report
+    for side in (0, 1):  # each channel alone is seamless too
+        assert not seam_report(loop[:, side], SR_STEREO).stands_out
+    # The image is kept: the right stays about 0.6 of the left, before and after the seam.
+    ratio = np.std(loop[:, 1]) / np.std(loop[:, 0])
+    assert ratio == pytest.approx(np.std(clip[:, 1]) / np.std(clip[:, 0]), rel=0.1)
+
+
+def test_a_stereo_loop_is_cut_at_the_same_sample_on_both_sides() -> None:
+    clip = _stereo_brown_noise(6.0, seed=6)
+    point = find_loop_point(clip, SR_STEREO, crossfade_s=0.5)
+    loop = make_seamless_loop(clip, SR_STEREO, point=point)
+    for side in (0, 1):
+        alone = make_seamless_loop(np.ascontiguousarray(clip[:, side]), SR_STEREO, point=point)
+        # Same cut and crossfade per channel; only the level tilt (from both channels) may differ.
+        body = slice(point.crossfade, loop.shape[0] - point.crossfade)
+        assert np.corrcoef(loop[body, side], alone[body])[0, 1] > 0.999
+
+
+def test_a_naive_stereo_wrap_stands_out_and_the_loop_does_not() -> None:
+    clip = _stereo_brown_noise(8.0, seed=7)
+    clip[:, 1] *= np.linspace(0.25, 4.0, clip.shape[0])  # the right swells 24 dB: a naive wrap jumps
+    assert seam_report(clip, SR_STEREO).stands_out
+    assert not seam_report(make_seamless_loop(clip, SR_STEREO), SR_STEREO).stands_out

@@ -46,3 +46,21 @@ def test_bad_input_is_refused() -> None:
                 encoder.write(np.array([0.0, np.nan], dtype=np.float32))
             with pytest.raises(ValueError, match="mono"):
                 encoder.write(np.zeros((2, 10), dtype=np.float32))
+
+
+def test_stereo_blocks_encode_to_the_same_bytes_as_one_call() -> None:
+    rate = 44_100
+    audio = (np.random.default_rng(3).standard_normal((3 * rate, 2)) * 0.1).astype(np.float32)
+    with tempfile.TemporaryFile() as sink:
+        with Mp3StreamEncoder(sink, rate, 128, channels=2) as encoder:
+            for first in range(0, audio.shape[0], 12_345):
+                encoder.write(audio[first : first + 12_345])
+            with pytest.raises(ValueError, match="stereo"):
+                encoder.write(audio[:10, 0])
+        sink.seek(0)
+        streamed = sink.read()
+    assert streamed == encode_mp3(audio, rate, 128)
+    decoded, _ = decode_mp3(streamed)
+    assert decoded.shape == audio.shape
+    with tempfile.TemporaryFile() as sink, pytest.raises(ValueError, match="stereo"):
+        Mp3StreamEncoder(sink, rate, 56, channels=2)

@@ -38,3 +38,13 @@ def test_a_large_file_is_reencoded_to_fit_with_its_tags_and_length() -> None:
 def test_impossible_limit_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="does not fit"):
         fit_mp3(_mp3(), 2_000)
+
+
+def test_a_stereo_file_stays_stereo_when_shrunk() -> None:
+    rate = 44_100
+    rng = np.random.default_rng(2)
+    done = finish(rng.standard_normal((20 * rate, 2)) * 0.1, rate, FinishSettings(mp3_bitrate_kbps=320))
+    smaller = fit_mp3(done.mp3, len(done.mp3) // 2)
+    assert len(smaller) <= len(done.mp3) // 2
+    samples, decoded_rate = decode_mp3(smaller)
+    assert decoded_rate == rate and samples.shape == (20 * rate, 2)

@@ -312,3 +312,80 @@ def test_post_processing_does_not_import_heavy_dependencies() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- stereo, 44.1 kHz (Stable Audio) -----------------------------------------------------------
+
+SR_STEREO = 44_100
+
+
+def _stereo_renderer(lengths: list[int] | None = None) -> Callable[..., np.ndarray]:
+    """Segments shaped (samples, 2): the mono synthetic segment on the left, a quieter, different
+    one on the right, at 44.1 kHz."""
+    mono = _synthetic_renderer()
+
+    def render(request: GenerationRequest, progress: Callable[[int, int], None] | None) -> np.ndarray:
+        n = int(request.duration_s * SR_STEREO)
+        left = np.interp(np.arange(n) / SR_STEREO, np.arange(int(request.duration_s * SR)) / SR,
+                         mono(request, progress))  # fmt: skip
+        right = np.roll(left, 1234) * 0.5
+        if lengths is not None:
+            lengths.append(n)
+        return np.stack([left, right], axis=1).astype(np.float32)
+
+    return render
+
+
+def _assert_seamless_at(audio: np.ndarray, position: int) -> None:
+    report = seam_report(np.roll(audio, -position, axis=0), SR_STEREO)
+    assert report.seam_step <= report.step_p999, (position, report)
+    assert report.seam_jump_db <= report.jump_max_db, (position, report)
+
+
+@pytest.mark.parametrize("loop", [False, True])
+def test_a_stereo_render_is_exact_seamless_and_on_target(loop: bool) -> None:
+    lengths: list[int] = []
+    plan = plan_long_render(_request(), 70.0, loop=loop)
+    out = io.BytesIO()
+    result = render_long(plan, _stereo_renderer(lengths), out, sample_rate=SR_STEREO, channels=2)
+    audio, rate = decode_mp3(out.getvalue())
+    assert rate == SR_STEREO and audio.shape == (70 * SR_STEREO, 2) == (result.samples, 2)
+    assert integrated_loudness(audio, rate) == pytest.approx(-18.0, abs=0.3)
+    overlap = round(plan.crossfade_s * SR_STEREO)
+    start = 0
+    for length in lengths[:-1]:  # every joint, both edges of its crossfade
+        start += length - overlap
+        for edge in (start, start + overlap):
+            _assert_seamless_at(audio, edge - (overlap if loop else 0))
+    if loop:
+        assert not seam_report(audio, rate).stands_out
+    # The right channel stays the quieter one throughout.
+    assert np.std(audio[:, 1]) / np.std(audio[:, 0]) == pytest.approx(0.5, rel=0.1)
+    assert result.bitrate_kbps == 128
+
+
+def test_a_stereo_segment_is_refused_by_a_mono_render_and_vice_versa() -> None:
+    plan = plan_long_render(_request(), 40.0)
+    with pytest.raises(GenerationError, match="mono"):
+        render_long(plan, _stereo_renderer(), io.BytesIO(), sample_rate=SR_STEREO)
+    with pytest.raises(GenerationError, match="stereo"):
+        render_long(plan, _synthetic_renderer(), io.BytesIO(), sample_rate=SR, channels=2)
+
+
+def test_a_looping_render_on_the_tiny_stable_audio_open(tiny_sao_engine) -> None:  # type: ignore[no-untyped-def]
+    plan = plan_long_render(_request(seed=5), 40.0, loop=True)
+    out = io.BytesIO()
+    result = render_long(
+        plan,
+        engine_renderer(tiny_sao_engine),
+        out,
+        sample_rate=tiny_sao_engine.sample_rate,
+        channels=tiny_sao_engine.channels,
+        tags=Mp3Tags.from_request(plan.base, tiny_sao_engine.model_name),
+    )
+    audio, rate = decode_mp3(out.getvalue())
+    assert plan.count == 2 and rate == 44_100 and audio.shape == (40 * rate, 2)
+    assert read_tags(out.getvalue())["model"] == "tiny-sao"
+    assert not seam_report(audio, rate).stands_out
+    assert integrated_loudness(audio, rate) == pytest.approx(-18.0, abs=0.3)
+    assert result.spectrogram_png is not None

@@ -203,3 +203,71 @@ def test_the_whole_scene_has_the_prompt_limit() -> None:
     at_limit = ("a" * 146) + " + " + ("b" * 151)
     assert len(at_limit) == MAX_SCENE_CHARS
     assert [len(layer.text) for layer in parse_layers(at_limit)] == [146, 151]
+
+
+# --- layers from different models --------------------------------------------------------------
+
+
+def _clicks(rate: int, seconds: float, channels: int) -> np.ndarray:
+    """Low-level noise with a click every second: where the clicks sit shows the timing."""
+    rng = np.random.default_rng(rate)
+    x = rng.standard_normal(int(seconds * rate)) * 1e-3
+    x[rate // 2 :: rate] = 1.0
+    return x if channels == 1 else np.stack([x, -0.5 * x], axis=1)
+
+
+def test_a_16_khz_mono_layer_and_a_44_1_khz_stereo_layer_mix_in_sync() -> None:
+    from generation.recipes.mixing import mix_rate
+
+    layers = parse_layers("rain + crickets")
+    requests = layer_requests(layers, seed=1, duration=4)
+    waveforms = [_clicks(16_000, 4.0, 1), _clicks(44_100, 4.0, 2)]
+    rate = mix_rate([16_000, 44_100])
+    mix = Mix.create(layers, requests, waveforms, rate, sample_rates=[16_000, 44_100])
+    assert (mix.sample_rate, mix.channels) == (44_100, 2)
+    assert all(stem.shape == (4 * 44_100, 2) for stem in mix.stems)
+    mono_up = mix.stems[0]
+    assert np.array_equal(mono_up[:, 0], mono_up[:, 1])  # the mono layer sits in the middle
+    for stem in mix.stems:  # every click lands on the same sample, whatever the layer's rate
+        clicks = np.sort(np.argsort(np.abs(stem[:, 0]))[-4:])
+        assert np.all(np.abs(clicks - (np.arange(4) * 44_100 + 22_050)) <= 1), clicks
+    done = mix.finish(FinishSettings())
+    decoded, decoded_rate = decode_mp3(done.mp3)
+    assert decoded_rate == 44_100 and decoded.shape == (4 * 44_100, 2)
+
+
+def test_a_mix_of_tiny_and_tiny_sao_is_one_stereo_file_naming_both_models(
+    tiny_engine: AudioEngine,
+    tiny_sao_engine,  # type: ignore[no-untyped-def]
+) -> None:
+    layers = parse_layers("rain:1 + crickets:0.5")
+    rain, crickets = layer_requests(layers, seed=3, steps=10, duration=3)
+    (low,) = tiny_engine.generate([rain])
+    (wide,) = tiny_sao_engine.generate([crickets])
+    rates = [tiny_engine.sample_rate, tiny_sao_engine.sample_rate]
+    mix = Mix.create(layers, [rain, crickets], [low, wide], max(rates), sample_rates=rates)
+    done = mix.finish(tags=mix.tags([tiny_engine.model_name, tiny_sao_engine.model_name]))
+    decoded, rate = decode_mp3(done.mp3)
+    assert rate == 44_100 and decoded.shape == (3 * 44_100, 2)
+    assert read_tags(done.mp3)["model"] == "tiny + tiny-sao"
+    assert mix.tags(["tiny", "tiny"]).model == "tiny"  # one model is named once
+    # A layer rerolled on the other model is conformed the same way.
+    (again,) = tiny_engine.generate([rain.with_seed(9)])
+    rerolled = mix.replace_layer(0, again, rain.with_seed(9), sample_rate=16_000)
+    assert rerolled.stems[0].shape == mix.stems[0].shape and rerolled.stems[1] is mix.stems[1]
+    buffer = io.BytesIO()
+    rerolled.save(buffer)
+    buffer.seek(0)
+    loaded = Mix.load(buffer)
+    assert loaded.sample_rate == 44_100 and loaded.channels == 2
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.stems, rerolled.stems, strict=True))
+
+
+def test_stereo_stems_are_normalised_on_both_channels() -> None:
+    stereo = _clicks(44_100, 3.0, 2) + np.random.default_rng(1).standard_normal((3 * 44_100, 2)) * 0.1
+    stem = normalise_stem(stereo, 44_100)
+    assert stem.shape == stereo.shape and not stem.flags.writeable
+    assert integrated_loudness(stem, 44_100) == pytest.approx(STEM_LUFS, abs=0.01)
+    with pytest.raises(ValueError, match="one sample rate per waveform"):
+        Mix.create(parse_layers("a + b"), layer_requests(parse_layers("a + b")), [stereo, stereo], 44_100,
+                   sample_rates=[44_100])  # fmt: skip

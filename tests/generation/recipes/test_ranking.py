@@ -91,3 +91,23 @@ def test_candidate_count_is_checked(value: object, message: str) -> None:
     with pytest.raises(RequestError, match=message):
         check_candidates(value)
     assert check_candidates(1) == 1 and check_candidates(4) == 4
+
+
+def test_stereo_at_44_1_khz_is_scored_as_its_mono_downmix(tiny_engine: AudioEngine) -> None:
+    rate = 44_100
+    rng = np.random.default_rng(8)
+    left = rng.standard_normal(3 * rate) * 0.1
+    stereo = np.stack([left, np.roll(left, 500) * 0.5], axis=1)
+    (as_stereo,) = clap_scores(tiny_engine.pipe, "rain", [stereo], rate)
+    (as_mono,) = clap_scores(tiny_engine.pipe, "rain", [stereo.mean(axis=1)], rate)
+    assert as_stereo == pytest.approx(as_mono, abs=1e-6)
+
+
+def test_stable_audio_candidates_are_ranked_by_a_clap_beside_the_model(tiny_sao_engine) -> None:  # type: ignore[no-untyped-def]
+    from generation.backends.clap import ClapComponents
+
+    ranked = tiny_sao_engine.generate_ranked(_req(seed=60), 2)
+    assert isinstance(tiny_sao_engine.clap(), ClapComponents)
+    assert [c.rank for c in ranked.candidates] == [0, 1]
+    assert all(c.audio.shape == (3 * 44_100, 2) for c in ranked.candidates)
+    assert ranked.best.score >= ranked.candidates[1].score
