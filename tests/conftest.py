@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pytest
+
+# One torch/OpenMP thread per test process, set before anything imports torch: the suite runs in
+# parallel worker processes (pytest-xdist), and OpenMP threads of several processes spinning on
+# the same cores slow the tiny models down a hundredfold. Bot processes started by the
+# end-to-end tests inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 if TYPE_CHECKING:
     from generation.backends.audioldm2.engine import AudioEngine
