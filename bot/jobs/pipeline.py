@@ -95,6 +95,7 @@ class Pipeline:
             view_factory=view_factory,
             model_name=lambda: executor.model_name,
             offload=self.cpu.run,
+            reveal_after=config.compare.reveal_after_votes,
         )
         self.scheduler = Scheduler(
             queue=self.queue,
