@@ -52,7 +52,9 @@ def job_size(request: GenerationRequest, recipe: Recipe, variations: int = 1) ->
         # its own; they are batched where they match.
         first = parts[0]
         seconds = sum(r.steps * r.duration_s for r in parts) / (first.steps * len(parts))
-        return JobSize(first.steps, seconds, len(parts) * variations)
+        # A comparison's two takes are its two variations (two rows, A and B), not two per take.
+        clips = len(parts) if recipe.compare else len(parts) * variations
+        return JobSize(first.steps, seconds, clips)
     if recipe.length_s is not None:
         plan = plan_long_render(request, recipe.length_s, loop=recipe.loop)
         return JobSize(request.steps, plan.segment_s, plan.count)
