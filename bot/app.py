@@ -55,11 +55,14 @@ class AmbientBot(commands.AutoShardedBot):
         self.config = config
         self.db = db
         self.executor = executor
+        self.catalog = config.model.catalog()
+        """The models users may choose (``/ambient model:``, ``/compare``), the default first."""
         stores = Stores.open(db, config)
         self.jobs = stores.jobs
         self.generations = stores.generations
         self.files = stores.files
         self.stems = stores.stems
+        self.compares = stores.compares
         self.pipeline = Pipeline(self, config, stores, executor, self._result_view, cpu)
         self.queue = self.pipeline.queue
         self.messenger = self.pipeline.messenger
@@ -84,6 +87,10 @@ class AmbientBot(commands.AutoShardedBot):
         from bot.cogs.reroll import result_view
         from bot.voice.controls import PlayInVoiceButton
 
+        if job.recipe.compare:
+            from bot.cogs.compare import compare_view
+
+            return compare_view(job, revealed=False)
         view = result_view(job.id)
         if job.guild_id is not None:  # galleries belong to servers
             view.add_item(GalleryAddButton(job.id))

@@ -30,16 +30,26 @@ from urllib.parse import urlsplit
 
 from bot.jobs.admission import Limits
 from generation.audio.finishing import FinishSettings
-from generation.settings import DEFAULT_MODEL_ID, DTYPES, OFFLOAD_MODES, TINY_MODEL_IDS, EngineSettings
+from generation.models import ModelCatalog
+from generation.settings import (
+    DEFAULT_MODEL_ID,
+    DTYPES,
+    OFFLOAD_MODES,
+    TINY_MODEL_IDS,
+    EngineSettings,
+    model_display_name,
+)
 
 __all__ = [
     "TOKEN_ENV",
     "AudioConfig",
+    "CompareConfig",
     "Config",
     "ConfigError",
     "DiscordConfig",
     "ExecutorConfig",
     "ModelConfig",
+    "ModelEntry",
     "QueueConfig",
     "StorageConfig",
     "VoiceConfig",
@@ -288,6 +298,62 @@ def _model_id(key: str, value: Any) -> str:
     return _text(key, value, '"tiny", a Hugging Face model id or the path of a model folder')
 
 
+#: The keys of one ``[model] also`` entry besides its ``id``, and their checks.
+_ENTRY_CHECKS: dict[str, Check] = {
+    "device": _device,
+    "dtype": _choice(DTYPES, auto_is_none=True),
+    "offload": _choice(OFFLOAD_MODES),
+    "compile": _boolean,
+}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One more model of ``[model] also``: its id, and the keys it sets itself (the others are
+    ``[model]``'s)."""
+
+    id: str
+    overrides: tuple[tuple[str, Any], ...] = ()
+    """(key, normalised value) for each of device, dtype, offload and compile it sets."""
+
+    def __str__(self) -> str:
+        own = ",".join(f"{key}={_brief(value)}" for key, value in self.overrides)
+        return f"{self.id}({own})" if own else self.id
+
+
+def _model_entries(key: str, value: Any) -> tuple[ModelEntry, ...]:
+    expected = 'a list of tables such as [{ id = "tiny-sao", dtype = "float32" }]'
+    if isinstance(value, tuple) and all(isinstance(v, ModelEntry) for v in value):
+        return value
+    if not isinstance(value, list | tuple):
+        raise _fail(key, expected, value)
+    entries: list[ModelEntry] = []
+    for position, item in enumerate(value, start=1):
+        where = f"{key} entry {position}"
+        if isinstance(item, ModelEntry):
+            entries.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            raise _fail(where, 'a table with an id, e.g. { id = "tiny-sao" }', item)
+        unknown = sorted(set(item) - {"id", *_ENTRY_CHECKS})
+        if unknown:
+            allowed = ", ".join(["id", *_ENTRY_CHECKS])
+            raise ConfigError(
+                f"{where} has an unknown key {unknown[0]} (an entry may set {allowed}); "
+                f"got a table with {', '.join(sorted(map(str, item)))}"
+            )
+        if "id" not in item:
+            raise ConfigError(f'{where} needs an id, e.g. {{ id = "tiny-sao" }}; got a table without one')
+        model_id = _model_id(f"{where} id", item["id"])
+        overrides = tuple(
+            (name, check(f"{where} {name}", item[name]))
+            for name, check in _ENTRY_CHECKS.items()
+            if name in item
+        )
+        entries.append(ModelEntry(model_id, overrides))
+    return tuple(entries)
+
+
 def _directory(key: str, value: Any) -> Path:
     if isinstance(value, Path):
         return value.expanduser()
@@ -396,6 +462,8 @@ class ModelConfig(_Section):
     """Prompt encodings kept in memory (0 disables the cache)."""
     compile: bool = _setting(False, _boolean)
     """``torch.compile`` the UNet, compiled during the warm-up at start."""
+    also: tuple[ModelEntry, ...] = _setting((), _model_entries)
+    """More models loaded beside ``id`` (which stays the default), each with its own keys."""
     test_hold_file: Path | None = _setting(None, _optional_path)  # noqa: RUF009 - Path is immutable
     """Test-only (tiny model): generations wait after each step while this file names them."""
     test_step_delay_ms: int = _setting(0, _integer(0, 10_000))
@@ -405,29 +473,53 @@ class ModelConfig(_Section):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        names = {model_display_name(self.id).casefold(): "[model] id"}
+        for position, entry in enumerate(self.also, start=1):
+            name = model_display_name(entry.id)
+            earlier = names.setdefault(name.casefold(), f"[model] also entry {position}")
+            if earlier != f"[model] also entry {position}":
+                raise ConfigError(
+                    f"[model] also entry {position} loads a model {earlier} loads already (each is loaded "
+                    f"once, and chosen by its name); got {_show(entry.id)}, named {_show(name)} again"
+                )
         testing = (
             self.test_hold_file is not None or self.test_step_delay_ms > 0 or self.test_fail_file is not None
         )
-        if testing and self.id not in TINY_MODEL_IDS:
+        real = [model_id for model_id in self.ids if model_id not in TINY_MODEL_IDS]
+        if testing and real:
             raise ConfigError(
                 "[model] test_hold_file, test_step_delay_ms and test_fail_file are for tests and work "
-                f"only with a built-in tiny model ({', '.join(TINY_MODEL_IDS)}); remove them for the "
-                f"model {_show(self.id)}"
+                f"only with built-in tiny models ({', '.join(TINY_MODEL_IDS)}); remove them for the "
+                f"model {_show(real[0])}"
             )
 
-    def engine_settings(self) -> EngineSettings:
-        """The engine's view of this section."""
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every model to load, the default (``id``) first."""
+        return (self.id, *(entry.id for entry in self.also))
+
+    def catalog(self) -> ModelCatalog:
+        """The models users may choose, by name, the default first."""
+        return ModelCatalog.from_ids(self.ids)
+
+    def engine_settings(self, entry: ModelEntry | None = None) -> EngineSettings:
+        """The engine's view of this section: the default model, or ``entry`` of ``also``."""
+        own = dict(entry.overrides) if entry is not None else {}
         return EngineSettings(
-            model_id=self.id,
-            device=self.device,
-            dtype=self.dtype,
-            offload=self.offload,
+            model_id=entry.id if entry is not None else self.id,
+            device=own.get("device", self.device),
+            dtype=own.get("dtype", self.dtype),
+            offload=own.get("offload", self.offload),
             prompt_cache_size=self.prompt_cache_size,
-            compile=self.compile,
+            compile=own.get("compile", self.compile),
             test_hold_file=self.test_hold_file,
             test_step_delay_ms=self.test_step_delay_ms,
             test_fail_file=self.test_fail_file,
         )
+
+    def all_engine_settings(self) -> tuple[EngineSettings, ...]:
+        """How to load every model, the default first."""
+        return (self.engine_settings(), *(self.engine_settings(entry) for entry in self.also))
 
 
 @dataclass(frozen=True)
@@ -568,6 +660,16 @@ class ExecutorConfig(_Section):
 
 
 @dataclass(frozen=True)
+class CompareConfig(_Section):
+    """``[compare]``: blind A/B comparisons of two models (``/compare``)."""
+
+    SECTION: ClassVar[str] = "compare"
+
+    reveal_after_votes: int = _setting(5, _integer(0, 1000))
+    """The models are revealed once this many listeners voted; 0: only when the author reveals."""
+
+
+@dataclass(frozen=True)
 class VoiceConfig(_Section):
     """``[voice]``: live playback in voice channels."""
 
@@ -593,6 +695,7 @@ _SECTIONS: dict[str, type[_Section]] = {
         AudioConfig,
         VoiceConfig,
         ExecutorConfig,
+        CompareConfig,
     )
 }
 
@@ -608,6 +711,7 @@ class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
     source: Path | None = None
     """The file this came from; None for built-in defaults."""
 
@@ -648,6 +752,9 @@ def _anchor(config: Config, base: Path) -> Config:
     anchored_id = _anchored_model_id(model.id, base)
     if anchored_id != model.id:
         model = dataclasses.replace(model, id=anchored_id)
+    also = tuple(dataclasses.replace(e, id=_anchored_model_id(e.id, base)) for e in model.also)
+    if also != model.also:
+        model = dataclasses.replace(model, also=also)
     for key in ("test_hold_file", "test_fail_file"):
         if getattr(model, key) is not None:
             model = dataclasses.replace(model, **{key: _anchored(getattr(model, key), base)})

@@ -28,11 +28,8 @@ from generation.recipes.mixing import describe_layers
 from generation.recipes.order import Clip, Progress, Rendered, RenderJob
 from generation.recipes.recipe import Recipe
 from generation.request import (
-    FAST_SCHEDULER,
-    FAST_STEPS,
     MAX_SEED,
     QUALITIES,
-    QUALITY_FAST,
     SCHEDULERS,
 )
 from generation.settings import DEFAULT_MODEL_ID, DTYPES, OFFLOAD_MODES, EngineSettings
@@ -114,7 +111,8 @@ class _Job:
     """A validated command: what to print first, what to render, and where it goes."""
 
     headline: str
-    engine_settings: EngineSettings
+    engine_settings: tuple[EngineSettings, ...]
+    """The models to load, the default first (a scene's layers may name others: ``rain@tiny-sao``)."""
     order: RenderJob
     out: _Output
 
@@ -158,7 +156,7 @@ async def _render(job: _Job) -> Rendered:
     from generation.recipes.order import RenderContext
     from generation.recipes.render import render
 
-    gpu = GpuExecutor(lambda: load_backend(job.engine_settings))
+    gpu = GpuExecutor(lambda: [load_backend(settings) for settings in job.engine_settings])
     bar = _Bar()
     try:
         await gpu.start()
@@ -241,30 +239,38 @@ def _conflicts(args: argparse.Namespace, layered: bool) -> None:
 
 def _prepare(args: argparse.Namespace) -> _Job:
     """Validate everything and build the job; raises RequestError or ValueError."""
+    from generation.models import ModelCatalog
     from generation.naming import mp3_filename
     from generation.prompting import build_request
     from generation.recipes.long_render import plan_long_render
-    from generation.recipes.mixing import is_layered, layer_requests, parse_layers
+    from generation.recipes.mixing import is_layered, layer_requests, parse_layers, with_models
 
     layered = is_layered(args.text)
     _conflicts(args, layered)
     finish_settings = FinishSettings(target_lufs=args.lufs, mp3_bitrate_kbps=args.bitrate)
-    engine_settings = EngineSettings(
-        model_id=args.model, device=args.device, dtype=args.dtype, offload=args.offload
+    layers = parse_layers(args.text) if layered else []
+    # The default model, then every other one a layer names (loaded too, as the bot would have).
+    model_ids = list(dict.fromkeys([args.model, *(layer.model for layer in layers if layer.model)]))
+    catalog = ModelCatalog.from_ids(model_ids)
+    engine_settings = tuple(
+        EngineSettings(model_id=model_id, device=args.device, dtype=args.dtype, offload=args.offload)
+        for model_id in model_ids
     )
     count = args.variations
 
     if layered:
-        layers = parse_layers(args.text)
-        fast = args.quality == QUALITY_FAST
         requests = layer_requests(
             layers,
             duration=args.duration,
             seed=args.seed,
-            steps=args.steps if args.steps is not None or not fast else FAST_STEPS,
+            steps=args.steps,
             guidance=args.guidance,
-            scheduler=args.scheduler if args.scheduler is not None or not fast else FAST_SCHEDULER,
+            scheduler=args.scheduler,
+            quality=args.quality,
+            catalog=catalog,
+            model=catalog.default,
         )
+        layers = with_models(layers, requests)
         first = requests[0]
         headline = "\n".join(f"Layer {i + 1}: {r.prompt}" for i, r in enumerate(requests))
     else:
@@ -279,6 +285,7 @@ def _prepare(args: argparse.Namespace) -> _Job:
             negative=args.negative,
             scheduler=args.scheduler,
             quality=args.quality,
+            model=catalog.default,
         )
         headline = f"Prompt: {first.prompt}"
 

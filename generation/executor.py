@@ -1,8 +1,12 @@
-"""The GPU executor: one dedicated thread that owns the engine, driven from asyncio.
+"""The GPU executor: one dedicated thread that owns the engines, driven from asyncio.
 
-Only this thread ever touches the model, so the event loop never blocks on it; progress goes
-back to the loop with ``call_soon_threadsafe``. Post-processing (MP3 finishing) is deliberately
-*not* done here: the caller runs it elsewhere so the GPU can start the next batch at once.
+Only this thread ever touches a model, so the event loop never blocks on it; progress goes
+back to the loop with ``call_soon_threadsafe``. It may own several models (engines), loaded
+together and run one at a time: each call runs on the engine of the model its requests name
+(:attr:`GenerationRequest.model`), the first one for requests that name none;
+:meth:`GpuExecutor.model` gives a view of one model with the same interface. Post-processing
+(MP3 finishing) is deliberately *not* done here: the caller runs it elsewhere so the GPU can
+start the next batch at once.
 
 Faults are contained here: an out-of-memory batch is retried one request at a time, and a
 watchdog abandons a generation that stops making progress and rebuilds the executor (a new
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from generation.errors import Cancelled, GenerationError, OutOfMemory, StuckGeneration
+from generation.errors import Cancelled, GenerationError, OutOfMemory, RequestError, StuckGeneration
 from generation.request import GenerationRequest
 
 if TYPE_CHECKING:
@@ -31,7 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EngineFactory = Callable[[], "Backend"]
+#: Loads the model (or the models, the default first) on the GPU thread.
+EngineFactory = Callable[[], "Backend | Sequence[Backend]"]
 T = TypeVar("T")
 #: Work for the GPU thread: gets the engine and a progress callback (which may raise Cancelled).
 EngineWork = Callable[["Backend", Callable[[int, int], None]], T]
@@ -59,7 +64,8 @@ class GpuExecutor:
         self._factory = factory
         self._stall_timeout_s = stall_timeout_s
         self._pool = self._new_pool()
-        self._engine: Backend | None = None
+        self._engines: dict[str, Backend] = {}
+        """By model name, the default first; empty while none is loaded."""
         self._abandon_on_close = False
         self._loading = asyncio.Lock()
         self.rebuilds = 0
@@ -70,14 +76,39 @@ class GpuExecutor:
 
     @property
     def engine(self) -> Backend:
-        if self._engine is None:
+        """The default model's engine."""
+        if not self._engines:
             raise GenerationError("the model is not loaded (not started, or its last rebuild failed)")
-        return self._engine
+        return next(iter(self._engines.values()))
 
     @property
     def loaded_engine(self) -> Backend | None:
-        """The engine, or None while none is loaded."""
-        return self._engine
+        """The default model's engine, or None while none is loaded."""
+        return next(iter(self._engines.values()), None)
+
+    @property
+    def engines(self) -> tuple[Backend, ...]:
+        """Every loaded engine, the default first."""
+        return tuple(self._engines.values())
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The names of the loaded models, the default first."""
+        return tuple(self._engines)
+
+    def engine_for(self, model: str | None) -> Backend:
+        """The engine of ``model`` (None: the default); refuses a model that is not loaded here."""
+        if model is None:
+            return self.engine
+        engine = self._engines.get(model)
+        if engine is None:
+            loaded = ", ".join(self._engines) or "none"
+            raise RequestError(f"The model '{model}' isn't loaded here (any more). Loaded: {loaded}.")
+        return engine
+
+    def model(self, name: str | None) -> ModelGpu:
+        """This executor seen as one model: ``name``'s (None: the default)."""
+        return ModelGpu(self, name)
 
     @property
     def sample_rate(self) -> int:
@@ -92,11 +123,13 @@ class GpuExecutor:
         return self.engine.channels
 
     async def start(self) -> Backend:
-        """Load the model on the worker thread (it then lives there)."""
-        if self._engine is None:
+        """Load the model(s) on the worker thread (they then live there); returns the default."""
+        if not self._engines:
             loop = asyncio.get_running_loop()
-            self._engine = await loop.run_in_executor(self._pool, self._factory)
-        return self._engine
+            loaded = await loop.run_in_executor(self._pool, self._factory)
+            engines = list(loaded) if isinstance(loaded, Sequence) else [loaded]
+            self._engines = {engine.model_name: engine for engine in engines}
+        return self.engine
 
     async def generate(
         self,
@@ -104,9 +137,11 @@ class GpuExecutor:
         *,
         on_progress: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        model: str | None = None,
     ) -> BatchResult:
         """Generate ``requests`` as one batch, falling back to one at a time on out-of-memory.
 
+        The batch runs on ``model``'s engine, by default the one its requests name.
         ``on_progress(step, total)`` is called on the event loop thread. ``should_stop`` is
         polled on the worker thread between steps; when it returns True the call ends with
         :class:`Cancelled`. Raises :class:`OutOfMemory` if even a single request does not fit,
@@ -114,11 +149,17 @@ class GpuExecutor:
         """
         started = time.perf_counter()
         batch = list(requests)
+        if model is None and batch:
+            model = batch[0].model
+        if not self._engines:
+            await self._reload()
+        engine = self.engine_for(model)
         try:
             waveforms = await self.run(
                 lambda engine, progress: engine.generate(batch, progress=progress),
                 on_progress=on_progress,
                 should_stop=should_stop,
+                model=model,
             )
             split = False
         except OutOfMemory:
@@ -132,11 +173,12 @@ class GpuExecutor:
                         lambda engine, progress, one=request: engine.generate([one], progress=progress),
                         on_progress=on_progress,
                         should_stop=should_stop,
+                        model=model,
                     )
                 )
             split = True
         return BatchResult(
-            waveforms, self.engine.sample_rate, time.perf_counter() - started, split, self.engine.channels
+            waveforms, engine.sample_rate, time.perf_counter() - started, split, engine.channels
         )
 
     async def run(
@@ -145,13 +187,17 @@ class GpuExecutor:
         *,
         on_progress: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        model: str | None = None,
     ) -> T:
-        """Run ``work(engine, progress)`` on the GPU thread, under the watchdog.
+        """Run ``work(engine, progress)`` on the GPU thread, under the watchdog, with ``model``'s
+        engine (None: the default).
 
         For work other than one batch (best-of-N ranking, layered scenes); ``progress`` must be
         called after each denoising step, as :meth:`Backend.generate` does.
         """
-        engine = self._engine or await self._reload()
+        if not self._engines:
+            await self._reload()
+        engine = self.engine_for(model)
         loop = asyncio.get_running_loop()
         abandoned = threading.Event()
         last_step = time.monotonic()
@@ -194,13 +240,13 @@ class GpuExecutor:
         old = self._pool
         self._pool = self._new_pool()
         old.shutdown(wait=False, cancel_futures=True)
-        self._engine = None
+        self._engines = {}
         await self.start()
 
     async def _reload(self) -> Backend:
-        """Load the engine again after a failed rebuild (one attempt per call, one at a time)."""
+        """Load the engines again after a failed rebuild (one attempt per call, one at a time)."""
         async with self._loading:
-            if self._engine is None:
+            if not self._engines:
                 log.warning("the model is not loaded (a rebuild failed); loading it again")
                 try:
                     await self.start()
@@ -208,8 +254,7 @@ class GpuExecutor:
                     raise GenerationError(
                         f"the model could not be loaded: {type(exc).__name__}: {exc}"
                     ) from exc
-            assert self._engine is not None
-            return self._engine
+            return self.engine
 
     async def close(self, grace_s: float | None = None) -> None:
         """Stop the thread, waiting up to ``grace_s`` (None: for ever) for the running call.
@@ -223,6 +268,60 @@ class GpuExecutor:
             await asyncio.wait_for(waiting, grace_s)
         except TimeoutError:
             log.warning("the GPU thread did not stop within %.0f s; leaving it to the exit", grace_s)
+
+
+class ModelGpu:
+    """One model of a :class:`GpuExecutor` (the render path's :class:`~generation.recipes.order.Gpu`):
+    the same thread, watchdog and cancellation, with that model's engine."""
+
+    def __init__(self, executor: GpuExecutor, name: str | None) -> None:
+        self._executor = executor
+        self._name = name
+
+    @property
+    def _engine(self) -> Backend:
+        return self._executor.engine_for(self._name)
+
+    @property
+    def sample_rate(self) -> int:
+        return self._engine.sample_rate
+
+    @property
+    def model_name(self) -> str:
+        return self._engine.model_name
+
+    @property
+    def channels(self) -> int:
+        return self._engine.channels
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self._executor.models
+
+    def model(self, name: str | None) -> ModelGpu:
+        return self._executor.model(name)
+
+    async def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> BatchResult:
+        return await self._executor.generate(
+            requests, on_progress=on_progress, should_stop=should_stop, model=self._name
+        )
+
+    async def run(
+        self,
+        work: EngineWork[T],
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> T:
+        return await self._executor.run(
+            work, on_progress=on_progress, should_stop=should_stop, model=self._name
+        )
 
 
 def _discard_result(future: asyncio.Future[object]) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from generation.craft import ModelCraft, Tuning
 from generation.errors import RequestError
 
 #: Research notes: naming music and voices in the negative prompt keeps AudioLDM2 from adding
@@ -56,15 +57,30 @@ class Preset:
     """Other names :func:`get_preset` accepts ("coffee shop" for "cafe")."""
     priority: int = 0
     """Breaks ties in :func:`match_preset`: a preset that contains another ranks higher."""
+    tuning: dict[str, Tuning] = field(default_factory=dict)
+    """Settings for other models where the catalogue's are an AudioLDM2 workaround, by
+    :attr:`ModelCraft.tuning_keys` ("stable-audio" for every Stable Audio model)."""
 
     def __post_init__(self) -> None:
         # Catch catalogue typos at import time rather than at the first request.
-        if self.template.count("{text}") != 1 or self.template.replace("{text}", "").count("{"):
-            raise ValueError(f"preset {self.key!r}: template needs exactly one {{text}} and no other braces")
+        for template in (self.template, *(t.template for t in self.tuning.values() if t.template)):
+            if template.count("{text}") != 1 or template.replace("{text}", "").count("{"):
+                raise ValueError(
+                    f"preset {self.key!r}: template needs exactly one {{text}} and no other braces"
+                )
 
-    def render(self, text: str) -> str:
-        """The template with the user's words in place (braces in ``text`` are not interpreted)."""
-        return self.template.format(text=text)
+    def tuned(self, craft: ModelCraft) -> Tuning:
+        """This preset's own settings for ``craft``'s model (empty where it has none)."""
+        return next((self.tuning[key] for key in craft.tuning_keys if key in self.tuning), _NO_TUNING)
+
+    def render(self, text: str, craft: ModelCraft | None = None) -> str:
+        """The template (``craft``'s model's, where the preset has one) with the user's words in
+        place; braces in ``text`` are not interpreted."""
+        template = (self.tuned(craft).template if craft is not None else None) or self.template
+        return template.format(text=text)
+
+
+_NO_TUNING = Tuning()
 
 
 _CATALOGUE: tuple[Preset, ...] = (
@@ -81,6 +97,13 @@ _CATALOGUE: tuple[Preset, ...] = (
         guidance=7.0,
         example="gentle rain on a tin roof",
         description="Rainfall with distinct droplets, from drizzle to downpour.",
+        # Stable Audio renders steady rain cleanly: the droplet trick would only thin it out.
+        tuning={
+            "stable-audio": Tuning(
+                template="{text}, steady rain falling on leaves and a rooftop, close-miked field recording, "
+                "high quality recording, ambient soundscape"
+            )
+        },
     ),
     Preset(
         key="thunderstorm",

@@ -10,7 +10,9 @@ import math
 import numbers
 import random
 import unicodedata
+from typing import TYPE_CHECKING
 
+from generation.craft import AUDIOLDM2, ModelCraft
 from generation.errors import RequestError
 from generation.presets import (
     DEFAULT_DURATION_S,
@@ -25,8 +27,6 @@ from generation.presets import (
     mentions,
 )
 from generation.request import (
-    FAST_SCHEDULER,
-    FAST_STEPS,
     MAX_DURATION_S,
     MAX_GUIDANCE,
     MAX_NEGATIVE_CHARS,
@@ -42,6 +42,9 @@ from generation.request import (
     SCHEDULERS,
     GenerationRequest,
 )
+
+if TYPE_CHECKING:
+    from generation.models import ModelChoice
 
 __all__ = [
     "DEFAULT_DURATION_S",
@@ -188,6 +191,7 @@ def build_request(
     scheduler: str | None = None,
     quality: str | None = None,
     rng: random.Random | None = None,
+    model: ModelChoice | None = None,
 ) -> GenerationRequest:
     """Validate what a user asked for and resolve it into a request; raises :class:`RequestError`.
 
@@ -204,24 +208,33 @@ def build_request(
 
     ``quality``: "standard" (the default) or "fast" — DPM-Solver++ with :data:`FAST_STEPS`
     steps unless ``steps``/``scheduler`` say otherwise.
+
+    ``model``: the model that will render it (None: the default model, made as for AudioLDM2).
+    Its craft (:mod:`generation.craft`) fills what the user did not give, before the preset:
+    what the user gives wins, then the preset's tuning for that model, then the model's craft,
+    then the preset.
     """
     user_text = _clean_prompt(text)
+    craft = model.craft if model is not None else AUDIOLDM2
     fast = _named(quality, QUALITIES, "quality", QUALITY_STANDARD) == QUALITY_FAST
     if fast and scheduler is None:
-        scheduler = FAST_SCHEDULER
+        scheduler = craft.fast_scheduler
     explicit = _explicit_preset(preset)
     raw = bool(raw)
     chosen = explicit if raw else (explicit or match_preset(user_text))
+    tuning = chosen.tuned(craft) if chosen else None
 
     if raw:
         prompt = user_text
         default_negative = DEFAULT_NEGATIVE_PROMPT
     else:
         core = user_text.rstrip(_TRAILING_PUNCTUATION) or user_text
-        prompt = chosen.render(core) if chosen else GENERIC_TEMPLATE.format(text=core)
-        default_negative = _compatible_negative(
-            chosen.negative_prompt if chosen else DEFAULT_NEGATIVE_PROMPT, user_text
-        )
+        prompt = (chosen.render(core, craft) if chosen else GENERIC_TEMPLATE.format(text=core)) + craft.suffix
+        tuned_negative = tuning.negative_prompt if tuning else None
+        preset_negative = tuned_negative or (chosen.negative_prompt if chosen else DEFAULT_NEGATIVE_PROMPT)
+        default_negative = _compatible_negative(preset_negative, user_text)
+    if not craft.negative:
+        default_negative = ""  # the model never uses one: none is sent or shown
     negative_prompt = default_negative if negative is None else _clean_negative(negative)
 
     duration_s = float(
@@ -230,12 +243,16 @@ def build_request(
         else _bounded("Duration", duration, MIN_DURATION_S, MAX_DURATION_S, whole=False, unit=" seconds")
     )
     steps_n = int(
-        (FAST_STEPS if fast else chosen.steps if chosen else DEFAULT_STEPS)
+        _default_steps(craft, chosen, fast)
         if steps is None
         else _bounded("Steps", steps, MIN_STEPS, MAX_STEPS, whole=True)
     )
     guidance_f = float(
-        (chosen.guidance if chosen else DEFAULT_GUIDANCE)
+        _first(
+            tuning.guidance if tuning else None,
+            craft.guidance,
+            chosen.guidance if chosen else DEFAULT_GUIDANCE,
+        )
         if guidance is None
         else _bounded("Guidance", guidance, MIN_GUIDANCE, MAX_GUIDANCE, whole=False)
     )
@@ -255,7 +272,20 @@ def build_request(
         guidance=guidance_f,
         seed=seed_n,
         scheduler=_named(scheduler, SCHEDULERS, "scheduler", "default"),
+        model=model.name if model is not None else None,
     )
+
+
+def _first(*values: float | int | None) -> float | int:
+    """The first value that is set."""
+    return next(value for value in values if value is not None)
+
+
+def _default_steps(craft: ModelCraft, preset: Preset | None, fast: bool) -> int:
+    if fast:
+        return craft.fast_steps
+    tuned = preset.tuned(craft).steps if preset else None
+    return int(_first(tuned, craft.steps, preset.steps if preset else DEFAULT_STEPS))
 
 
 def _preset_text(req: GenerationRequest) -> str:

@@ -53,6 +53,9 @@ class GenerationRequest:
     guidance: float
     seed: int
     scheduler: str = "default"
+    model: str | None = None
+    """The name of the model that renders it (see :mod:`generation.models`); ``None``: the default
+    model of wherever it runs (requests stored before there were several models)."""
 
     def with_seed(self, seed: int) -> GenerationRequest:
         """The same request with another seed (a reroll)."""
@@ -60,12 +63,19 @@ class GenerationRequest:
             raise ValueError(f"seed {seed} out of range")
         return dataclasses.replace(self, seed=seed)
 
-    def batch_key(self) -> tuple[int, float, float, str]:
-        """Requests with equal keys can share one pipeline call (same latent shape and loop)."""
-        return (self.steps, self.duration_s, self.guidance, self.scheduler)
+    def with_model(self, model: str | None) -> GenerationRequest:
+        """The same request for another model (its settings unchanged)."""
+        return dataclasses.replace(self, model=model)
+
+    def batch_key(self) -> tuple[str | None, int, float, float, str]:
+        """Requests with equal keys can share one pipeline call (same model, latent shape and loop)."""
+        return (self.model, self.steps, self.duration_s, self.guidance, self.scheduler)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if data["model"] is None:
+            del data["model"]  # stored as before there were several models
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenerationRequest:

@@ -11,4 +11,5 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.gallery",
     "bot.cogs.retention",
     "bot.cogs.voice",
+    "bot.cogs.compare",
 )

@@ -47,6 +47,17 @@ async def length_autocomplete(
     return choices[:25]
 
 
+async def model_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """The loaded models whose name or family contains what was typed, the default first."""
+    bot: AmbientBot = interaction.client  # type: ignore[assignment]
+    return [
+        app_commands.Choice(name=choice.describe()[:100], value=choice.name[:100])
+        for choice in bot.catalog.search(current)
+    ]
+
+
 class AmbientCog(commands.Cog):
     def __init__(self, bot: AmbientBot) -> None:
         self.bot = bot
@@ -65,8 +76,11 @@ class AmbientCog(commands.Cog):
         length="A long soundscape up to 10 minutes, e.g. 3m, 90s or 2:30 (instead of duration)",
         candidates="Generate 1–4 takes and post the one that best matches your words; 🔁 shows the next",
         quality="standard (best) or fast (about half the time, a little less detail)",
+        model="Which loaded model renders it (default: the first one; see /status)",
     )
-    @app_commands.autocomplete(preset=preset_autocomplete, length=length_autocomplete)
+    @app_commands.autocomplete(
+        preset=preset_autocomplete, length=length_autocomplete, model=model_autocomplete
+    )
     @app_commands.choices(
         quality=[
             app_commands.Choice(name="standard — best sound", value=QUALITY_STANDARD),
@@ -88,6 +102,7 @@ class AmbientCog(commands.Cog):
         length: str | None = None,
         candidates: app_commands.Range[int, 1, 4] = 1,
         quality: str | None = None,
+        model: str | None = None,
     ) -> None:
         """Generate an ambient soundscape; join layers with +, e.g. rain:0.8 + crickets:0.4."""
         # Validation is pure and instant: a bad request is refused before anything is deferred.
@@ -103,6 +118,8 @@ class AmbientCog(commands.Cog):
             loop=loop,
             length=length,
             candidates=candidates,
+            model=model,
+            catalog=self.bot.catalog,
         )
         self.bot.service.check_size(request, recipe, variations)  # too big: refused before the defer
         deferred = await interaction.response.defer(thinking=True)

@@ -46,13 +46,15 @@ def job_size(request: GenerationRequest, recipe: Recipe, variations: int = 1) ->
     if recipe.reroll_layer is not None:
         layer = recipe.layer_requests[recipe.reroll_layer]
         return JobSize(layer.steps, layer.duration_s, 1)
-    if recipe.layered:
-        # Layers may differ in steps and length; they are batched where they match.
-        first = recipe.layer_requests[0]
-        seconds = sum(r.steps * r.duration_s for r in recipe.layer_requests) / (
-            first.steps * len(recipe.layers)
-        )
-        return JobSize(first.steps, seconds, len(recipe.layers) * variations)
+    parts = recipe.layer_requests or recipe.compare
+    if parts:
+        # Layers (and a comparison's two takes) may differ in steps and length, each model having
+        # its own; they are batched where they match.
+        first = parts[0]
+        seconds = sum(r.steps * r.duration_s for r in parts) / (first.steps * len(parts))
+        # A comparison's two takes are its two variations (two rows, A and B), not two per take.
+        clips = len(parts) if recipe.compare else len(parts) * variations
+        return JobSize(first.steps, seconds, clips)
     if recipe.length_s is not None:
         plan = plan_long_render(request, recipe.length_s, loop=recipe.loop)
         return JobSize(request.steps, plan.segment_s, plan.count)

@@ -61,7 +61,8 @@ class Answers:
 
     async def _close_done(self, job: Job) -> None:
         assert job.result_message_id is not None
-        await self.messenger.add_reroll_reaction(job.channel_id, job.guild_id, job.result_message_id)
+        if not job.recipe.compare:  # a blind comparison is voted on, not rerolled
+            await self.messenger.add_reroll_reaction(job.channel_id, job.guild_id, job.result_message_id)
         text = done_status(job)
         if text is None:
             await self.messenger.remove_status(job)

@@ -29,6 +29,7 @@ from bot.jobs.poster import Posted, Poster, Refused, Unknown, find_marked, snowf
 from bot.jobs.result_post import ResultPost
 from bot.logs import job_context
 from bot.storage import (
+    HIDDEN_MODEL,
     CandidateStore,
     GenerationStore,
     Job,
@@ -83,6 +84,7 @@ class Delivery:
         finder: Finder | None = None,
         offload: Offload = asyncio.to_thread,
         clock: Callable[[], float] = time.time,
+        reveal_after: int = 0,
     ) -> None:
         self.jobs = jobs
         self.generations = generations
@@ -95,6 +97,8 @@ class Delivery:
         self.view_factory = view_factory
         self.model_name = model_name
         self.offload = offload
+        self.reveal_after = reveal_after
+        """``[compare] reveal_after_votes``, which a comparison's post states."""
         self.find = finder or self._find_in_channel
         """Looks a job's result up where it would have been posted (replaceable in tests)."""
         self._clock = clock
@@ -151,9 +155,14 @@ class Delivery:
         await self._post(job)
 
     async def _store(self, job: Job, rendered: Rendered) -> None:
-        """The MP3s and their rows (and best-of-N spares, and a scene's stems), before any post."""
-        model = self.model_name()
+        """The MP3s and their rows (and best-of-N spares, and a scene's stems), before any post.
+
+        Each row names the model that made its clip; a blind comparison's takes say
+        :data:`HIDDEN_MODEL` until it is revealed (see :mod:`bot.storage.compares`).
+        """
+        default = self.model_name()
         for index, clip in enumerate(rendered.posted):
+            model = HIDDEN_MODEL if job.recipe.compare else (clip.model or default)
             rel, sha = await self.files.save(clip.mp3)
             await self.generations.add(
                 job, index, clip.request, model=model, mp3_path=rel, mp3_sha256=sha,
@@ -213,6 +222,7 @@ class Delivery:
         post = await ResultPost.build(
             job, generations=self.generations, files=self.files, candidates=self.candidates,
             view_factory=self.view_factory, model=self.model_name(), offload=self.offload,
+            reveal_after=self.reveal_after,
         )  # fmt: skip
         limit = self._upload_limit(job)
         use_token = self.messenger.token_usable(job)

@@ -1,8 +1,10 @@
-"""The executor that runs the model in this process: the GPU thread plus the shared render path.
+"""The executor that runs the models in this process: the GPU thread plus the shared render path.
 
 The GPU part of a batch runs on :class:`~generation.executor.GpuExecutor`'s thread (watchdog,
 out-of-memory split); :meth:`LocalExecutor.submit` returns as soon as it is over, and each job's
 CPU part (looping, finishing, MP3) goes on in worker threads while the next batch already runs.
+Every model of ``[model]`` is loaded on that one thread and they run one at a time; a batch
+runs on the model its requests name (the scheduler only batches jobs of one model).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.jobs.executor import ExecutorInfo, ProgressListener, Work
 from generation.audio.finishing import FinishSettings
-from generation.errors import Cancelled, GenerationError
+from generation.errors import Cancelled, GenerationError, RequestError
 from generation.executor import GpuExecutor
 from generation.recipes.clips import finish_plain, generate_plain
 from generation.recipes.order import Offload, Progress, RenderContext, Rendered
@@ -84,8 +86,13 @@ class LocalExecutor:
     def batch_limit(self, request: GenerationRequest) -> int:
         if self.max_batch:
             return self.max_batch
-        engine = self.gpu.loaded_engine
-        return engine.max_batch(request.duration_s) if engine is not None else 1
+        if self.gpu.loaded_engine is None:
+            return 1
+        try:
+            engine = self.gpu.engine_for(request.model)
+        except RequestError:
+            return 1  # a model no longer loaded: the job fails alone when it runs
+        return engine.max_batch(request.duration_s)
 
     def available(self) -> bool:
         return self.gpu.loaded_engine is not None
@@ -101,18 +108,20 @@ class LocalExecutor:
         return True
 
     def info(self) -> ExecutorInfo:
-        engine = self.gpu.loaded_engine
-        if engine is None:
+        engines = self.gpu.engines
+        if not engines:
             return ExecutorInfo(
                 self.kind, (), "-", "no model loaded (the last rebuild failed)", self.gpu.rebuilds
             )
+        devices = dict.fromkeys(f"{e.device} ({str(e.dtype).removeprefix('torch.')})" for e in engines)
+        hits, misses = sum(e.prompts.hits for e in engines), sum(e.prompts.misses for e in engines)
         return ExecutorInfo(
             kind=self.kind,
-            models=(engine.model_name,),
-            device=f"{engine.device} ({str(engine.dtype).removeprefix('torch.')})",
+            models=tuple(engine.model_name for engine in engines),
+            device=", ".join(devices),
             state="generating" if self._busy else "ready",
             rebuilds=self.gpu.rebuilds,
-            details={"Prompt cache": f"{engine.prompts.hits} hits · {engine.prompts.misses} encodes"},
+            details={"Prompt cache": f"{hits} hits · {misses} encodes"},
         )
 
     def _context(self, job_ids: Sequence[int], progress: ProgressListener) -> RenderContext:
@@ -180,18 +189,21 @@ class LocalExecutor:
 
 
 def build_local_executor(config: Config, *, offload: Offload = asyncio.to_thread) -> LocalExecutor:
-    """The model of ``[model]`` on a GPU thread, warmed up when started (``ambientgen run`` and
-    ``ambientgen worker`` load it the same way); each job's CPU part runs through ``offload``."""
+    """The models of ``[model]`` on a GPU thread, warmed up when started (``ambientgen run`` and
+    ``ambientgen worker`` load them the same way); each job's CPU part runs through ``offload``."""
     from generation.backends.registry import load_backend
     from generation.prompting import warm_up_request
 
-    def load_warm() -> Backend:
+    def load_warm() -> list[Backend]:
         # Warm up on the GPU thread, before any user's job: CUDA's lazy start, the torch.compile
-        # of the UNet (when enabled) and the memory measurement that sizes automatic batches.
-        engine = load_backend(config.model.engine_settings())
-        seconds = engine.warm_up(warm_up_request(), (1, 2) if engine.compiled else (1,))
-        log.info("warm-up done in %.1fs (batch size now %d)", seconds, engine.max_batch(10.0))
-        return engine
+        # of the denoiser (when enabled) and the memory measurement that sizes automatic batches.
+        # Every model is loaded before any is warmed: a model that can't load fails the start fast.
+        engines = [load_backend(settings) for settings in config.model.all_engine_settings()]
+        for engine in engines:
+            seconds = engine.warm_up(warm_up_request(), (1, 2) if engine.compiled else (1,))
+            log.info("warm-up of %s done in %.1fs (batch size now %d)", engine.model_name, seconds,
+                     engine.max_batch(10.0))  # fmt: skip
+        return engines
 
     gpu = GpuExecutor(load_warm, stall_timeout_s=config.queue.job_timeout_s)
     return LocalExecutor(

@@ -22,9 +22,12 @@ import discord
 
 from bot.config import TOKEN_MARGIN_S  # the config refuses TTLs this margin would leave unused
 from bot.jobs.estimate import Throttle
-from bot.storage import KIND_AMBIENT, Job
+from bot.storage import KIND_AMBIENT, KIND_COMPARE, Job
 from bot.tasks import spawn
 from bot.ui.embeds import REROLL_EMOJI
+
+#: Jobs asked for by a slash command: their status and result go through its interaction token.
+SLASH_KINDS = (KIND_AMBIENT, KIND_COMPARE)
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,7 @@ class Messenger:
 
     def token_usable(self, job: Job) -> bool:
         """Whether the job's interaction token can still be used (slash-command jobs only)."""
-        if job.kind != KIND_AMBIENT or not job.interaction_token or job.application_id is None:
+        if job.kind not in SLASH_KINDS or not job.interaction_token or job.application_id is None:
             return False
         created = job.interaction_created_at or 0.0
         return self._clock() - created < self._ttl - TOKEN_MARGIN_S
@@ -187,7 +190,7 @@ class Messenger:
                 await with_retries(
                     f"job {job.id} status", lambda: self._webhook(job).edit_message(message_id, **fields)
                 )
-            elif job.kind != KIND_AMBIENT:
+            elif job.kind not in SLASH_KINDS:
                 message = self.channel(job).get_partial_message(message_id)
                 await with_retries(f"job {job.id} status", lambda: message.edit(**fields))
             else:

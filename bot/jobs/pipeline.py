@@ -28,7 +28,16 @@ from bot.jobs.queue import JobQueue
 from bot.jobs.queue_status import QueueStatus
 from bot.jobs.scheduler import Scheduler
 from bot.jobs.service import JobService
-from bot.storage import CandidateStore, Database, GenerationStore, Job, JobStore, Mp3Files, StemFiles
+from bot.storage import (
+    CandidateStore,
+    CompareStore,
+    Database,
+    GenerationStore,
+    Job,
+    JobStore,
+    Mp3Files,
+    StemFiles,
+)
 from bot.tasks import Supervised
 
 log = logging.getLogger(__name__)
@@ -45,6 +54,7 @@ class Stores:
     files: Mp3Files
     candidates: CandidateStore
     stems: StemFiles
+    compares: CompareStore
 
     @classmethod
     def open(cls, db: Database, config: Config) -> Stores:
@@ -54,6 +64,7 @@ class Stores:
             files=Mp3Files(config.storage.data_dir),
             candidates=CandidateStore(db),
             stems=StemFiles(db, config.storage.data_dir),
+            compares=CompareStore(db),
         )
 
 
@@ -95,6 +106,7 @@ class Pipeline:
             view_factory=view_factory,
             model_name=lambda: executor.model_name,
             offload=self.cpu.run,
+            reveal_after=config.compare.reveal_after_votes,
         )
         self.scheduler = Scheduler(
             queue=self.queue,
@@ -122,6 +134,7 @@ class Pipeline:
             candidates=stores.candidates,
             stems=stores.stems,
             answers=self.answers,
+            compares=stores.compares,
         )
 
     async def start(self) -> None:

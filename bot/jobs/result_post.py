@@ -15,6 +15,7 @@ import discord
 
 from bot.jobs.poster import Message
 from bot.storage import CandidateStore, Generation, GenerationStore, Job, Mp3Files
+from bot.ui.compare import compare_content, compare_embed, take_filename
 from bot.ui.embeds import result_embed
 from bot.ui.job_texts import result_content
 from generation.audio.reencode import fit_mp3
@@ -56,9 +57,14 @@ class ResultPost:
         view_factory: Callable[[Job], discord.ui.View | None],
         model: str,
         offload: Offload = asyncio.to_thread,
+        reveal_after: int = 0,
     ) -> ResultPost:
         stored = await generations.for_job(job.id)
         payloads = [(g, await files.read(g.mp3_path)) for g in stored]
+        if job.recipe.compare:
+            # Blind: no picture either (a 16 kHz model's spectrogram stops at 8 kHz, a tell).
+            embed = compare_embed(job, None, reveal_after=reveal_after)
+            return cls(job, payloads, embed, None, view_factory(job))
         picture = await offload(picture_of, [data for _, data in payloads])
         embed = result_embed(
             job,
@@ -77,14 +83,17 @@ class ResultPost:
         user, and only them."""
         payloads, png = self.payloads, self.png
 
+        blind = bool(self.job.recipe.compare)
+
         def files() -> list[discord.File]:
-            attached = [discord.File(io.BytesIO(data), filename=_filename(g)) for g, data in payloads]
+            attached = [discord.File(io.BytesIO(data), filename=_filename(g, blind)) for g, data in payloads]
             if png:
                 attached.append(discord.File(io.BytesIO(png), filename=SPECTROGRAM_FILENAME))
             return attached
 
+        content = compare_content if blind else result_content
         return Message(
-            content=result_content(self.job, mention=in_channel),
+            content=content(self.job, mention=in_channel),
             embed=self.embed,
             files=files,
             view=self.view,
@@ -108,5 +117,7 @@ class ResultPost:
         return budget
 
 
-def _filename(generation: Generation) -> str:
+def _filename(generation: Generation, blind: bool = False) -> str:
+    if blind:  # the takes share words and seed: named by their side, never by their model
+        return take_filename(generation.request, "AB"[generation.variation_index])
     return mp3_filename(generation.user_text, generation.seed)

@@ -27,7 +27,7 @@ from bot.storage import CandidateStore, Job, JobStateError, JobStore, Mp3Files, 
 from bot.tasks import Supervised, spawn
 from bot.ui.job_texts import UNEXPECTED_FAILURE, progress_text, starting_text
 from generation.audio.finishing import FinishSettings
-from generation.audio.mp3 import mp3_frames
+from generation.audio.mp3 import mp3_duration
 from generation.recipes.order import Clip, Offload, Progress, RenderContext, Rendered, RenderJob
 from generation.recipes.render import render
 
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 
 def compatible(first: Job, other: Job) -> bool:
-    """Plain clips with equal steps, duration, guidance and scheduler share a pipeline call."""
+    """Plain clips of one model with equal steps, duration, guidance and scheduler share a
+    pipeline call (the request's batch key names the model)."""
     return (
         first.recipe.batchable
         and other.recipe.batchable
@@ -312,8 +313,9 @@ class Scheduler:
         """A stored best-of-N candidate, posted as it is."""
         mp3 = await self.files.read(stored.mp3_path)
         lufs = stored.lufs if stored.lufs is not None else float("nan")
-        # The length from the stream's header info: no need to decode the whole file.
-        duration = await asyncio.to_thread(mp3_frames, mp3) / self.executor.sample_rate
+        # The length from the stream's header info (at the rate of the model that made it): no
+        # need to decode the whole file.
+        duration = await asyncio.to_thread(mp3_duration, mp3)
         log.info("job %d: serving candidate %d of job %d", job.id, stored.rank + 1, stored.job_id)
         return Rendered(posted=[Clip(stored.request, mp3, lufs, duration, stored.score)], seconds=0.0)
 

@@ -25,6 +25,7 @@ from bot.storage import (
     KIND_REROLL,
     AdmissionRefused,
     CandidateStore,
+    CompareStore,
     Job,
     JobStatus,
     JobStore,
@@ -55,6 +56,7 @@ class JobService:
         candidates: CandidateStore,
         stems: StemFiles,
         answers: Answers,
+        compares: CompareStore | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.jobs = jobs
@@ -66,6 +68,7 @@ class JobService:
         self.candidates = candidates
         self.stems = stems
         self.answers = answers
+        self.compares = compares
         self._rng = rng or random.SystemRandom()
         self.accepting = True
 
@@ -113,6 +116,7 @@ class JobService:
         *,
         recipe: Recipe = PLAIN,
         placeholder_id: int | None = None,
+        kind: str = KIND_AMBIENT,
     ) -> Job:
         """Queue a slash-command job; the deferred response becomes its status message.
 
@@ -123,7 +127,7 @@ class JobService:
         """
         cost = self.check_size(request, recipe, variations)
         job = await self._create(
-            kind=KIND_AMBIENT,
+            kind=kind,
             request=request,
             recipe=recipe,
             variations=variations,
@@ -135,6 +139,10 @@ class JobService:
         )
         if placeholder_id is not None:
             await self.jobs.set_status_message(job.id, placeholder_id)
+        if recipe.compare:
+            if self.compares is None:
+                raise RuntimeError("comparisons need the compare store")
+            await self.compares.ensure(job)  # before it can run: its votes need the row
         await self.queue.put(job)
         log.info(
             "job %d: queued by %s (%d) in channel %d", job.id, job.user_name, job.user_id, job.channel_id
@@ -170,8 +178,8 @@ class JobService:
         after that a reroll takes a new seed. Raises :class:`UserError` when the user's limits
         refuse it (the reroll is then not claimed, so they can try again later).
         """
-        if parent.status is not JobStatus.DONE:
-            return None
+        if parent.status is not JobStatus.DONE or parent.recipe.compare:
+            return None  # a blind comparison is voted on; /compare again makes a new one
         self._check_accepting()
         request = self._new_take(parent.request)
         root = parent.recipe.candidate_of or parent.id

@@ -123,6 +123,7 @@ def _clip_header(clip: Clip, payload: _Payload) -> dict[str, Any]:
         "lufs": clip.lufs,
         "duration_s": clip.duration_s,
         "score": clip.score,
+        "model": clip.model,
         "mp3": payload.add(clip.mp3),
     }
 
@@ -167,6 +168,7 @@ def _clip(data: Mapping[str, Any], body: memoryview) -> Clip:
         lufs=float(data["lufs"]),
         duration_s=float(data["duration_s"]),
         score=None if score is None else float(score),
+        model=str(data.get("model") or ""),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.storage.candidates import CandidateStore, StoredCandidate
+from bot.storage.compares import HIDDEN_MODEL, CompareState, CompareStore, PresetTally, Vote, VotingClosed
 from bot.storage.database import Database, ExecResult, Transaction
 from bot.storage.files import Mp3Files
 from bot.storage.gallery import GalleryEntry, GalleryFilter, GallerySort, GalleryStore
@@ -12,6 +13,7 @@ from bot.storage.job_inserts import Admission, AdmissionRefused, Usage
 from bot.storage.job_rows import (
     ACTIVE,
     KIND_AMBIENT,
+    KIND_COMPARE,
     KIND_LAYER,
     KIND_REMIX,
     KIND_REROLL,
@@ -30,7 +32,9 @@ from bot.storage.users import UserStore
 
 __all__ = [
     "ACTIVE",
+    "HIDDEN_MODEL",
     "KIND_AMBIENT",
+    "KIND_COMPARE",
     "KIND_LAYER",
     "KIND_REMIX",
     "KIND_REROLL",
@@ -40,6 +44,8 @@ __all__ = [
     "Admission",
     "AdmissionRefused",
     "CandidateStore",
+    "CompareState",
+    "CompareStore",
     "Database",
     "EntryBusyError",
     "ExecResult",
@@ -58,6 +64,7 @@ __all__ = [
     "JobStore",
     "Mp3Files",
     "Page",
+    "PresetTally",
     "RetentionStore",
     "SchemaVersionError",
     "StemFiles",
@@ -65,4 +72,6 @@ __all__ = [
     "Transaction",
     "Usage",
     "UserStore",
+    "Vote",
+    "VotingClosed",
 ]

@@ -20,6 +20,8 @@ KIND_TWEAK = "tweak"
 KIND_LAYER = "layer"
 #: A layered scene remixed at new levels from its stored stems (no GPU work).
 KIND_REMIX = "remix"
+#: A blind A/B comparison of two models (``/compare``): one job, takes A and B.
+KIND_COMPARE = "compare"
 
 #: Longest error text kept; tracebacks belong in the log, the row keeps what the user is told.
 MAX_ERROR_CHARS = 2000

@@ -277,8 +277,35 @@ CREATE TABLE voice_requests (
 );
 """
 
+_COMPARES = """
+-- /compare: a blind A/B comparison of two models. One job renders both takes (its generations:
+-- variation 0 is take A, 1 is take B); until the reveal their model column says it is hidden.
+CREATE TABLE compares (
+    job_id INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    guild_id INTEGER,                       -- NULL in DMs
+    user_id INTEGER NOT NULL,               -- who asked: may reveal before the vote count is reached
+    preset TEXT,                            -- of the words (both takes share it), for /compare stats
+    model_a TEXT NOT NULL,
+    model_b TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    revealed_at REAL,                       -- NULL while blind
+    winner TEXT CHECK (winner IN ('A', 'B', 'tie'))      -- set at the reveal, from the votes
+);
+
+CREATE INDEX compares_by_guild ON compares (guild_id, revealed_at);
+
+-- One vote per listener and comparison, changeable until the reveal.
+CREATE TABLE compare_votes (
+    job_id INTEGER NOT NULL REFERENCES compares (job_id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL,
+    side TEXT NOT NULL CHECK (side IN ('A', 'B')),
+    voted_at REAL NOT NULL,
+    PRIMARY KEY (job_id, user_id)
+) WITHOUT ROWID;
+"""
+
 #: SQL scripts; ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _COMPARES)
 
 
 def split_statements(script: str) -> list[str]:

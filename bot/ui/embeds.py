@@ -79,7 +79,10 @@ def result_embed(
     shown_lengths = durations or [request.duration_s]
     embed.add_field(name="Duration", value=", ".join(_seconds(d) for d in shown_lengths))
     if recipe.layered:
-        layers = " + ".join(f"{escape(layer.text)} ({layer.gain:g})" for layer in recipe.layers)
+        layers = " + ".join(
+            f"{escape(layer.text)} ({layer.gain:g}{', ' + escape(layer.model) if layer.model else ''})"
+            for layer in recipe.layers
+        )  # a layer that named its model says so (the others are the scene's, under "Model")
         embed.add_field(name="Layers", value=clip(layers, FIELD_VALUE_MAX))
     for name, value in recipe.describe():
         if name != "Layers":  # shown above, with the layers' own words escaped

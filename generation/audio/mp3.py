@@ -216,6 +216,15 @@ def mp3_frames(data: bytes) -> int:
         raise ValueError(f"not a decodable MP3: {exc}") from exc
 
 
+def mp3_duration(data: bytes) -> float:
+    """Seconds the MP3 plays (from the stream, without decoding into memory)."""
+    try:
+        info = sf.info(io.BytesIO(data))
+    except sf.LibsndfileError as exc:
+        raise ValueError(f"not a decodable MP3: {exc}") from exc
+    return info.frames / info.samplerate
+
+
 def cbr_size_bound(num_frames: int, sample_rate: int, bitrate_kbps: int) -> int:
     """Upper bound on the bytes of a CBR MP3 of ``num_frames`` samples (tags not included)."""
     samples_per_frame = 1152 if _is_mpeg1(sample_rate) else 576

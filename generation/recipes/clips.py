@@ -36,12 +36,14 @@ def finish_clip(
         audio = make_seamless_loop(audio, sample_rate)
         settings = loop_finish_settings(settings)
     done = finish(audio, sample_rate, settings, tags)
-    return Clip(request, done.mp3, done.lufs, done.duration_s, score)
+    return Clip(request, done.mp3, done.lufs, done.duration_s, score, model=tags.model)
 
 
 def finish_mix(mix: Mix, settings: FinishSettings, model: str, loop: bool) -> Clip:
-    """A scene's mix finished like one clip, tagged with every layer (CPU work)."""
-    return finish_clip(mix.mixdown(), mix.sample_rate, mix.requests[0], settings, mix.tags(model), loop)
+    """A scene's mix finished like one clip, tagged with every layer and the model of each
+    (``model`` for layers that name none) (CPU work)."""
+    tags = mix.tags(mix.models(model))
+    return finish_clip(mix.mixdown(), mix.sample_rate, mix.requests[0], settings, tags, loop)
 
 
 async def finish_waveforms(
@@ -69,8 +71,9 @@ async def generate_plain(
     ctx: RenderContext, jobs: Sequence[RenderJob]
 ) -> tuple[list[list[np.ndarray]], float]:
     """The GPU part of plain clips of one or more jobs, in one pipeline call (they must share
-    :meth:`GenerationRequest.batch_key`). Returns each job's waveforms and the GPU seconds."""
-    gpu = ctx.require_gpu()
+    :meth:`GenerationRequest.batch_key`, the model included). Returns each job's waveforms and
+    the GPU seconds."""
+    gpu = ctx.gpu_for(jobs[0].request)
     groups = [job.plain_requests() for job in jobs]
     flat = [request for group in groups for request in group]
     result = await gpu.generate(
@@ -88,7 +91,7 @@ async def finish_plain(
     ctx: RenderContext, job: RenderJob, waveforms: Sequence[np.ndarray], seconds: float
 ) -> Rendered:
     """The CPU part of a plain job: loop (if asked), normalise and encode each take."""
-    gpu = ctx.require_gpu()
+    gpu = ctx.gpu_for(job.request)
     clips = await finish_waveforms(
         job.plain_requests(),
         waveforms,
@@ -105,7 +108,7 @@ async def render_ranked(
     ctx: RenderContext, request: GenerationRequest, recipe: Recipe, keep: int = 1
 ) -> Rendered:
     """Best-of-N: generate the candidates in one batch, rank them with CLAP, post the best ``keep``."""
-    gpu = ctx.require_gpu()
+    gpu = ctx.gpu_for(request)
     started = time.perf_counter()
     ranked = await gpu.run(
         lambda engine, progress: engine.generate_ranked(request, recipe.candidates, progress=progress),

@@ -26,7 +26,7 @@ async def render_long(
     encoded while the GPU renders the next one, and progress names the segment ("segment 3 of 12").
     The writer keeps state between segments, so it works in a thread of this process.
     """
-    gpu = ctx.require_gpu()
+    gpu = ctx.gpu_for(request)
     if recipe.length_s is None:
         raise RequestError("A long render needs a length.")
     plan = plan_long_render(request, recipe.length_s, loop=recipe.loop)
@@ -66,7 +66,7 @@ async def render_long(
     mp3 = output.getvalue()
     lufs = await ctx.offload(measured_lufs, mp3)
     stored = dataclasses.replace(request, duration_s=plan.segment_s)
-    return Rendered(posted=[Clip(stored, mp3, lufs, done.duration_s)], seconds=seconds)
+    return Rendered(posted=[Clip(stored, mp3, lufs, done.duration_s, model=gpu.model_name)], seconds=seconds)
 
 
 def measured_lufs(mp3: bytes) -> float:

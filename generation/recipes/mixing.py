@@ -6,6 +6,9 @@ a gain is a linear amplitude factor on that reference, so ``rain:1 + crickets:0.
 crickets 6 dB under the rain whatever the model's raw levels were. The sum is then finished
 like any clip (:func:`generation.audio.finishing.finish`: loudness target, true-peak ceiling).
 
+A layer may name the model that renders it after an ``@``: ``rain:0.8@tiny-sao + crickets``
+(``name@model:gain`` is read too); layers without one use the scene's model.
+
 Default gains: the first layer 1.0, every other layer 0.6 (about -4.4 dB). People name the
 bed first ("rain + crickets + distant thunder"), and details a little under the bed sound
 natural, where equal loudness makes every layer fight for attention.
@@ -29,7 +32,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -42,6 +45,9 @@ from generation.errors import RequestError
 from generation.prompting import build_request, clean_text, format_number
 from generation.request import MAX_SCENE_CHARS, MAX_SEED, GenerationRequest
 
+if TYPE_CHECKING:
+    from generation.models import ModelCatalog, ModelChoice
+
 MAX_LAYERS = 4
 MIN_GAIN = 0.0
 MAX_GAIN = 2.0
@@ -52,12 +58,18 @@ OTHER_LAYER_GAIN = 0.6
 STEM_LUFS = -23.0
 
 LAYER_SEPARATOR = "+"
+MODEL_MARK = "@"
 EXAMPLE = "rain:0.8 + crickets:0.4"
+MODEL_EXAMPLE = "rain:0.8@tiny-sao + crickets"
 
 # "text:0.8" — a trailing colon and something number-like. Anything else after a colon
 # ("forest: owls") stays part of the text.
 _GAIN_SUFFIX = re.compile(r"^(?P<text>.*?)\s*:\s*(?P<gain>[-+]?[\d.,]+%?)$")
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
+# "…@tiny-sao" — a model name right after the "@" (no space), at the end of the layer.
+_MODEL_SUFFIX = re.compile(r"^(?P<rest>.*?)\s*@(?P<model>[^\s@:]+)$")
+# "…@tiny-sao:0.8" — the model before the level.
+_MODEL_THEN_GAIN = re.compile(r"^(?P<rest>.*?)\s*@(?P<model>[^\s@:]+)\s*(?P<gain>:\s*[-+]?[\d.,]+%?)$")
 
 
 @dataclass(frozen=True)
@@ -66,9 +78,12 @@ class LayerSpec:
 
     text: str
     gain: float
+    model: str | None = None
+    """The model named after ``@`` (None: the scene's)."""
 
     def describe(self) -> str:
-        return f"{self.text}:{format_number(self.gain)}"
+        named = f"{MODEL_MARK}{self.model}" if self.model else ""
+        return f"{self.text}:{format_number(self.gain)}{named}"
 
 
 def is_layered(text: str) -> bool:
@@ -83,6 +98,17 @@ def _check_gain(text: str, gain: float) -> float:
             f"{format_number(MAX_GAIN)} (1 = reference); you asked for {format_number(gain)}."
         )
     return float(gain)
+
+
+def _split_model(part: str) -> tuple[str, str | None]:
+    """``"rain:0.8@tiny-sao"`` → ``("rain:0.8", "tiny-sao")``; ``"rain@m:0.8"`` → ``("rain:0.8", "m")``."""
+    match = _MODEL_SUFFIX.match(part)
+    if match is not None:
+        return match.group("rest"), match.group("model")
+    match = _MODEL_THEN_GAIN.match(part)
+    if match is not None:
+        return match.group("rest") + match.group("gain"), match.group("model")
+    return part, None
 
 
 def _parse_layer(part: str, position: int) -> tuple[str, float | None]:
@@ -105,8 +131,9 @@ def parse_layers(text: str) -> list[LayerSpec]:
     """Split ``"rain:0.8 + crickets + distant thunder"`` into layers; raises :class:`RequestError`.
 
     A layer's ``:gain`` suffix (0 to 2) sets its level; layers without one get the defaults
-    (first 1.0, others 0.6). At most four layers, none empty, at least one audible, and the
-    whole text at most :data:`~generation.request.MAX_SCENE_CHARS` characters.
+    (first 1.0, others 0.6). ``@model`` after it names the layer's model (checked later, against
+    the loaded ones, by :func:`layer_requests`). At most four layers, none empty, at least one
+    audible, and the whole text at most :data:`~generation.request.MAX_SCENE_CHARS` characters.
     """
     cleaned = clean_text(text)
     if len(cleaned) > MAX_SCENE_CHARS:
@@ -124,10 +151,15 @@ def parse_layers(text: str) -> list[LayerSpec]:
     for position, part in enumerate(parts, start=1):
         if not part:
             raise RequestError(f"Layer {position} is empty; write layers like '{EXAMPLE}'.")
-        layer_text, gain = _parse_layer(part, position)
+        spec, model = _split_model(part)
+        if not spec.strip():
+            raise RequestError(
+                f"Layer {position} names a model but nothing to hear; write layers like '{MODEL_EXAMPLE}'."
+            )
+        layer_text, gain = _parse_layer(spec, position)
         if gain is None:
             gain = FIRST_LAYER_GAIN if position == 1 else OTHER_LAYER_GAIN
-        layers.append(LayerSpec(layer_text, gain))
+        layers.append(LayerSpec(layer_text, gain, model))
     if all(layer.gain == 0.0 for layer in layers):
         raise RequestError("At least one layer needs a level above 0, or the mix is silent.")
     return layers
@@ -146,12 +178,17 @@ def layer_requests(
     steps: int | None = None,
     guidance: float | None = None,
     scheduler: str | None = None,
+    quality: str | None = None,
+    catalog: ModelCatalog | None = None,
+    model: ModelChoice | None = None,
 ) -> list[GenerationRequest]:
     """One validated request per layer, each matched to its own preset (raises :class:`RequestError`).
 
     All layers share one duration (mixing needs equal lengths): ``duration``, else the first
-    layer's preset default. Layer ``i`` gets seed ``seed + i``. ``steps``, ``guidance`` and
-    ``scheduler`` apply to every layer; left out, each layer's preset decides.
+    layer's preset default. Layer ``i`` gets seed ``seed + i``. ``steps``, ``guidance``,
+    ``scheduler`` and ``quality`` apply to every layer; left out, each layer's preset and model
+    decide. A layer's ``@model`` is looked up in ``catalog`` (refused, naming the loaded ones,
+    when it is not there); the others use ``model`` (None: the default model).
     """
     requests: list[GenerationRequest] = []
     for i, layer in enumerate(layers):
@@ -163,9 +200,34 @@ def layer_requests(
                 steps=steps,
                 guidance=guidance,
                 scheduler=scheduler,
+                quality=quality,
+                model=_layer_model(layer, i + 1, catalog, model),
             )
         )
     return requests
+
+
+def _layer_model(
+    layer: LayerSpec, position: int, catalog: ModelCatalog | None, model: ModelChoice | None
+) -> ModelChoice | None:
+    if layer.model is None:
+        return model
+    if catalog is None:
+        raise RequestError(
+            f"Layer {position} names a model ({MODEL_MARK}{layer.model}), but none can be chosen here."
+        )
+    try:
+        return catalog.get(layer.model)
+    except RequestError as refusal:
+        raise RequestError(f"Layer {position}: {refusal}") from None
+
+
+def with_models(layers: Sequence[LayerSpec], requests: Sequence[GenerationRequest]) -> list[LayerSpec]:
+    """``layers`` naming the model of their request where they named one (its exact name)."""
+    return [
+        LayerSpec(layer.text, layer.gain, request.model if layer.model else None)
+        for layer, request in zip(layers, requests, strict=True)
+    ]
 
 
 def render_stems(
@@ -177,7 +239,7 @@ def render_stems(
     ``generate`` is :meth:`generation.backends.base.Backend.generate` or anything
     with its contract.
     """
-    groups: dict[tuple[int, float, float, str], list[int]] = {}
+    groups: dict[tuple[str | None, int, float, float, str], list[int]] = {}
     for index, request in enumerate(requests):
         groups.setdefault(request.batch_key(), []).append(index)
     stems: list[np.ndarray | None] = [None] * len(requests)
@@ -279,7 +341,7 @@ class Mix:
         if len(gains) != len(layers):
             raise RequestError(f"{len(gains)} levels were given for {len(layers)} layers.")
         checked = tuple(
-            LayerSpec(layer.text, _check_gain(layer.text, float(gain)))
+            LayerSpec(layer.text, _check_gain(layer.text, float(gain)), layer.model)
             for layer, gain in zip(layers, gains, strict=True)
         )
         if all(layer.gain == 0.0 for layer in checked):
@@ -321,6 +383,10 @@ class Mix:
         """``"rain:1 + crickets:0.6"``"""
         return describe_layers(self.layers)
 
+    def models(self, default: str) -> list[str]:
+        """The model of each layer (``default`` for requests that name none)."""
+        return [request.model or default for request in self.requests]
+
     def tags(self, model: str | Sequence[str]) -> Mp3Tags:
         """ID3 tags for the finished mix: every layer's prompt, the first layer's seed, and the
         model (or, one per layer, the models: each named once, in layer order)."""
@@ -346,7 +412,7 @@ class Mix:
         """Store the mix (stems, gains, requests) as an ``.npz`` archive."""
         meta = {
             "sample_rate": self.sample_rate,
-            "layers": [{"text": layer.text, "gain": layer.gain} for layer in self.layers],
+            "layers": [_layer_dict(layer) for layer in self.layers],
             "requests": [request.to_dict() for request in self.requests],
         }
         arrays = {f"stem{i}": stem for i, stem in enumerate(self.stems)}
@@ -363,8 +429,21 @@ class Mix:
                 stem.flags.writeable = False
                 stems.append(stem)
         return cls(
-            layers=tuple(LayerSpec(layer["text"], float(layer["gain"])) for layer in meta["layers"]),
+            layers=tuple(layer_from_dict(layer) for layer in meta["layers"]),
             requests=tuple(GenerationRequest.from_dict(r) for r in meta["requests"]),
             stems=tuple(stems),
             sample_rate=int(meta["sample_rate"]),
         )
+
+
+def _layer_dict(layer: LayerSpec) -> dict[str, object]:
+    data: dict[str, object] = {"text": layer.text, "gain": layer.gain}
+    if layer.model is not None:
+        data["model"] = layer.model
+    return data
+
+
+def layer_from_dict(data: dict[str, object]) -> LayerSpec:
+    """A layer stored by :meth:`Mix.save` or a recipe (its model only where it named one)."""
+    model = data.get("model")
+    return LayerSpec(str(data["text"]), float(data["gain"]), str(model) if model else None)  # type: ignore[arg-type]

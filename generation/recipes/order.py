@@ -20,14 +20,14 @@ from generation.request import MAX_SEED, GenerationRequest
 
 if TYPE_CHECKING:
     from generation.audio.finishing import FinishSettings
-    from generation.backends.audioldm2.engine import AudioEngine
+    from generation.backends.base import Backend
     from generation.executor import BatchResult
     from generation.recipes.mixing import Mix
 
 T = TypeVar("T")
 
 #: Work for the GPU thread: gets the engine and a per-step callback (which may raise Cancelled).
-EngineWork = Callable[["AudioEngine", Callable[[int, int], None]], T]
+EngineWork = Callable[["Backend", Callable[[int, int], None]], T]
 
 Offload = Callable[..., Awaitable[Any]]
 """``await offload(fn, *args)`` runs ``fn(*args)`` off the event loop (a thread by default; the
@@ -49,7 +49,22 @@ ProgressSink = Callable[[Progress], None]
 
 
 class Gpu(Protocol):
-    """What a render needs from the GPU side (implemented by :class:`generation.executor.GpuExecutor`)."""
+    """What a render needs from the GPU side (implemented by :class:`generation.executor.GpuExecutor`).
+
+    It may hold several models: ``sample_rate``, ``model_name`` and ``channels`` are the default
+    model's, :meth:`model` is the same GPU seen as another model, and :meth:`generate` runs on the
+    model its requests name.
+    """
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The names of the loaded models, the default first."""
+        ...
+
+    def model(self, name: str | None) -> Gpu:
+        """The same GPU as the model ``name`` (None: the default); raises
+        :class:`~generation.errors.RequestError` when it is not loaded here."""
+        ...
 
     @property
     def sample_rate(self) -> int: ...
@@ -99,6 +114,12 @@ class RenderJob:
     def needs_gpu(self) -> bool:
         return self.recipe.needs_gpu
 
+    def models(self) -> list[str | None]:
+        """Every model the job renders with, in order, each once (None: the default model)."""
+        recipe = self.recipe
+        requests = recipe.compare or recipe.layer_requests or (self.request,)
+        return list(dict.fromkeys(request.model for request in requests))
+
     def plain_requests(self) -> list[GenerationRequest]:
         """A plain job's requests: one per variation, with consecutive seeds."""
         return [
@@ -116,6 +137,8 @@ class Clip:
     duration_s: float
     score: float | None = None
     """CLAP similarity to the prompt, for best-of-N candidates."""
+    model: str = ""
+    """The model (models, for a mix of several: "tiny + tiny-sao") that made it; "" if unknown."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,3 +180,7 @@ class RenderContext:
         if self.gpu is None:
             raise GenerationError("this job needs the model, and none is loaded here")
         return self.gpu
+
+    def gpu_for(self, request: GenerationRequest) -> Gpu:
+        """The GPU as the model that renders ``request``."""
+        return self.require_gpu().model(request.model)

@@ -12,14 +12,17 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generation.errors import RequestError
 from generation.prompting import format_number
 from generation.recipes.long_render import MAX_LENGTH_S, MIN_LENGTH_S
-from generation.recipes.mixing import MAX_LAYERS, LayerSpec
+from generation.recipes.mixing import MAX_LAYERS, LayerSpec, layer_from_dict
 from generation.recipes.ranking import MAX_CANDIDATES, check_candidates
 from generation.request import MAX_SEED, GenerationRequest
+
+if TYPE_CHECKING:
+    from generation.models import ModelCatalog
 
 #: "90", "90s", "2m", "2.5 min", "1m30s", "1:30", "10 minutes".
 _UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0}
@@ -98,6 +101,9 @@ class Recipe:
     """For a layer reroll: which layer (0-based) gets a new seed; the others are reused."""
     candidate_of: int | None = None
     """For a reroll served from best-of-N: the job whose stored candidate it posts."""
+    compare: tuple[GenerationRequest, ...] = ()
+    """A blind comparison: the same words, seed and duration on two models, takes A then B
+    (see :mod:`generation.recipes.compare`); empty: not a comparison."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Keys written by a newer version, kept so that an older one round-trips them."""
 
@@ -113,6 +119,10 @@ class Recipe:
             raise RequestError("Best-of-N (candidates) works on one prompt, not on layers.")
         if self.length_s is not None and self.candidates > 1:
             raise RequestError("A long render makes one file; candidates do not apply to it.")
+        if self.compare and (
+            len(self.compare) != 2 or self.layers or self.length_s is not None or self.candidates > 1
+        ):
+            raise ValueError("a comparison is two plain takes of one prompt")
 
     @property
     def layered(self) -> bool:
@@ -136,6 +146,7 @@ class Recipe:
             and self.candidates == 1
             and self.source_job_id is None
             and self.candidate_of is None
+            and not self.compare
         )
 
     @property
@@ -160,7 +171,7 @@ class Recipe:
         """(label, value) pairs for the result card."""
         shown: list[tuple[str, str]] = []
         if self.layers:
-            shown.append(("Layers", " + ".join(f"{layer.text} ({layer.gain:g})" for layer in self.layers)))
+            shown.append(("Layers", " + ".join(_layer_label(layer) for layer in self.layers)))
         if self.length_s is not None:
             shown.append(("Length", format_length(self.length_s)))
         if self.loop:
@@ -180,8 +191,11 @@ class Recipe:
         if self.layers:
             data["layers"] = [
                 {"text": layer.text, "gain": layer.gain, "request": request.to_dict()}
+                | ({"model": layer.model} if layer.model else {})
                 for layer, request in zip(self.layers, self.layer_requests, strict=True)
             ]
+        if self.compare:
+            data["compare"] = [request.to_dict() for request in self.compare]
         for key in ("source_job_id", "reroll_layer", "candidate_of"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
@@ -191,22 +205,37 @@ class Recipe:
     def from_dict(cls, data: dict[str, Any] | None) -> Recipe:
         if not data:
             return cls()
-        known = {"loop", "length_s", "candidates", "layers", "source_job_id", "reroll_layer", "candidate_of"}
+        known = {
+            "loop",
+            "length_s",
+            "candidates",
+            "layers",
+            "source_job_id",
+            "reroll_layer",
+            "candidate_of",
+            "compare",
+        }
         layers = data.get("layers") or []
         return cls(
             loop=bool(data.get("loop", False)),
             length_s=data.get("length_s"),
             candidates=int(data.get("candidates", 1)),
-            layers=tuple(LayerSpec(layer["text"], float(layer["gain"])) for layer in layers),
+            layers=tuple(layer_from_dict(layer) for layer in layers),
             layer_requests=tuple(GenerationRequest.from_dict(layer["request"]) for layer in layers),
             source_job_id=data.get("source_job_id"),
             reroll_layer=data.get("reroll_layer"),
             candidate_of=data.get("candidate_of"),
+            compare=tuple(GenerationRequest.from_dict(r) for r in data.get("compare") or ()),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
 
 PLAIN = Recipe()
+
+
+def _layer_label(layer: LayerSpec) -> str:
+    named = f", {layer.model}" if layer.model else ""
+    return f"{layer.text} ({layer.gain:g}{named})"
 
 
 def format_length(seconds: float) -> str:
@@ -231,17 +260,25 @@ def build_order(
     loop: bool = False,
     length: str | float | None = None,
     candidates: int = 1,
+    model: str | None = None,
+    catalog: ModelCatalog | None = None,
 ) -> tuple[GenerationRequest, Recipe]:
     """Validate a whole ``/ambient`` order into its request and recipe; raises :class:`RequestError`.
 
     ``text`` with " + " between parts is a layered scene ("rain:0.8 + crickets:0.4"): every
     layer gets its own preset, so ``preset``, ``raw`` and ``negative`` are refused there. The
     returned request of a scene is its first layer's, carrying the whole text as ``user_text``.
+
+    ``model`` names the model (looked up in ``catalog``, the models on offer; blank: the
+    default); a scene's layers may name their own (``rain@tiny-sao``). Without a catalogue the
+    requests name no model (the default of wherever they run).
     """
     from generation.prompting import build_request, clean_text
-    from generation.recipes.mixing import is_layered, layer_requests, parse_layers
-    from generation.request import FAST_SCHEDULER, FAST_STEPS, QUALITY_FAST
+    from generation.recipes.mixing import is_layered, layer_requests, parse_layers, with_models
 
+    if catalog is None and model is not None and model.strip():
+        raise RequestError("No model can be chosen here.")
+    choice = catalog.get(model) if catalog is not None else None
     length_s = parse_length(length)
     if length_s is not None and duration is not None:
         raise RequestError("Use either length (a long render) or duration (one clip), not both.")
@@ -250,7 +287,6 @@ def build_order(
             raise RequestError(
                 "preset, raw and negative apply to a single prompt; each layer gets its own preset."
             )
-        fast = quality is not None and quality.strip().lower() == QUALITY_FAST
         build_request("x", quality=quality)  # validates the quality name alone
         layers = parse_layers(text)
         requests = layer_requests(
@@ -258,14 +294,15 @@ def build_order(
             duration=duration,
             seed=seed,
             guidance=guidance,
-            steps=FAST_STEPS if fast else None,
-            scheduler=FAST_SCHEDULER if fast else None,
+            quality=quality,
+            catalog=catalog,
+            model=choice,
         )
         recipe = Recipe(
             loop=bool(loop),
             length_s=length_s,
             candidates=check_candidates(candidates),
-            layers=tuple(layers),
+            layers=tuple(with_models(layers, requests)),
             layer_requests=tuple(requests),
         )
         return dataclasses.replace(requests[0], user_text=clean_text(text)), recipe
@@ -278,6 +315,7 @@ def build_order(
         negative=negative,
         guidance=guidance,
         quality=quality,
+        model=choice,
     )
     return request, Recipe(loop=bool(loop), length_s=length_s, candidates=check_candidates(candidates))
 

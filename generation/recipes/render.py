@@ -6,13 +6,15 @@ so a recipe and a seed give the same sound everywhere. Each path does its GPU wo
 and its CPU work — looping, mixing, finishing, MP3 encoding — off the event loop, and returns
 finished clips: plain data (MP3 bytes, numbers, requests), never Discord objects. The paths are in
 :mod:`~generation.recipes.clips` (plain takes, best-of-N), :mod:`~generation.recipes.scenes`
-(layers) and :mod:`~generation.recipes.long_job` (long renders).
+(layers), :mod:`~generation.recipes.long_job` (long renders) and
+:mod:`~generation.recipes.compare` (blind comparisons of two models).
 """
 
 from __future__ import annotations
 
 from generation.errors import GenerationError, RequestError
 from generation.recipes.clips import finish_plain, generate_plain, render_ranked
+from generation.recipes.compare import render_compare
 from generation.recipes.long_job import render_long
 from generation.recipes.order import RenderContext, Rendered, RenderJob
 from generation.recipes.scenes import remix, render_layer_reroll, render_layers
@@ -30,6 +32,8 @@ async def render(ctx: RenderContext, job: RenderJob) -> Rendered:
             return await render_layer_reroll(ctx, recipe, job.source)
         model = job.source_model or (ctx.gpu.model_name if ctx.gpu is not None else "unknown")
         return await remix(ctx, recipe, job.source, model)
+    if recipe.compare:
+        return await render_compare(ctx, recipe)
     if recipe.layered:
         return await render_layers(ctx, recipe, job.variations)
     if recipe.length_s is not None:

@@ -11,11 +11,13 @@ import pytest
 
 from bot.config import (
     AudioConfig,
+    CompareConfig,
     Config,
     ConfigError,
     DiscordConfig,
     ExecutorConfig,
     ModelConfig,
+    ModelEntry,
     QueueConfig,
     StorageConfig,
     VoiceConfig,
@@ -34,6 +36,7 @@ SECTIONS: dict[str, type] = {
     "audio": AudioConfig,
     "voice": VoiceConfig,
     "executor": ExecutorConfig,
+    "compare": CompareConfig,
 }
 
 
@@ -65,6 +68,8 @@ def toml_value(value: Any) -> str:
         return "inf" if value > 0 else "-inf"
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
     return repr(value)
 
 
@@ -114,6 +119,8 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         result_ttl_s=3600,
     )
     assert not config.executor.remote
+    assert config.model.also == () and config.model.ids == (DEFAULT_MODEL_ID,)
+    assert config.compare == CompareConfig(reveal_after_votes=5)
 
 
 def test_empty_file_is_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -388,7 +395,65 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("executor", "heartbeat_s", 1.5, "integer"),
     ("executor", "result_ttl_s", 59, "between 60 and 604800"),
     ("executor", "result_ttl_s", "1h", "integer"),
+    ("model", "also", "tiny-sao", "list of tables"),
+    ("model", "also", {"id": "tiny-sao"}, "list of tables"),
+    ("model", "also", ["tiny-sao"], "table with an id"),
+    ("model", "also", [{"dtype": "float32"}], "needs an id"),
+    ("model", "also", [{"id": ""}], "tiny"),
+    ("model", "also", [{"id": "tiny-sao", "idd": 1}], "unknown key idd"),
+    ("model", "also", [{"id": "tiny-sao", "dtype": "float64"}], "bfloat16"),
+    ("model", "also", [{"id": "tiny-sao", "device": "gpu"}], "cuda"),
+    ("model", "also", [{"id": "tiny-sao", "offload": "maybe"}], '"on"'),
+    ("model", "also", [{"id": "tiny-sao", "compile": "yes"}], "true or false"),
+    ("model", "also", [{"id": "cvssp/audioldm2"}], "again"),
+    ("model", "also", [{"id": "tiny-sao"}, {"id": "TINY-SAO"}], "again"),
+    ("compare", "reveal_after_votes", -1, "between 0 and 1000"),
+    ("compare", "reveal_after_votes", 1001, "between 0 and 1000"),
+    ("compare", "reveal_after_votes", 2.5, "integer"),
 ]
+
+
+def test_several_models_each_with_its_own_keys(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        """
+        [model]
+        id = "tiny"
+        device = "cpu"
+        dtype = "float32"
+        also = [{ id = "tiny-sao", dtype = "bfloat16", compile = true }, { id = "./models/my-audioldm2" }]
+        """,
+    )
+    folder = str(tmp_path.resolve() / "models" / "my-audioldm2")  # anchored like [model] id
+    assert config.model.also == (
+        ModelEntry("tiny-sao", (("dtype", "bfloat16"), ("compile", True))),
+        ModelEntry(folder),
+    )
+    assert config.model.ids == ("tiny", "tiny-sao", folder)
+    default, sao, folder_settings = config.model.all_engine_settings()
+    assert (
+        default
+        == config.model.engine_settings()
+        == EngineSettings(model_id="tiny", device="cpu", dtype="float32")
+    )
+    assert sao == EngineSettings(model_id="tiny-sao", device="cpu", dtype="bfloat16", compile=True)
+    assert folder_settings == EngineSettings(model_id=folder, device="cpu", dtype="float32")
+    catalog = config.model.catalog()
+    assert catalog.names == ("tiny", "tiny-sao", "my-audioldm2")  # a folder by its own name only
+    assert catalog.default.name == "tiny" and catalog.get("TINY-SAO").craft.key == "stable-audio-open"
+    assert "also=[tiny-sao(dtype=bfloat16,compile=true)," in config.summary()
+    # The same as an array of tables.
+    tables = load_text(tmp_path, '[model]\nid = "tiny"\n[[model.also]]\nid = "tiny-sao"\n')
+    assert tables.model.ids == ("tiny", "tiny-sao")
+
+
+def test_test_only_keys_need_every_model_built_in(tmp_path: Path) -> None:
+    fine = load_text(tmp_path, '[model]\nid = "tiny"\nalso = [{ id = "tiny-sao" }]\ntest_step_delay_ms = 5\n')
+    assert all(s.test_step_delay_ms == 5 for s in fine.model.all_engine_settings())
+    message = error_for(
+        tmp_path, '[model]\nid = "tiny"\nalso = [{ id = "cvssp/audioldm2" }]\ntest_step_delay_ms = 5\n'
+    )
+    assert "built-in tiny models" in message and '"cvssp/audioldm2"' in message
 
 
 def test_test_only_keys_work_with_the_tiny_model_alone(tmp_path: Path) -> None:
@@ -398,7 +463,7 @@ def test_test_only_keys_work_with_the_tiny_model_alone(tmp_path: Path) -> None:
     assert (settings.test_hold_file, settings.test_step_delay_ms) == (tmp_path.resolve() / "hold", 200)
     for line in ('test_hold_file = "hold"', "test_step_delay_ms = 200"):
         message = error_for(tmp_path, f'[model]\nid = "cvssp/audioldm2"\n{line}\n')
-        assert "only with a built-in tiny model (tiny, tiny-sao, tiny-sa3)" in message, message
+        assert "only with built-in tiny models (tiny, tiny-sao, tiny-sa3)" in message, message
 
 
 def test_every_key_has_bad_values() -> None:

@@ -16,14 +16,16 @@ from bot.storage.migrations import MIGRATIONS
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_bot(tmp_path: Path, data_dir: Path, model: str = "tiny") -> subprocess.CompletedProcess[str]:
+def run_bot(
+    tmp_path: Path, data_dir: Path, model: str = "tiny", *, more: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "config.toml"
     config.write_text(
         '[discord]\napi_base_url = "http://127.0.0.1:9/api/v10"\n'
-        f'[model]\nid = "{model}"\ndevice = "cpu"\n[storage]\ndata_dir = "{data_dir.as_posix()}"\n',
+        f'[model]\nid = "{model}"\ndevice = "cpu"\n{more}[storage]\ndata_dir = "{data_dir.as_posix()}"\n',
         encoding="utf-8",
     )
-    env = {**os.environ, "DISCORD_TOKEN": "not-a-real-token"}
+    env = {**os.environ, "DISCORD_TOKEN": "not-a-real-token", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
@@ -77,3 +79,20 @@ def test_with_a_good_database_the_model_is_what_fails(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "no-such-model-folder" in one_line(result)
     assert (tmp_path / "data" / "ambientgen.sqlite3").is_file()  # opened and migrated first
+
+
+def test_a_gated_second_model_without_a_token_is_one_line_at_start(tmp_path: Path) -> None:
+    from tests.hub_standin import gated_hub_server
+
+    with gated_hub_server() as hub:
+        env = {
+            "HF_ENDPOINT": hub,
+            "HF_HOME": str(tmp_path / "hf"),
+            "HF_TOKEN": "",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+        }
+        more = 'also = [{ id = "stabilityai/stable-audio-open-1.0" }]\n'
+        result = run_bot(tmp_path, tmp_path / "data", more=more, env=env)
+    assert result.returncode == 3
+    line = one_line(result)
+    assert "stabilityai/stable-audio-open-1.0 is gated" in line and "HF_TOKEN" in line

@@ -112,3 +112,16 @@ def test_user_limit_wins_over_full_queue_and_full_queue_over_cooldown() -> None:
     assert both is not None and both.startswith("You already have 3")
     full = check_limits(user_pending=0, total_pending=100, seconds_since_last=1.0, **LIMITS)
     assert full is not None and full.startswith("The queue is full")
+
+
+def test_a_comparison_costs_its_two_takes_and_models_never_share_a_batch() -> None:
+    from generation.models import ModelCatalog
+    from generation.recipes.compare_order import build_compare
+
+    catalog = ModelCatalog.from_ids(["tiny", "tiny-sao"])
+    request, recipe = build_compare("rain", catalog, seed=3, duration=10.0)
+    assert job_size(request, recipe, 2).waveforms == 2  # takes A and B are the job's two variations
+    plain, _ = build_order("rain", seed=3, duration=10.0, model="tiny", catalog=catalog)
+    other = plain.with_model("tiny-sao")
+    assert plain.batch_key() != other.batch_key()
+    assert plain.batch_key() == plain.with_seed(4).batch_key()
