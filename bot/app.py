@@ -179,9 +179,11 @@ class AmbientBot(commands.AutoShardedBot):
             await self.monitor.stop()
             stats = await self.jobs.stats()
             log.info(
-                "shutting down: %s queued job(s) kept for the next start; worst event-loop stall %.1f ms",
+                "shutting down: %s queued job(s) kept for the next start; worst event-loop stall %.1f ms "
+                "(the loop's own work in one tick at most %.1f ms)",
                 stats.get(JobStatus.QUEUED.value, 0),
                 self.monitor.worst_ms,
+                self.monitor.worst_busy_ms,
             )
         except Exception:
             log.exception("shutdown: could not count the queued jobs")

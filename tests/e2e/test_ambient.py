@@ -90,11 +90,15 @@ async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: Wo
     (job,) = world.bot.db_rows("SELECT * FROM jobs")
     assert job["status"] == "done" and job["result_message_id"] == int(followup["id"])
 
-    # The event loop stayed responsive while the model ran (measured inside the bot process).
+    # The event loop stayed responsive while the model ran (measured inside the bot process): no
+    # code ran on it for long. Its wake-ups may still be late while the machine is loaded (the
+    # suite runs in parallel processes), so the whole delay only has a generous bound.
     assert await world.bot.stop(signal.SIGTERM) == 0
-    stall = re.search(r"worst event-loop stall ([\d.]+) ms", world.bot.log())
+    stall = re.search(r"worst event-loop stall ([\d.]+) ms \(the loop's own work in one tick at most ([\d.]+) ms\)",
+                      world.bot.log())  # fmt: skip
     assert stall, world.bot.log()
-    assert float(stall.group(1)) < 100.0
+    late_ms, busy_ms = float(stall.group(1)), float(stall.group(2))
+    assert busy_ms < 100.0 and late_ms < 1000.0, (late_ms, busy_ms)
 
 
 async def test_three_variations_arrive_in_one_message(world: World) -> None:

@@ -1,0 +1,42 @@
+"""The loop monitor tells code blocking the loop from a loop that merely woke up late."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.monitor import LoopMonitor
+
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+async def _watch(blocker: object) -> LoopMonitor:
+    monitor = LoopMonitor(interval_s=0.01)
+    monitor.start()
+    await asyncio.sleep(0.05)
+    blocker()  # type: ignore[operator]
+    await asyncio.sleep(0.05)
+    await monitor.stop()
+    return monitor
+
+
+async def test_code_running_on_the_loop_counts_as_busy() -> None:
+    monitor = await _watch(lambda: _spin(0.15))
+    assert monitor.worst_ms >= 140
+    assert monitor.worst_busy_ms >= 100
+
+
+async def test_a_late_wake_up_without_the_loops_own_work_is_not_busy() -> None:
+    # Sleeping stands for waiting on a CPU or the GIL: late, but no code of the loop ran.
+    monitor = await _watch(lambda: time.sleep(0.15))
+    assert monitor.worst_ms >= 140
+    assert monitor.worst_busy_ms < 50
+
+
+async def test_an_idle_loop_is_neither_late_nor_busy() -> None:
+    monitor = await _watch(lambda: None)
+    assert monitor.worst_busy_ms < 50
