@@ -1,4 +1,5 @@
-"""Several models end to end: choosing one, mixing layers of two, the CLI's parity, blind A/B tests.
+"""Several models end to end: choosing one, /presets and /status per model, mixing layers of two, the
+CLI's parity, blind A/B tests.
 
 Each test starts one bot with the two models it needs (``tiny`` and ``tiny-sao``) and covers a
 whole journey, so the suite pays for few bot starts.
@@ -76,7 +77,21 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
     )
     assert world.bot.db_rows("SELECT id FROM jobs") == []
 
+    # /presets names the models loaded; with model: it shows each preset as tuned for that one.
+    catalogue = (await answer(await invoke(world, "presets", world.carol)))["embeds"][0]
+    assert "**tiny** (AudioLDM2, the default)" in catalogue["description"]
+    assert "**tiny-sao** (Stable Audio Open)" in catalogue["description"]
+    tuned = (await answer(await invoke(world, "presets", world.carol, model="tiny-sao")))["embeds"][0]
+    assert tuned["title"] == "Presets on tiny-sao (Stable Audio Open)"
+    rain = next(f["value"] for f in tuned["fields"] if f["name"].endswith("(`rain`)"))
+    assert "100 steps (catalogue: 50) · fast 50 (catalogue: 25) · guidance 7" in rain
+    assert "Worded its own way: …, steady rain" in rain
+    unknown = await answer(await invoke(world, "presets", world.carol, model="tiny-sa9"))
+    assert unknown["content"] == "The model 'tiny-sa9' isn't loaded here. Choose one of: tiny, tiny-sao."
+
     # A clip on tiny-sao: stereo 44.1 kHz of the asked length, on the loudness target, named.
+    # /status, while it is held on the GPU, shows each model and which one is generating.
+    world.bot.hold("rain on a tin roof")
     handle = await ambient(
         world,
         world.alice,
@@ -86,6 +101,13 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
         seed=42,
         quality="fast",
     )
+    await handle.wait_original(lambda m: m["content"].startswith("Generating"), timeout=RESULT_TIMEOUT_S)
+    status = await answer(await invoke(world, "status", world.carol))
+    assert field(status, "Model tiny (default)") == "AudioLDM2 · 16 kHz mono · cpu (float32)\nidle · no jobs"
+    assert field(status, "Model tiny-sao") == (
+        "Stable Audio Open · 44.1 kHz stereo · cpu (float32)\ngenerating now · 1 running · 0 waiting"
+    )
+    world.bot.release()
     result = await handle.followup(timeout=RESULT_TIMEOUT_S)
     (attachment,) = mp3s(result)
     samples, rate, data = audio_of(world, attachment)
