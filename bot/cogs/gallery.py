@@ -104,7 +104,7 @@ async def _play(interaction: discord.Interaction, entry_id: int) -> None:
 async def _reroll(interaction: discord.Interaction, entry_id: int) -> None:
     bot = client_bot(interaction)
     entry = await bot.library.entry_here(interaction.guild_id, entry_id)
-    job = await bot.service.reroll_stored(interaction, entry.request)
+    job = await bot.service.reroll_stored(interaction, entry.request, made_by=entry.model)
     await interaction.followup.send(
         f"🔁 Queued your own take of **{shown(entry.user_text, PROMPT_IN_CONTENT)}** (job #{job.id}); "
         "it will be posted here.",

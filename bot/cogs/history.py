@@ -76,7 +76,10 @@ async def _reroll(interaction: discord.Interaction, generation_id: int) -> None:
     bot = client_bot(interaction)
     entry = await bot.library.own_entry(interaction.user.id, generation_id)
     job = await bot.service.reroll_stored(
-        interaction, entry.generation.request, parent_job_id=entry.generation.job_id
+        interaction,
+        entry.generation.request,
+        parent_job_id=entry.generation.job_id,
+        made_by=entry.generation.model,
     )
     await interaction.followup.send(
         f"🔁 Queued a new take (job #{job.id}); it will be posted in this channel.", ephemeral=True
