@@ -69,6 +69,8 @@ class GpuExecutor:
         self._abandon_on_close = False
         self._loading = asyncio.Lock()
         self.rebuilds = 0
+        self.active_model: str | None = None
+        """The model whose engine is working on the GPU thread right now (None: none is)."""
 
     @staticmethod
     def _new_pool() -> ThreadPoolExecutor:
@@ -210,9 +212,18 @@ class GpuExecutor:
             if on_progress is not None:
                 loop.call_soon_threadsafe(on_progress, step, total)
 
+        def on_thread() -> T:
+            # Set on the GPU thread itself, so it names the engine at work even while other
+            # calls wait for the thread.
+            self.active_model = engine.model_name
+            try:
+                return work(engine, progress)
+            finally:
+                self.active_model = None
+
         # Keep the caller's context (e.g. the job id its log lines carry) on the worker thread.
         context = contextvars.copy_context()
-        future = loop.run_in_executor(self._pool, context.run, lambda: work(engine, progress))
+        future = loop.run_in_executor(self._pool, context.run, on_thread)
         if self._stall_timeout_s is None:
             return await future
         while True:
@@ -241,6 +252,7 @@ class GpuExecutor:
         self._pool = self._new_pool()
         old.shutdown(wait=False, cancel_futures=True)
         self._engines = {}
+        self.active_model = None  # the abandoned thread's engine is no longer ours
         await self.start()
 
     async def _reload(self) -> Backend:

@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot.cogs.ambient import preset_autocomplete
 from bot.errors import UserError, answering_errors, defer_private
+from bot.library.service import check_revealed
 from bot.storage import GalleryEntry, GalleryFilter, GallerySort
 from bot.ui.components import MAX_SEARCH, JobControl, client_bot, custom_id_with_tail, listing_filters
 from bot.ui.embeds import GALLERY_EMOJI
@@ -104,7 +105,8 @@ async def _play(interaction: discord.Interaction, entry_id: int) -> None:
 async def _reroll(interaction: discord.Interaction, entry_id: int) -> None:
     bot = client_bot(interaction)
     entry = await bot.library.entry_here(interaction.guild_id, entry_id)
-    job = await bot.service.reroll_stored(interaction, entry.request)
+    check_revealed(entry.model)
+    job = await bot.service.reroll_stored(interaction, entry.request, made_by=entry.model)
     await interaction.followup.send(
         f"🔁 Queued your own take of **{shown(entry.user_text, PROMPT_IN_CONTENT)}** (job #{job.id}); "
         "it will be posted here.",

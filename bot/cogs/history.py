@@ -74,9 +74,12 @@ async def _replay(interaction: discord.Interaction, generation_id: int) -> None:
 
 async def _reroll(interaction: discord.Interaction, generation_id: int) -> None:
     bot = client_bot(interaction)
-    entry = await bot.library.own_entry(interaction.user.id, generation_id)
+    entry = await bot.library.own_revealed_entry(interaction.user.id, generation_id)
     job = await bot.service.reroll_stored(
-        interaction, entry.generation.request, parent_job_id=entry.generation.job_id
+        interaction,
+        entry.generation.request,
+        parent_job_id=entry.generation.job_id,
+        made_by=entry.generation.model,
     )
     await interaction.followup.send(
         f"🔁 Queued a new take (job #{job.id}); it will be posted in this channel.", ephemeral=True
@@ -138,7 +141,7 @@ async def _erase(interaction: discord.Interaction, generation_id: int) -> None:
 
 async def _open_tweak(interaction: discord.Interaction, generation_id: int) -> None:
     # A modal must be the first answer, so this one lookup happens before any defer (it is fast).
-    entry = await client_bot(interaction).library.own_entry(interaction.user.id, generation_id)
+    entry = await client_bot(interaction).library.own_revealed_entry(interaction.user.id, generation_id)
     await interaction.response.send_modal(tweak_form(entry))
 
 
@@ -259,7 +262,7 @@ class HistoryCog(commands.GroupCog, group_name="history", group_description="You
             return
         async with answering_errors(interaction, "history tweak"):
             await defer_private(interaction)
-            entry = await self.bot.library.own_entry(interaction.user.id, int(match["gen"]))
+            entry = await self.bot.library.own_revealed_entry(interaction.user.id, int(match["gen"]))
             original = await self.bot.jobs.get(entry.generation.job_id)
             loop = original is not None and original.recipe.loop
             request, recipe = tweaked_order(

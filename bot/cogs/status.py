@@ -11,7 +11,8 @@ from discord.ext import commands
 
 from bot.ui.embeds import EMBED_COLOUR
 from bot.ui.job_texts import format_eta
-from bot.ui.text import FIELD_VALUE_MAX, shown
+from bot.ui.status import jobs_per_model, model_field
+from bot.ui.text import FIELD_VALUE_MAX, fit_embed, shown
 from generation.prompting import warm_up_request
 from generation.settings import model_display_name
 
@@ -26,7 +27,7 @@ class StatusCog(commands.Cog):
 
     @app_commands.command(name="status")
     async def status(self, interaction: discord.Interaction) -> None:
-        """Show the model, the queue and how generation has been going."""
+        """Show each model, the queue and how generation has been going."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot = self.bot
         info = bot.executor.info()
@@ -36,7 +37,7 @@ class StatusCog(commands.Cog):
         # A local model folder is shown by its own name, never its path.
         models = ", ".join(model_display_name(model) for model in info.models) or "none loaded"
         embed.add_field(name="Model", value=shown(models, FIELD_VALUE_MAX))
-        embed.add_field(name="Device", value=info.device)
+        embed.add_field(name="Device", value=shown(info.device, FIELD_VALUE_MAX))
         embed.add_field(name="GPU", value=f"{info.state} ({info.kind})")
         embed.add_field(name="Queue", value=f"{len(bot.queue.running)} running · {len(bot.queue)} waiting")
         embed.add_field(name="Done", value=str(stats.get("done", 0)))
@@ -57,8 +58,17 @@ class StatusCog(commands.Cog):
             embed.add_field(name=name, value=value)
         for name, state in bot.pipeline.state().items():
             embed.add_field(name=name, value=state)
+        # Last, each model in detail where the executor knows them (GPU workers: by name only).
+        default = bot.catalog.default.name
+        running = jobs_per_model(bot.queue.running, default)
+        waiting = jobs_per_model(bot.queue.ordered(), default)
+        for index, model in enumerate(info.loaded):
+            name, value = model_field(
+                model, default=index == 0, running=running[model.name], waiting=waiting[model.name]
+            )
+            embed.add_field(name=name, value=value, inline=False)
         embed.set_footer(text=f"Up for {format_eta(time.time() - self.started).removeprefix('about ')}")
-        await interaction.followup.send(embed=embed, ephemeral=True)
+        await interaction.followup.send(embed=fit_embed(embed), ephemeral=True)
 
 
 def gap_summary(gaps_ms: list[float]) -> str:

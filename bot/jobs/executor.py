@@ -35,6 +35,22 @@ class Work:
 
 
 @dataclass(frozen=True)
+class ModelInfo:
+    """One loaded model, as ``/status`` shows it."""
+
+    name: str
+    """Its display name (a local folder by its own name)."""
+    family: str
+    """Registry key of its family ("audioldm2", "stable-audio-open", "stable-audio-3")."""
+    sample_rate: int
+    channels: int
+    device: str
+    """Where it runs and in what precision: "cuda:0 (float16)"."""
+    generating: bool
+    """Whether it is on the GPU right now."""
+
+
+@dataclass(frozen=True)
 class ExecutorInfo:
     """What ``/status`` shows about the executor."""
 
@@ -47,6 +63,9 @@ class ExecutorInfo:
     rebuilds: int = 0
     details: dict[str, str] = field(default_factory=dict)
     """More lines for ``/status`` (prompt cache, workers online, …)."""
+    loaded: tuple[ModelInfo, ...] = ()
+    """Each model in detail, the default first, where the executor knows them (empty: only
+    :attr:`models` is known)."""
 
 
 class Executor(Protocol):

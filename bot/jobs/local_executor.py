@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.jobs.executor import ExecutorInfo, ProgressListener, Work
+from bot.jobs.executor import ExecutorInfo, ModelInfo, ProgressListener, Work
 from generation.audio.finishing import FinishSettings
 from generation.errors import Cancelled, GenerationError, RequestError
 from generation.executor import GpuExecutor
@@ -22,6 +22,7 @@ from generation.recipes.clips import finish_plain, generate_plain
 from generation.recipes.order import Offload, Progress, RenderContext, Rendered
 from generation.recipes.render import render
 from generation.request import GenerationRequest
+from generation.settings import model_display_name
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -113,15 +114,28 @@ class LocalExecutor:
             return ExecutorInfo(
                 self.kind, (), "-", "no model loaded (the last rebuild failed)", self.gpu.rebuilds
             )
-        devices = dict.fromkeys(f"{e.device} ({str(e.dtype).removeprefix('torch.')})" for e in engines)
+        placed = [f"{e.device} ({str(e.dtype).removeprefix('torch.')})" for e in engines]
         hits, misses = sum(e.prompts.hits for e in engines), sum(e.prompts.misses for e in engines)
+        active = self.gpu.active_model
+        loaded = tuple(
+            ModelInfo(
+                name=model_display_name(engine.model_name),
+                family=engine.family,
+                sample_rate=engine.sample_rate,
+                channels=engine.channels,
+                device=device,
+                generating=engine.model_name == active,
+            )
+            for engine, device in zip(engines, placed, strict=True)
+        )
         return ExecutorInfo(
             kind=self.kind,
             models=tuple(engine.model_name for engine in engines),
-            device=", ".join(devices),
+            device=", ".join(dict.fromkeys(placed)),
             state="generating" if self._busy else "ready",
             rebuilds=self.gpu.rebuilds,
             details={"Prompt cache": f"{hits} hits · {misses} encodes"},
+            loaded=loaded,
         )
 
     def _context(self, job_ids: Sequence[int], progress: ProgressListener) -> RenderContext:

@@ -135,6 +135,7 @@ class Pipeline:
             stems=stores.stems,
             answers=self.answers,
             compares=stores.compares,
+            catalog=config.model.catalog(),
         )
 
     async def start(self) -> None:

@@ -34,8 +34,10 @@ from bot.storage import (
 from bot.ui.job_texts import RESTARTING, queued_text, waiting_for_gpu_text
 from bot.ui.text import PROMPT_IN_CONTENT, shown
 from generation.errors import RequestError
+from generation.models import ModelCatalog
 from generation.recipes.mixing import Mix, describe_layers, is_layered
 from generation.recipes.recipe import PLAIN, Recipe, build_order, fresh_recipe
+from generation.recipes.stored import stored_scene_order
 from generation.request import MAX_SEED, GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class JobService:
         stems: StemFiles,
         answers: Answers,
         compares: CompareStore | None = None,
+        catalog: ModelCatalog | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.jobs = jobs
@@ -69,6 +72,8 @@ class JobService:
         self.stems = stems
         self.answers = answers
         self.compares = compares
+        self.catalog = catalog
+        """The models on offer (None: stored scenes naming a model can't be rerolled)."""
         self._rng = rng or random.SystemRandom()
         self.accepting = True
 
@@ -305,20 +310,28 @@ class JobService:
         request: GenerationRequest,
         *,
         parent_job_id: int | None = None,
+        made_by: str | None = None,
     ) -> Job:
         """Queue a new take (same request, new seed) of a stored soundscape for the clicking user.
 
-        The take keeps how the original was made (loop, length, best-of-N, layers): from its job
-        when known, else — for a gallery entry whose job is gone — from the scene's own text.
+        The take keeps how the original was made (loop, length, best-of-N, layers, each layer's
+        model): from its job when known, else — for a gallery entry whose job is gone — from the
+        scene's own text and ``made_by``, the models its row names.
         """
         take = self._new_take(request)
         parent = await self.jobs.get(parent_job_id) if parent_job_id is not None else None
         if parent is not None:
             recipe = fresh_recipe(parent.recipe, take.seed)
+        elif is_layered(request.user_text) and self.catalog is not None:
+            take, recipe = stored_scene_order(request, seed=take.seed, catalog=self.catalog, made_by=made_by)
         elif is_layered(request.user_text):
             take, recipe = build_order(request.user_text, duration=request.duration_s, seed=take.seed)
         else:
             recipe = PLAIN
+        if self.catalog is not None:
+            requests = recipe.layer_requests or (take,)
+            for model in dict.fromkeys(r.model for r in requests if r.model):
+                self.catalog.get(model)  # one no longer loaded is refused now, naming the loaded ones
         return await self.submit_component(
             interaction, take, kind=KIND_REROLL, parent_job_id=parent_job_id, label="🔁 Reroll", recipe=recipe
         )

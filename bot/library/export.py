@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.storage import HistoryEntry
+from bot.storage import HIDDEN_MODEL, HistoryEntry
 from generation.settings import model_display_name
 
 EXPORT_FORMATS: tuple[str, ...] = ("json", "csv")
@@ -40,19 +40,22 @@ FIELDS: tuple[str, ...] = (
 
 def _record(entry: HistoryEntry) -> dict[str, Any]:
     g = entry.generation
+    # A blind comparison's take before the reveal: its prompt craft (wording, negative prompt,
+    # steps, guidance, sampler) differs by model and would tell which is which, so none is given.
+    hidden = g.model == HIDDEN_MODEL
     return {
         "id": g.id,
         "created_at": datetime.fromtimestamp(g.created_at, UTC).isoformat(timespec="seconds"),
         "prompt": g.user_text,
-        "expanded_prompt": g.prompt,
-        "negative_prompt": g.negative_prompt,
+        "expanded_prompt": None if hidden else g.prompt,
+        "negative_prompt": None if hidden else g.negative_prompt,
         "preset": g.preset,
         "raw": g.request.raw,
         "duration_s": g.duration_s,
-        "steps": g.steps,
-        "guidance": g.guidance,
+        "steps": None if hidden else g.steps,
+        "guidance": None if hidden else g.guidance,
         "seed": g.seed,
-        "scheduler": g.scheduler,
+        "scheduler": None if hidden else g.scheduler,
         "model": model_display_name(g.model),  # rows from before kept a folder's whole path
         # Snowflakes as strings: JavaScript and spreadsheets round 64-bit integers.
         "server_id": None if g.guild_id is None else str(g.guild_id),

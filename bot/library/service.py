@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot.errors import UserError
 from bot.storage import (
+    HIDDEN_MODEL,
     EntryBusyError,
     GalleryEntry,
     GalleryStore,
@@ -33,6 +34,11 @@ EXPIRED = (
 )
 DM_GALLERY = "Galleries belong to servers: soundscapes made in DMs can't be added to one."
 NOT_A_MEMBER = "You're no longer a member of the server this was made in, so it can't join its gallery."
+
+BLIND = (
+    "This take is one side of a comparison that isn't revealed yet: a new take of it would tell "
+    "which model made it. Try again once the comparison is revealed."
+)
 
 #: ``member_of(guild_id)``: whether the acting user is a member of that server now.
 MemberCheck = Callable[[int], Awaitable[bool]]
@@ -56,6 +62,13 @@ class Library:
         entry = await self.history.get(generation_id)
         if entry is None or entry.user_id != user_id:
             raise UserError(NOT_YOURS)
+        return entry
+
+    async def own_revealed_entry(self, user_id: int, generation_id: int) -> HistoryEntry:
+        """The user's own entry to make a new take of (reroll, tweak): refused while it is a
+        blind comparison's take, whose new take would name its model."""
+        entry = await self.own_entry(user_id, generation_id)
+        check_revealed(entry.generation.model)
         return entry
 
     async def replay(self, user_id: int, generation_id: int) -> tuple[HistoryEntry, bytes]:
@@ -147,3 +160,9 @@ class Library:
         except FileNotFoundError:
             log.warning("stored MP3 %s is missing from the data folder", mp3_path)
             raise UserError(EXPIRED) from None
+
+
+def check_revealed(model: str) -> None:
+    """Refuse a new take of a blind comparison's take before the reveal (see :data:`BLIND`)."""
+    if model == HIDDEN_MODEL:
+        raise UserError(BLIND)

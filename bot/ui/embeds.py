@@ -144,19 +144,3 @@ def queue_embed(queue: VisibleQueue, now: float | None = None) -> discord.Embed:
     embed.description = clip("\n".join(lines), DESCRIPTION_MAX)
     embed.set_footer(text=f"{queue.total_running} running · {queue.total_waiting} waiting")
     return fit_embed(embed)
-
-
-def presets_embed() -> discord.Embed:
-    """The catalogue with an example for each preset."""
-    embed = discord.Embed(
-        title="Soundscape presets",
-        description="Pick one with `/ambient preset:`, or describe the scene: it is matched by keywords.",
-        colour=EMBED_COLOUR,
-    )
-    for preset in list(PRESETS.values())[:25]:
-        embed.add_field(
-            name=clip(f"{preset.label} (`{preset.key}`)", 256),
-            value=clip(f"{preset.description}\n*e.g.* `/ambient {preset.example}`", 1024),
-            inline=False,
-        )
-    return embed

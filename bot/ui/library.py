@@ -7,7 +7,7 @@ from typing import Any
 
 import discord
 
-from bot.storage import GalleryEntry, HistoryEntry, Page
+from bot.storage import HIDDEN_MODEL, GalleryEntry, HistoryEntry, Page
 from bot.ui.embeds import EMBED_COLOUR, GALLERY_EMOJI, PROMPT_IN_LIST, preset_label
 from bot.ui.text import (
     DESCRIPTION_MAX,
@@ -107,19 +107,30 @@ def history_options(page: Page[HistoryEntry]) -> list[discord.SelectOption]:
     ]
 
 
+#: A blind comparison's take before the reveal: what the card says instead of the model's prompt
+#: craft (its wording, steps and guidance differ by model, so they would tell which is which).
+BLIND_DESCRIPTION = "One take of a blind comparison: how the model was asked shows once it is revealed."
+
+
+def blind(model: str) -> bool:
+    """Whether a row is a blind comparison's take that is not revealed yet."""
+    return model == HIDDEN_MODEL
+
+
 def history_entry_embed(entry: HistoryEntry, place: Place) -> discord.Embed:
-    """Everything about one of the caller's soundscapes."""
+    """Everything about one of the caller's soundscapes (a blind take: nothing model-specific)."""
     g = entry.generation
+    hidden = blind(g.model)
+    about = BLIND_DESCRIPTION if hidden else f"**Expanded prompt:** {escape(g.prompt)}"
     embed = discord.Embed(
-        title=shown(g.user_text, TITLE_MAX),
-        description=clip(f"**Expanded prompt:** {escape(g.prompt)}", DESCRIPTION_MAX),
-        colour=EMBED_COLOUR,
+        title=shown(g.user_text, TITLE_MAX), description=clip(about, DESCRIPTION_MAX), colour=EMBED_COLOUR
     )
     embed.add_field(name="Preset", value=preset_label(g.request))
     embed.add_field(name="Duration", value=f"{format_number(g.duration_s)} s")
     embed.add_field(name="Seed", value=str(g.seed))
-    embed.add_field(name="Steps", value=str(g.steps))
-    embed.add_field(name="Guidance", value=format_number(g.guidance))
+    if not hidden:
+        embed.add_field(name="Steps", value=str(g.steps))
+        embed.add_field(name="Guidance", value=format_number(g.guidance))
     embed.add_field(name="Model", value=shown(model_display_name(g.model), FIELD_VALUE_MAX))
     embed.add_field(name="Made", value=when(g.created_at))
     embed.add_field(name="Where", value=clip(place(g.guild_id, g.channel_id), FIELD_VALUE_MAX))
@@ -169,12 +180,12 @@ def gallery_options(page: Page[GalleryEntry]) -> list[discord.SelectOption]:
 
 
 def gallery_entry_embed(entry: GalleryEntry) -> discord.Embed:
-    """One gallery soundscape: what it is, who made it, how liked it is."""
+    """One gallery soundscape: what it is, who made it, how liked it is (a blind take: nothing
+    model-specific)."""
     request = entry.request
+    about = BLIND_DESCRIPTION if blind(entry.model) else f"**Expanded prompt:** {escape(request.prompt)}"
     embed = discord.Embed(
-        title=shown(entry.user_text, TITLE_MAX),
-        description=clip(f"**Expanded prompt:** {escape(request.prompt)}", DESCRIPTION_MAX),
-        colour=EMBED_COLOUR,
+        title=shown(entry.user_text, TITLE_MAX), description=clip(about, DESCRIPTION_MAX), colour=EMBED_COLOUR
     )
     embed.add_field(name="Votes", value=f"{GALLERY_EMOJI} {entry.score}")
     embed.add_field(name="Preset", value=preset_label(request))

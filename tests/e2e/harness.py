@@ -26,6 +26,9 @@ START_TIMEOUT_S = 120.0
 #: test_step_delay_ms``): run the suite with 0 and with e.g. 200 to show that no test depends on
 #: how fast the model is.
 STEP_DELAY_ENV = "AMBIENTGEN_E2E_STEP_DELAY_MS"
+#: OpenMP threads of the bot process (``OMP_NUM_THREADS``); a process that must render the same
+#: samples as the bot (the CLI parity check) gets the same.
+TORCH_THREADS = "1"
 
 
 def _toml_value(value: object) -> str:
@@ -157,7 +160,7 @@ class BotProcess:
             "DISCORD_TOKEN": self.standin.token,
             "PYTHONUNBUFFERED": "1",
             # One torch thread leaves the second core to the event loop and the stand-in.
-            "OMP_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": TORCH_THREADS,
             # The stand-in's voice gateway speaks wss:// with a certificate of its own authority.
             "SSL_CERT_FILE": str(self.standin.voice_ca_file),
         }
