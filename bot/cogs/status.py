@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.ui.embeds import EMBED_COLOUR
-from bot.ui.job_texts import format_eta
+from bot.ui.job_texts import format_eta, waiting_for_models_summary
 from bot.ui.text import FIELD_VALUE_MAX, shown
 from generation.prompting import warm_up_request
 from generation.settings import model_display_name
@@ -55,6 +55,9 @@ class StatusCog(commands.Cog):
         )
         for name, value in info.details.items():
             embed.add_field(name=name, value=value)
+        blocked = bot.pipeline.queue_status.blocked()
+        if blocked:
+            embed.add_field(name="Waiting for a GPU worker", value=waiting_for_models_summary(blocked))
         for name, state in bot.pipeline.state().items():
             embed.add_field(name=name, value=state)
         embed.set_footer(text=f"Up for {format_eta(time.time() - self.started).removeprefix('about ')}")
