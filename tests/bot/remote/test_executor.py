@@ -7,7 +7,7 @@ not at all), so every branch of the bot's books can be produced exactly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from saq.job import Job as SaqJob
 from saq.job import Status
 
 from bot.config import ExecutorConfig
-from bot.jobs.executor import ExecutorUnavailable, Work
+from bot.jobs.executor import ExecutorUnavailable, Route, Work
 from bot.remote.broker import FUNCTION, PROTOCOL, Keys, ResilientQueue, connect
 from bot.remote.executor import RemoteExecutor
 from bot.remote.routes import route_name
@@ -24,7 +24,7 @@ from generation.errors import Cancelled, GenerationError
 from generation.prompting import build_request
 from generation.recipes.mixing import Mix
 from generation.recipes.order import Clip, Progress, Rendered, RenderJob
-from generation.recipes.recipe import build_order
+from generation.recipes.recipe import Recipe, build_order
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.usefixtures("redis_server")
@@ -260,3 +260,75 @@ async def test_a_layer_rerolls_stems_travel_beside_the_batch(
     await asyncio.wait_for(future, 5)
     await asyncio.sleep(0.2)
     assert await worker.client.exists(sent["source_key"]) == 0  # collected: the bot cleaned up
+
+
+async def until(executor: RemoteExecutor, condition: Callable[[], bool]) -> None:
+    """Wait for one of the executor's polls to show ``condition``."""
+    async with asyncio.timeout(10):
+        while not condition():
+            await executor.room_changed()
+
+
+def sao_work(job_id: int) -> Work:
+    return Work(job_id, RenderJob(build_request("rain", seed=job_id, duration=5.0).with_model("tiny-sao")))
+
+
+async def test_each_batch_goes_to_a_worker_of_its_models_and_room_is_per_model(
+    executor: RemoteExecutor, worker: FakeWorker, redis_server: RedisServer
+) -> None:
+    sao = FakeWorker(redis_server, name="w2", slots=1, models="tiny-sao")
+    try:
+        await worker.online()
+        await until(executor, lambda: executor.fleet.online == 1)
+        # Only tiny is served: tiny-sao jobs wait for their worker, tiny ones go.
+        assert executor.route([None]) == Route(("tiny",), served=True, room=True)
+        assert executor.route(["tiny-sao"]) == Route(("tiny-sao",), served=False, room=False)
+        info = executor.info()
+        assert info.details["Models without a GPU worker"] == "tiny-sao"
+        assert info.details["GPU workers"] == "w1 (cpu (float32)): tiny"
+
+        await sao.online()
+        await until(executor, lambda: executor.fleet.online == 2)
+        assert executor.route(["tiny-sao"]).room
+        assert "Models without a GPU worker" not in executor.info().details
+        assert not executor.route(["tiny", "tiny-sao"]).served  # nobody serves both at once
+
+        (future,) = await executor.submit([sao_work(31)], lambda *_: None)
+        taken = await sao.take()  # from its own queue, which the tiny worker does not read
+        assert taken.key == "31" and taken.queue.name == "ambientgen@tiny-sao"
+        assert taken.kwargs["models"] == ["tiny-sao"] and await worker.queue.count("queued") == 0
+        # Its one slot is taken: no room for tiny-sao, while tiny still has its worker's two.
+        assert not executor.route(["tiny-sao"]).room and executor.route(["tiny"]).room
+        await executor.submit([work(32)], lambda *_: None)
+        await executor.submit([work(33)], lambda *_: None)
+        assert not executor.route(["tiny"]).room
+        ready = asyncio.ensure_future(executor.ready())  # every worker is full now
+        await asyncio.sleep(0.1)
+        assert not ready.done()
+        await sao.finish(taken, {31: rendered(sao_work(31))})
+        assert (await asyncio.wait_for(future, 5)).posted
+        assert executor.route(["tiny-sao"]).room
+        await asyncio.wait_for(ready, 5)  # the finished batch freed a slot
+    finally:
+        await sao.close()
+
+
+async def test_a_comparison_needs_one_worker_with_both_models(
+    executor: RemoteExecutor, redis_server: RedisServer
+) -> None:
+    both = FakeWorker(redis_server, name="w3", models="tiny+tiny-sao")
+    try:
+        await both.online()
+        await until(executor, lambda: executor.fleet.online == 1)
+        takes = (build_request("rain", seed=1).with_model("tiny-sao"), build_request("rain", seed=1))
+        order = Work(41, RenderJob(build_request("rain", seed=1), Recipe(compare=takes)))
+        assert executor.route(order.render.models()).room
+        await executor.submit([order], lambda *_: None)
+        taken = await both.take()
+        assert taken.queue.name == "ambientgen@tiny+tiny-sao"
+        assert taken.kwargs["models"] == ["tiny", "tiny-sao"]
+        (sent,) = taken.kwargs["orders"]
+        assert "model" not in sent["request"]  # the comparison's own request stays blind
+        assert [take["model"] for take in sent["recipe"]["compare"]] == ["tiny-sao", "tiny"]
+    finally:
+        await both.close()
