@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.ui.embeds import EMBED_COLOUR
-from bot.ui.job_texts import format_eta
+from bot.ui.job_texts import format_eta, waiting_for_models_summary
 from bot.ui.status import jobs_per_model, model_field
 from bot.ui.text import FIELD_VALUE_MAX, fit_embed, shown
 from generation.prompting import warm_up_request
@@ -56,6 +56,9 @@ class StatusCog(commands.Cog):
         )
         for name, value in info.details.items():
             embed.add_field(name=name, value=value)
+        blocked = bot.pipeline.queue_status.blocked()
+        if blocked:
+            embed.add_field(name="Waiting for a GPU worker", value=waiting_for_models_summary(blocked))
         for name, state in bot.pipeline.state().items():
             embed.add_field(name=name, value=state)
         # Last, each model in detail where the executor knows them (GPU workers: by name only).

@@ -51,6 +51,18 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class Route:
+    """Where a batch that renders with some models stands (see :meth:`Executor.route`)."""
+
+    models: tuple[str, ...]
+    """The models it needs, by name."""
+    served: bool
+    """A GPU online serves all of them (False: it waits for one, "waiting for a GPU worker with …")."""
+    room: bool
+    """One such GPU can take it now."""
+
+
+@dataclass(frozen=True)
 class ExecutorInfo:
     """What ``/status`` shows about the executor."""
 
@@ -105,6 +117,21 @@ class Executor(Protocol):
 
         The scheduler waits here before it takes the next batch from the fair queue, so a job
         leaves the queue only when a GPU can start it.
+        """
+        ...
+
+    def route(self, models: Sequence[str | None]) -> Route:
+        """Whether a batch rendering with ``models`` (None: the default model) can go to a GPU now.
+
+        The scheduler takes the fairest job whose route has room; the others keep their places.
+        """
+        ...
+
+    async def room_changed(self) -> None:
+        """Return at the next change of where batches can go (a worker came or left, a batch ended).
+
+        The scheduler waits here, and for new jobs, when no waiting job's route has room. An
+        executor whose routes always have room never returns.
         """
         ...
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from bot.jobs.executor import ExecutorInfo, ModelInfo, ProgressListener, Work
+from bot.jobs.executor import ExecutorInfo, ModelInfo, ProgressListener, Route, Work
 from generation.audio.finishing import FinishSettings
 from generation.errors import Cancelled, GenerationError, RequestError
 from generation.executor import GpuExecutor
@@ -97,6 +97,14 @@ class LocalExecutor:
 
     def available(self) -> bool:
         return self.gpu.loaded_engine is not None
+
+    def route(self, models: Sequence[str | None]) -> Route:
+        # Every model is loaded here; one that is not fails alone when its job runs.
+        default = self.gpu.models[0] if self.gpu.models else ""
+        return Route(tuple(model or default for model in models), served=True, room=True)
+
+    async def room_changed(self) -> None:
+        await asyncio.get_running_loop().create_future()  # every route always has room here
 
     @property
     def lanes(self) -> int:

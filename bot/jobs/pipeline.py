@@ -123,7 +123,7 @@ class Pipeline:
         )
         self.outbox = Outbox(stores.jobs, self.delivery, self.answers)
         self.outbox_loop = Supervised("the outbox", self.outbox.run)
-        self.queue_status = QueueStatus(self.queue, self.messenger, executor.available)
+        self.queue_status = QueueStatus(self.queue, self.messenger, executor.available, executor.route)
         self.service = JobService(
             jobs=stores.jobs,
             queue=self.queue,

@@ -24,6 +24,7 @@ from bot.storage import Job
 
 Weight = Callable[[Job], int]
 Compatible = Callable[[Job, Job], bool]
+Eligible = Callable[[Job], bool]
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class JobQueue:
         self._order: list[Job] | None = None
         self._view: QueueView | None = None
         self._notify_scheduled = False
+        self.version = 0
+        """Counts changes (jobs added, removed or taken, the running set); see :meth:`wait_changed`."""
+        self._bumped = asyncio.Event()
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (on the loop, coalesced) after the order or the running set changed."""
@@ -79,6 +83,9 @@ class JobQueue:
     def _changed_now(self) -> None:
         self._order = None
         self._view = None
+        self.version += 1
+        self._bumped.set()
+        self._bumped = asyncio.Event()
         if self._notify_scheduled or not self._listeners:
             return
         self._notify_scheduled = True
@@ -153,6 +160,11 @@ class JobQueue:
         place = self.view().place(job_id)
         return None if place is None else (place.position, len(self._jobs))
 
+    async def wait_changed(self, seen: int) -> None:
+        """Wait until :attr:`version` is no longer ``seen``."""
+        while self.version == seen:
+            await self._bumped.wait()
+
     async def wait_for_work(self) -> None:
         """Wait until a job is waiting (without taking it)."""
         async with self._changed:
@@ -163,17 +175,23 @@ class JobQueue:
         max_items: int | Callable[[Job], int] = 1,
         compatible: Compatible | None = None,
         weight: Weight | None = None,
+        eligible: Eligible | None = None,
     ) -> list[Job]:
         """Wait for work; return the next job and the compatible ones that fit beside it.
 
-        Fairness decides the first job; others join, in fair order, only if
-        ``compatible(first, other)`` and the batch's total ``weight`` (default 1 per job) stays
-        within ``max_items`` (a number, or a function of the first job). Taken jobs are marked
-        served (for fairness) and removed from the queue.
+        Fairness decides the first job, among those ``eligible`` (default all: a job whose GPU is
+        not there now keeps its place, and [] comes back when no waiting job is eligible); others
+        join, in fair order, only if eligible, ``compatible(first, other)`` and the batch's total
+        ``weight`` (default 1 per job) stays within ``max_items`` (a number, or a function of the
+        first job). Taken jobs are marked served (for fairness) and removed from the queue.
         """
         async with self._changed:
             await self._changed.wait_for(lambda: bool(self._jobs))
             order = self.ordered()
+            if eligible is not None:
+                order = [job for job in order if eligible(job)]
+                if not order:
+                    return []
             first = order[0]
             limit = max_items(first) if callable(max_items) else max_items
             batch = [first, *_compatible(order, first, limit - _weigh(first, weight), compatible, weight)]

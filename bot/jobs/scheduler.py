@@ -1,8 +1,10 @@
 """The scheduler: takes the fairest batch from the queue, hands it to the executor, and each job's
 result to delivery.
 
-It is a supervised loop (see :mod:`bot.tasks`): a failure while taking or dispatching a batch ends
-exactly the jobs of that batch (each with a message to its user), is logged, and the loop goes
+It takes the fairest waiting job whose GPU can take it now (with GPU workers that serve different
+models, a job whose model's worker is busy or absent keeps its place while other models' jobs go
+by). It is a supervised loop (see :mod:`bot.tasks`): a failure while taking or dispatching a batch
+ends exactly the jobs of that batch (each with a message to its user), is logged, and the loop goes
 on; should the loop itself ever end, it is logged at ERROR and restarted. Jobs that need no GPU
 (a stored best-of-N candidate, a level change) never wait in the queue: :meth:`serve_now` runs
 them at once, beside whatever the GPU is doing.
@@ -47,6 +49,13 @@ def compatible(first: Job, other: Job) -> bool:
 def clips(job: Job) -> int:
     """How many waveforms the job adds to a batch."""
     return job.variations
+
+
+def models_of(job: Job) -> list[str | None]:
+    """The models ``job`` renders with (None: the default model; none when it needs no GPU)."""
+    if job.unreadable:
+        return []
+    return RenderJob(job.request, job.recipe, job.variations).models()
 
 
 def _ids(jobs: Sequence[Job]) -> str:
@@ -137,7 +146,20 @@ class Scheduler:
             # Room is asked for once work is there, so it is still true when the batch is taken.
             await self.queue.wait_for_work()
             await self.executor.ready()
-            batch = await self._take()
+            seen = self.queue.version
+            # Watch the executor from before the take, so a change during it is not missed.
+            room_changed = asyncio.ensure_future(self.executor.room_changed())
+            try:
+                batch = await self._take()
+                if not batch:  # no waiting job's GPU has room: wait for a new job or for room
+                    queue_changed = asyncio.ensure_future(self.queue.wait_changed(seen))
+                    try:
+                        await asyncio.wait({room_changed, queue_changed}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        queue_changed.cancel()
+                    continue
+            finally:
+                room_changed.cancel()
             self._dispatching = True
             self._idle.clear()
             try:
@@ -173,9 +195,19 @@ class Scheduler:
         self._settle_idle()
 
     async def _take(self) -> list[Job]:
+        rooms: dict[tuple[str | None, ...], bool] = {}
+
+        def eligible(job: Job) -> bool:
+            models = tuple(models_of(job))
+            if models not in rooms:
+                rooms[models] = self.executor.route(models).room
+            return rooms[models]
+
         batch = await self.queue.take(
-            lambda first: self.executor.batch_limit(first.request), compatible, clips
+            lambda first: self.executor.batch_limit(first.request), compatible, clips, eligible
         )
+        if not batch:
+            return batch
         if self.batch_window_s > 0 and batch[0].recipe.batchable:
             # Let compatible jobs that arrive within the window ride along (0 = never wait).
             try:

@@ -1,12 +1,15 @@
 """What the bot and its GPU workers agree on in Redis, and the SAQ queue both sides use.
 
-The queue is SAQ's (``saq:<queue_name>:…``): one SAQ job per batch, its key made of the batch's
-job ids (``"42"``, ``"42+43"``), so SAQ refuses a second copy while one is live. Beside it:
+The queues are SAQ's: one SAQ job per batch, its key made of the batch's job ids (``"42"``,
+``"42+43"``), so SAQ refuses a second copy while one is live, in the queue of the models it needs
+(``saq:<queue_name>@<models>:…``, see :mod:`bot.remote.routes`); the workers' presence is in
+``saq:<queue_name>:worker_info:…``. Beside them:
 
 - ``ambientgen:<queue_name>:input:<key>:<job>`` — a layered scene's stems, for a layer reroll;
 - ``ambientgen:<queue_name>:result:<key>:<token>`` — a finished batch's outcome blob;
 - ``ambientgen:<queue_name>:stop:<job>`` — a job its user cancelled (also announced on the
-  ``…:stop`` channel); ``…:progress`` carries every denoising step of every running job.
+  ``…:stop`` channel); ``…:progress`` carries every denoising step of every running job, and
+  ``…:work`` names the queue a batch was just put in (it wakes the workers that consume it).
 
 Every blob has an expiry (``[executor] result_ttl_s``): Redis holds them only until the bot has
 collected them, and never for ever if it is gone. :class:`ResilientQueue` rides out a Redis
@@ -30,12 +33,15 @@ from saq.job import Job as SaqJob
 from saq.job import Status
 from saq.queue.redis import RedisQueue
 
+from bot.remote.routes import ROUTE_MARK
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Bumped when orders or outcomes change shape; a worker refuses work of another protocol.
-PROTOCOL = 1
+#: Bumped when orders, outcomes or presence change shape; a worker refuses work of another
+#: protocol and the bot ignores its presence. 2: workers serve several models, one queue per set.
+PROTOCOL = 2
 #: The SAQ function a worker registers.
 FUNCTION = "render_batch"
 #: Batches one worker holds: one on its GPU, one being finished (MP3s) while the next one runs.
@@ -84,9 +90,20 @@ class Keys:
         return f"{self._base}:progress"
 
     @property
+    def work_channel(self) -> str:
+        return f"{self._base}:work"
+
+    @property
     def job_channels(self) -> str:
-        """The pattern of the channels SAQ announces every change of a job on."""
-        return f"saq:job:{self.queue_name}:*"
+        """The pattern of every batch's SAQ id in every route (``saq:job:<route>:<key>``), which is
+        also the channel SAQ announces the batch's changes on."""
+        return f"saq:job:{self.queue_name}{ROUTE_MARK}*"
+
+
+def split_job_id(job_id: str) -> tuple[str, str]:
+    """``saq:job:<route>:<key>`` → (route, key); a route and a key never contain ':'."""
+    route, _, key = job_id.removeprefix("saq:job:").rpartition(":")
+    return route, key
 
 
 def batch_key(job_ids: Iterable[int]) -> str:

@@ -1,5 +1,6 @@
 """The bot's trips to Redis: a batch (and its stems) out, a stop request, a result back.
 
+Each batch goes to the SAQ queue of the models it needs (its route, see :mod:`bot.remote.routes`).
 No bookkeeping and no retries here: every call raises the Redis client's error when Redis is
 unreachable, and the executor decides what that means (see :mod:`bot.remote.executor`).
 """
@@ -15,7 +16,7 @@ from saq.job import TERMINAL_STATUSES, Status
 from saq.job import Job as SaqJob
 
 from bot.config import ExecutorConfig
-from bot.remote.broker import FUNCTION, PROTOCOL, Keys, ResilientQueue, job_ids_of
+from bot.remote.broker import FUNCTION, PROTOCOL, Keys, ResilientQueue, job_ids_of, split_job_id
 from bot.remote.flights import Flight
 from bot.remote.wire import Outcomes, decode_outcomes, mix_to_bytes
 
@@ -23,31 +24,37 @@ from bot.remote.wire import Outcomes, decode_outcomes, mix_to_bytes
 class Courier:
     """Carries flights to Redis and their results back (see the module docstring)."""
 
-    def __init__(
-        self, client: Redis, queue: ResilientQueue, settings: ExecutorConfig, max_attempts: int
-    ) -> None:
+    def __init__(self, client: Redis, settings: ExecutorConfig, max_attempts: int) -> None:
         self.client = client
-        self.queue = queue
+        self.queues: dict[str, ResilientQueue] = {}
+        """The SAQ queue of each route used so far."""
         self.keys = Keys(settings.queue_name)
         self.ttl_s = settings.result_ttl_s
         self.heartbeat_s = settings.heartbeat_s
         self.max_attempts = max_attempts
 
+    def queue(self, route: str) -> ResilientQueue:
+        if route not in self.queues:
+            self.queues[route] = ResilientQueue(self.client, route)
+        return self.queues[route]
+
     async def send(self, flight: Flight) -> None:
-        """Write ``flight``'s stems, then its SAQ job (refused by SAQ while one with its key is live)."""
+        """Write ``flight``'s stems, then its SAQ job in its route's queue (refused by SAQ while one
+        with its key is live), then wake the workers that consume that queue."""
         for source_key, mix in flight.sources.items():
             await self.client.set(source_key, await asyncio.to_thread(mix_to_bytes, mix), ex=self.ttl_s)
-        await self.queue.enqueue(
+        await self.queue(flight.route).enqueue(
             SaqJob(
                 function=FUNCTION,
                 key=flight.key,
-                kwargs={"orders": flight.orders, "protocol": PROTOCOL},
+                kwargs={"orders": flight.orders, "protocol": PROTOCOL, "models": list(flight.models)},
                 timeout=0,  # renders take what they take; the heartbeat says whether a worker lives
                 heartbeat=3 * self.heartbeat_s,  # each worker sets its own once it starts the batch
                 retries=self.max_attempts,
                 ttl=self.ttl_s,
             )
         )
+        await self.client.publish(self.keys.work_channel, flight.route)
 
     async def stop(self, job_id: int) -> None:
         """Tell every worker to stop ``job_id``: a key (read at each batch start and heartbeat) and
@@ -56,7 +63,9 @@ class Courier:
         await self.client.publish(self.keys.stop_channel, str(job_id))
 
     async def records(self, flights: list[Flight]) -> list[SaqJob | None]:
-        return await self.queue.jobs([flight.key for flight in flights])
+        queues = [self.queue(flight.route) for flight in flights]
+        blobs = await self.client.mget([q.job_id(f.key) for q, f in zip(queues, flights, strict=True)])
+        return [q.deserialize(blob) for q, blob in zip(queues, blobs, strict=True)]
 
     async def fetch(self, record: SaqJob) -> tuple[str | None, Outcomes | None]:
         """The result blob a finished SAQ job points to, decoded (None: gone from Redis).
@@ -82,16 +91,22 @@ class Courier:
 
     async def unknown_to_saq(self, record: SaqJob) -> bool:
         """Not in SAQ's own lists (Redis lost them and a worker's heartbeat wrote the record back)."""
-        return await self.client.zscore(self.queue.namespace("incomplete"), record.id) is None
+        return await self.client.zscore(record.queue.namespace("incomplete"), record.id) is None
 
     async def live_batches(self) -> AsyncIterator[Flight]:
-        """Batches an earlier run of the bot handed out that Redis still has (finished ones too)."""
-        async for job in self.queue.iter_jobs():
-            orders = (job.kwargs or {}).get("orders")
-            if job.function != FUNCTION or not job_ids_of(job.key) or not orders:
+        """Batches an earlier run of the bot handed out that Redis still has (finished ones too),
+        in every route."""
+        async for job_id in self.client.scan_iter(match=self.keys.job_channels, count=200):
+            route, key = split_job_id(job_id.decode())
+            job = await self.queue(route).job(key)
+            if job is None:
+                continue
+            kwargs = job.kwargs or {}
+            orders, models = kwargs.get("orders"), kwargs.get("models")
+            if job.function != FUNCTION or not job_ids_of(job.key) or not orders or not models:
                 continue
             if job.status in (Status.FAILED, Status.ABORTED):
                 continue
-            flight = Flight(job.key, list(orders), adopted=True, sent=True)
+            flight = Flight(job.key, list(orders), route, tuple(models), adopted=True, sent=True)
             flight.finished = job.status in TERMINAL_STATUSES
             yield flight

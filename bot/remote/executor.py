@@ -1,10 +1,13 @@
 """The bot's executor when the model runs on GPU workers: batches go through Redis (SAQ).
 
 The scheduler keeps fairness and limits: it takes a batch from its fair queue only when
-:meth:`RemoteExecutor.ready` says a worker has room, so Redis never holds more than the workers
-can start (one batch on each GPU plus the next one each), and a later fair turn never waits
-behind a long Redis list. Each batch is one SAQ job keyed by its job ids; at start the executor
-reads what an earlier run left in Redis and waits on it instead of handing those jobs out again.
+:meth:`RemoteExecutor.route` says a worker that serves every model of the batch has room, so
+Redis never holds more than the workers can start (one batch on each GPU plus the next one each),
+a later fair turn never waits behind a long Redis list, and a batch for a model no online worker
+serves keeps its place while other models' batches go by. Each batch is one SAQ job keyed by its
+job ids, in the queue of the models it needs (see :mod:`bot.remote.routes`); at start the
+executor reads what an earlier run left in Redis and waits on it instead of handing those jobs
+out again.
 
 Two loops keep the books: a pub/sub listener (job changes, every step's progress) for speed, and
 a poll every half heartbeat for certainty — it reads the workers' presence, collects finished
@@ -28,10 +31,11 @@ from saq.job import Job as SaqJob
 from saq.job import Status
 
 from bot.config import REDIS_PASSWORD_ENV, Config, ExecutorConfig
-from bot.jobs.executor import ExecutorInfo, ExecutorUnavailable, ProgressListener, Work
-from bot.remote.broker import REDIS_DOWN, Keys, Outage, ResilientQueue, batch_key, connect
+from bot.jobs.executor import ExecutorInfo, ExecutorUnavailable, ProgressListener, Route, Work
+from bot.remote.broker import REDIS_DOWN, Keys, Outage, ResilientQueue, batch_key, connect, split_job_id
 from bot.remote.courier import Courier
 from bot.remote.flights import Fleet, Flight, Flights, describe, parse_workers
+from bot.remote.routes import resolve, route_name
 from bot.remote.wire import WireError, order_to_dict
 from bot.tasks import spawn
 from generation.errors import GenerationError
@@ -50,15 +54,26 @@ class RemoteExecutor:
     kind = "redis"
 
     def __init__(
-        self, client: Redis, settings: ExecutorConfig, *, max_attempts: int, max_batch: int = 0
+        self,
+        client: Redis,
+        settings: ExecutorConfig,
+        *,
+        offered: Sequence[str],
+        max_attempts: int,
+        max_batch: int = 0,
     ) -> None:
+        if not offered:
+            raise ValueError("the bot offers at least one model")
         self.client = client
         self.settings = settings
+        self.offered = tuple(offered)
+        """The models users may ask for (the bot's ``[model]``), the default first."""
         self.max_attempts = max_attempts
         self.max_batch = max_batch
         self.keys = Keys(settings.queue_name)
         self.queue = ResilientQueue(client, settings.queue_name)
-        self.courier = Courier(client, self.queue, settings, max_attempts)
+        """Where the workers' presence is (batches are in the queues of their models)."""
+        self.courier = Courier(client, settings, max_attempts)
         self.flights = Flights()
         self.fleet = Fleet()
         self.poll_s = max(0.2, settings.heartbeat_s / 2)
@@ -66,7 +81,6 @@ class RemoteExecutor:
         self._outage = Outage("the bot")
         self._tasks: set[asyncio.Task[object]] = set()
         self._warned: set[str] = set()
-        self._model = "unknown"
         self._sample_rate = DEFAULT_SAMPLE_RATE
         self._checking = asyncio.Lock()
 
@@ -74,7 +88,13 @@ class RemoteExecutor:
     def from_config(cls, config: Config) -> RemoteExecutor:
         settings = config.executor
         client = connect(settings.redis_url, os.environ.get(REDIS_PASSWORD_ENV))
-        return cls(client, settings, max_attempts=config.queue.max_attempts, max_batch=config.queue.max_batch)
+        return cls(
+            client,
+            settings,
+            offered=config.model.catalog().names,
+            max_attempts=config.queue.max_attempts,
+            max_batch=config.queue.max_batch,
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -119,11 +139,12 @@ class RemoteExecutor:
 
     @property
     def model_name(self) -> str:
-        models = self.fleet.models
-        return models[0] if models else self._model
+        """The bot's default model (what a request that names none is rendered with)."""
+        return self.offered[0]
 
     def batch_limit(self, request: GenerationRequest) -> int:
-        return self.max_batch or self.fleet.batch_limit(request.duration_s)
+        needs = frozenset(resolve([request.model], self.model_name))
+        return self.max_batch or self.fleet.batch_limit(request.duration_s, needs)
 
     def available(self) -> bool:
         return self.fleet.online > 0 and not self._outage.is_down
@@ -132,12 +153,27 @@ class RemoteExecutor:
     def lanes(self) -> int:
         return max(1, self.fleet.online)
 
+    def _live(self) -> list[frozenset[str]]:
+        return [flight.demand for flight in self.flights.live()]
+
     def _room(self) -> bool:
-        return self.available() and len(self.flights.live()) < self.fleet.slots
+        return self.available() and self.fleet.any_room(self._live())
 
     async def ready(self) -> None:
         async with self._changed:
             await self._changed.wait_for(self._room)
+
+    def route(self, models: Sequence[str | None]) -> Route:
+        names = resolve(models, self.model_name)
+        if not names:
+            return Route((), served=True, room=True)  # no GPU work (served in the bot)
+        needs = frozenset(names)
+        served = self.available() and self.fleet.serves(needs)
+        return Route(names, served, served and self.fleet.has_room(self._live(), needs))
+
+    async def room_changed(self) -> None:
+        async with self._changed:
+            await self._changed.wait()
 
     async def submit(
         self, batch: Sequence[Work], progress: ProgressListener
@@ -168,14 +204,18 @@ class RemoteExecutor:
 
     def _flight(self, works: Sequence[Work]) -> Flight:
         key = batch_key(work.job_id for work in works)
-        orders, sources = [], {}
+        orders, sources, models = [], {}, set()
         for work in works:
+            # Named here: a worker's own default model may be another one.
+            work = Work(work.job_id, work.render.naming(self.model_name))
+            models.update(resolve(work.render.models(), self.model_name))
             source_key = None
             if work.render.source is not None:
                 source_key = self.keys.source(key, work.job_id)
                 sources[source_key] = work.render.source
             orders.append(order_to_dict(work, source_key))
-        return Flight(key, orders, sources)
+        names = tuple(sorted(models))
+        return Flight(key, orders, route_name(self.settings.queue_name, names), names, sources)
 
     def cancel(self, job_id: int) -> bool:
         flight = self.flights.by_job.get(job_id)
@@ -187,7 +227,7 @@ class RemoteExecutor:
 
     def info(self) -> ExecutorInfo:
         state = "waiting for a GPU worker (Redis unreachable)" if self._outage.is_down else None
-        return describe(self.kind, self.fleet, len(self.flights.live()), self.settings, state)
+        return describe(self.kind, self.fleet, len(self.flights.live()), self.settings, self.offered, state)
 
     # -- talking to Redis ---------------------------------------------------------------------------
 
@@ -199,7 +239,7 @@ class RemoteExecutor:
             self._outage.down(exc)
             return
         flight.sent = True
-        log.info("jobs %s: handed to the GPU workers", flight.key)
+        log.info("jobs %s: handed to the GPU workers (%s)", flight.key, flight.route)
 
     async def _send_stop(self, job_id: int) -> None:
         for wait in (0.0, 0.5, 1.0, 2.0, 5.0, 10.0):
@@ -216,7 +256,7 @@ class RemoteExecutor:
         info = await self.queue.info()
         self.fleet = parse_workers(info.get("workers") or {}, self._warned)
         if self.fleet.workers:
-            self._model, self._sample_rate = self.fleet.models[0], self.fleet.workers[0].sample_rate
+            self._sample_rate = self.fleet.workers[0].sample_rate
         await self._check(self.flights.live())
         self.flights.expire(self.settings.result_ttl_s)
         self._outage.up()
@@ -275,7 +315,7 @@ class RemoteExecutor:
             flight.sent = False
             await self._send(flight)
             return
-        self._model, self._sample_rate = outcome.model, outcome.sample_rate
+        self._sample_rate = outcome.sample_rate
         log.info(
             "jobs %s: result collected from %s (%d job(s))", flight.key, outcome.worker, len(outcome.results)
         )
@@ -305,7 +345,6 @@ class RemoteExecutor:
                 await self._notify()
 
     async def _listen(self) -> None:
-        prefix = self.keys.job_channels[:-1]
         while True:
             try:
                 async with self.client.pubsub() as pubsub:
@@ -315,7 +354,8 @@ class RemoteExecutor:
                         if message["type"] == "message":
                             self._on_progress(message["data"])
                         elif message["type"] == "pmessage":
-                            flight = self.flights.by_key.get(message["channel"].decode()[len(prefix) :])
+                            _route, key = split_job_id(message["channel"].decode())
+                            flight = self.flights.by_key.get(key)
                             if flight is not None and not flight.finished:
                                 await self._check_now([flight])
             except REDIS_DOWN as exc:

@@ -3,7 +3,7 @@
 Pure bookkeeping, no Redis: :class:`Flights` knows which SAQ batch each job id is in (one live
 batch per job, so a job is never handed out twice), which futures wait on it, and how much room
 the workers have; :func:`parse_workers` reads the workers' presence records into a
-:class:`Fleet` (who is online, with which model, and how big a batch each can take).
+:class:`Fleet` (who is online, with which models, and how big a batch each can take).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from bot.config import ExecutorConfig
 from bot.jobs.executor import ExecutorInfo, ProgressListener
 from bot.remote.broker import PROTOCOL
+from bot.remote.routes import Demand, any_room, has_room, serves
 from bot.remote.wire import Outcome, Outcomes
 from generation.errors import Cancelled
 from generation.recipes.mixing import Mix
@@ -32,6 +33,10 @@ class Flight:
 
     key: str
     orders: list[dict[str, Any]]
+    route: str
+    """The SAQ queue it is in (named after the models it needs; see :mod:`bot.remote.routes`)."""
+    models: tuple[str, ...]
+    """Every model it renders with."""
     sources: dict[str, Mix] = field(default_factory=dict)
     """Stems to upload (again, after Redis lost them) under their keys."""
     waiting: dict[int, asyncio.Future[Rendered]] = field(default_factory=dict)
@@ -49,6 +54,10 @@ class Flight:
     @property
     def job_ids(self) -> list[int]:
         return [int(order["job_id"]) for order in self.orders]
+
+    @property
+    def demand(self) -> Demand:
+        return frozenset(self.models)
 
 
 class Flights:
@@ -150,7 +159,8 @@ class WorkerView:
 
     id: str
     name: str
-    model: str
+    models: tuple[str, ...]
+    """The models it serves, its default first."""
     sample_rate: int
     device: str
     slots: int
@@ -172,17 +182,31 @@ class Fleet:
     def online(self) -> int:
         return len(self.workers)
 
-    @property
-    def slots(self) -> int:
-        return sum(worker.slots for worker in self.workers)
+    def serving(self, models: Demand) -> list[WorkerView]:
+        """The workers that serve every one of ``models``."""
+        return [worker for worker in self.workers if models <= set(worker.models)]
 
-    def batch_limit(self, duration_s: float) -> int:
-        """The biggest batch every worker online can take (1 while none is)."""
-        return min((worker.batch_for(duration_s) for worker in self.workers), default=1)
+    def batch_limit(self, duration_s: float, models: Demand = frozenset()) -> int:
+        """The biggest batch every worker that serves ``models`` can take (1 while none is)."""
+        return min((worker.batch_for(duration_s) for worker in self.serving(models)), default=1)
 
     @property
     def models(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(worker.model for worker in self.workers))
+        """Every model some worker online serves."""
+        return tuple(dict.fromkeys(model for worker in self.workers for model in worker.models))
+
+    def _routing(self) -> list[tuple[frozenset[str], int]]:
+        return [(frozenset(worker.models), worker.slots) for worker in self.workers]
+
+    def serves(self, models: Demand) -> bool:
+        return serves(self._routing(), models)
+
+    def has_room(self, live: list[Demand], models: Demand) -> bool:
+        """A worker that serves ``models`` has a slot beside the batches in flight (``live``)."""
+        return has_room(live, self._routing(), models)
+
+    def any_room(self, live: list[Demand]) -> bool:
+        return any_room(live, self._routing())
 
 
 def parse_workers(workers: Mapping[str, Any], warned: set[str] | None = None) -> Fleet:
@@ -194,11 +218,14 @@ def parse_workers(workers: Mapping[str, Any], warned: set[str] | None = None) ->
             if meta.get("protocol") != PROTOCOL:
                 raise ValueError(f"protocol {meta.get('protocol')!r}, the bot speaks {PROTOCOL}")
             sizes = sorted((float(k), max(1, int(v))) for k, v in dict(meta["max_batch"]).items())
+            models = meta["models"]
+            if not isinstance(models, list) or not models:
+                raise ValueError(f"models {models!r} is not a list of model names")
             views.append(
                 WorkerView(
                     id=worker_id,
                     name=str(meta["name"]),
-                    model=str(meta["model"]),
+                    models=tuple(dict.fromkeys(str(model) for model in models)),
                     sample_rate=int(meta["sample_rate"]),
                     device=str(meta["device"]),
                     slots=max(1, int(meta["slots"])),
@@ -213,19 +240,23 @@ def parse_workers(workers: Mapping[str, Any], warned: set[str] | None = None) ->
 
 
 def describe(
-    kind: str, fleet: Fleet, out: int, settings: ExecutorConfig, state: str | None = None
+    kind: str,
+    fleet: Fleet,
+    out: int,
+    settings: ExecutorConfig,
+    offered: tuple[str, ...],
+    state: str | None = None,
 ) -> ExecutorInfo:
-    """What ``/status`` shows: the workers online and their GPUs, Redis, the batches out."""
+    """What ``/status`` shows: the workers online with their GPUs and models, the models on offer
+    that no worker serves, Redis, the batches out."""
     if state is None:
         state = "waiting for a GPU worker" if not fleet.online else "generating" if out else "ready"
-    workers = ", ".join(f"{w.name} ({w.device})" for w in fleet.workers) or "none online"
+    workers = "\n".join(f"{w.name} ({w.device}): {', '.join(w.models)}" for w in fleet.workers)
+    details = {"GPU workers": workers[:1000] or "none online"}
+    missing = [model for model in offered if model not in fleet.models]
+    if fleet.online and missing:
+        details["Models without a GPU worker"] = ", ".join(missing)[:1000]
+    details["Redis"] = f"{settings.redis_url} · {settings.queue_name} · {out} batches out"
     return ExecutorInfo(
-        kind=kind,
-        models=fleet.models,
-        device=f"{fleet.online} GPU worker(s)",
-        state=state,
-        details={
-            "GPU workers": workers[:1000],
-            "Redis": f"{settings.redis_url} · {settings.queue_name} · {out} batches out",
-        },
+        kind=kind, models=offered, device=f"{fleet.online} GPU worker(s)", state=state, details=details
     )

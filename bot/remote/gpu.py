@@ -113,7 +113,14 @@ class BatchRunner:
 
     # -- the SAQ job function ---------------------------------------------------------------------
 
-    async def render_batch(self, ctx: dict[str, Any], *, orders: list[dict[str, Any]], protocol: int) -> dict:
+    async def render_batch(
+        self,
+        ctx: dict[str, Any],
+        *,
+        orders: list[dict[str, Any]],
+        protocol: int,
+        models: list[str] | None = None,
+    ) -> dict:
         """Run one batch; returns where its outcome blob is (a small record, kept by SAQ)."""
         job: SaqJob = ctx["job"]
         key = job.key
@@ -124,7 +131,7 @@ class BatchRunner:
         heartbeat = asyncio.create_task(self._heartbeat(job, ids), name=f"heartbeat-{key}")
         try:
             with job_context(ids[0]):
-                outcomes = await self._run(key, orders, ids, protocol)
+                outcomes = await self._run(key, orders, ids, protocol, models or [])
                 blob = await asyncio.to_thread(
                     encode_outcomes,
                     outcomes,
@@ -154,10 +161,14 @@ class BatchRunner:
                 self._pending.pop(job_id, None)
 
     async def _run(
-        self, key: str, orders: Sequence[dict[str, Any]], ids: list[int], protocol: int
+        self, key: str, orders: Sequence[dict[str, Any]], ids: list[int], protocol: int, models: list[str]
     ) -> dict[int, Outcome]:
         if protocol != PROTOCOL:
             error = GenerationError(f"the GPU worker speaks protocol {PROTOCOL}, the bot {protocol}")
+            return dict.fromkeys(ids, error)
+        missing = [model for model in models if model not in self.local.gpu.models]
+        if missing:  # its queue said we serve them all: a worker configured under the wrong names
+            error = GenerationError(f"the GPU worker {self.name} does not serve {', '.join(missing)}")
             return dict.fromkeys(ids, error)
         outcomes: dict[int, Outcome] = {}
         works: list[Work] = []

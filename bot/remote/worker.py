@@ -1,16 +1,18 @@
 """``ambientgen worker --config PATH``: one GPU worker, taking batches from Redis.
 
-It reads the bot's config file (``[executor]`` for Redis, ``[model]`` for the model and its GPU —
-``device = "cuda:1"`` for a second worker on a second GPU — ``[audio]`` for finishing, ``[queue]
-job_timeout_s`` and ``max_batch``), reaches Redis, loads and warms the model once, then serves
-until SIGTERM/Ctrl-C. A problem at start (bad config, Redis unreachable, model missing) is one
-line on stderr and a non-zero exit, like ``ambientgen run``.
+It reads the bot's config file (``[executor]`` for Redis, ``[model]`` for its models — ``id`` and
+``also``, every one of which it serves — and its GPU — ``device = "cuda:1"`` for a second worker
+on a second GPU — ``[audio]`` for finishing, ``[queue] job_timeout_s`` and ``max_batch``), reaches
+Redis, loads and warms its models once, then serves until SIGTERM/Ctrl-C. A problem at start
+(bad config, Redis unreachable, model missing) is one line on stderr and a non-zero exit, like
+``ambientgen run``.
 
-The queue machinery is SAQ's ``Worker``: it moves a batch to the active list atomically, keeps this
-worker's presence (with its model, GPU and batch sizes) under ``saq:<queue>:worker_info``, and —
-in every worker — sweeps batches whose worker stopped heartbeating back into the queue (with the
-sweep rule of :class:`~bot.remote.broker.ResilientQueue`), so a SIGKILLed worker's batch runs
-again elsewhere. This process imports no Discord code.
+The queue machinery is SAQ's ``Worker``: it takes batches only from the queues of its models
+(:class:`~bot.remote.intake.RoutedQueue`), moving each to the active list atomically, keeps this
+worker's presence (with its models, GPU and batch sizes) under ``saq:<queue>:worker_info``, and —
+in every worker — sweeps batches whose worker stopped heartbeating back into their queue (with
+the sweep rule of :class:`~bot.remote.broker.ResilientQueue`), so a SIGKILLed worker's batch runs
+again on another worker that serves its models. This process imports no Discord code.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from saq import Worker
-from saq.job import Job as SaqJob
 
 from bot.config import REDIS_PASSWORD_ENV, Config, ConfigError, load_config
-from bot.remote.broker import FUNCTION, PROTOCOL, REDIS_DOWN, SLOTS_PER_WORKER, Keys, ResilientQueue, connect
+from bot.remote.broker import FUNCTION, PROTOCOL, REDIS_DOWN, SLOTS_PER_WORKER, Keys, connect
 from bot.remote.gpu import BatchRunner, GpuTurn
+from bot.remote.intake import RoutedQueue
+from bot.remote.routes import routes_served
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +62,6 @@ def run_worker(config_path: Path | None) -> int:
         return 130
 
 
-class WorkerQueue(ResilientQueue):
-    """Takes a batch from Redis only while this worker's GPU is free (see :class:`GpuTurn`)."""
-
-    def __init__(self, *args: Any, turn: GpuTurn, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.turn = turn
-
-    async def dequeue(self, timeout: float = 0.0, poll_interval: float = 0.0) -> SaqJob | None:  # noqa: ASYNC109
-        async with self.turn.taking:
-            await self.turn.wait_free()
-            job = await super().dequeue(timeout, poll_interval)
-            if job is not None:
-                self.turn.claim(job.key)
-            return job
-
-
 class GpuWorker(Worker):
     """SAQ's worker, with a presence that outlives a slow tick and upkeep that rides out outages."""
 
@@ -102,10 +89,10 @@ class GpuWorker(Worker):
         await super().stop()
 
     async def abort(self, abort_threshold: float) -> None:
-        try:
-            await super().abort(abort_threshold)
-        except REDIS_DOWN:
-            pass  # the queue's outage note already said so; batches are checked again next tick
+        # SAQ's abort upkeep looks running batches up in the presence queue, while they live in
+        # their routes' queues; and nothing here aborts through SAQ (a user's cancel travels by
+        # the stop keys, a dead worker's batch by the sweep). So there is nothing to look up.
+        return
 
 
 def _name(config: Config) -> str:
@@ -142,7 +129,8 @@ async def _serve(config: Config) -> int:
     beat = settings.heartbeat_s
     ttl = settings.result_ttl_s
     runner = BatchRunner(local, client, keys, turn, name=name, heartbeat_s=beat, result_ttl_s=ttl)
-    queue = WorkerQueue(client, settings.queue_name, turn=turn)
+    routes = routes_served(settings.queue_name, local.gpu.models)
+    queue = RoutedQueue(client, settings.queue_name, routes, turn=turn)
     worker = GpuWorker(
         queue,
         functions=[(FUNCTION, runner.render_batch)],
@@ -155,9 +143,10 @@ async def _serve(config: Config) -> int:
     background = [
         asyncio.create_task(runner.publish_progress(), name="progress"),
         asyncio.create_task(runner.listen_for_stops(), name="stops"),
+        asyncio.create_task(queue.listen_for_work(), name="work"),
     ]
-    log.info("worker %s serving queue %s of %s (model %s)", name, settings.queue_name, settings.redis_url,
-             local.model_name)  # fmt: skip
+    log.info("worker %s serving queue %s of %s (models %s; routes %s)", name, settings.queue_name,
+             settings.redis_url, ", ".join(local.gpu.models), ", ".join(routes))  # fmt: skip
     try:
         await queue.connect()
         await worker.start()  # until SIGTERM / SIGINT
@@ -178,7 +167,7 @@ def _metadata(config: Config, local: Any, name: str) -> dict[str, Any]:
     return {
         "protocol": PROTOCOL,
         "name": name,
-        "model": local.model_name,
+        "models": list(local.gpu.models),
         "sample_rate": local.sample_rate,
         "device": device,
         "slots": SLOTS_PER_WORKER,
@@ -189,5 +178,5 @@ def _metadata(config: Config, local: Any, name: str) -> dict[str, Any]:
 def _batch(config: Config, local: Any, duration_s: float) -> int:
     if config.queue.max_batch:
         return config.queue.max_batch
-    engine = local.gpu.loaded_engine
-    return int(engine.max_batch(duration_s)) if engine is not None else 1
+    # One number for every model it serves: the smallest, so a batch fits on any of them.
+    return min((int(engine.max_batch(duration_s)) for engine in local.gpu.engines), default=1)

@@ -73,6 +73,30 @@ def waiting_for_gpu_text(position: int, total: int) -> str:
     return f"Queued — position {position} of {total}, waiting for a GPU worker"
 
 
+def models_phrase(models: tuple[str, ...]) -> str:
+    """E.g. "model tiny-sao", "models tiny and tiny-sao" (names escaped, the whole kept short)."""
+    names = [shown(model, 80) for model in models]
+    if len(names) == 1:
+        return f"model {names[0]}"
+    return f"models {', '.join(names[:-1])} and {names[-1]}"
+
+
+def waiting_for_model_text(position: int, total: int, models: tuple[str, ...]) -> str:
+    """Shown instead of a time estimate while no online GPU worker serves the job's models."""
+    wanted = models_phrase(models)
+    return fit_content(f"Queued — position {position} of {total}, waiting for a GPU worker with {wanted}")
+
+
+def waiting_for_models_summary(blocked: list[tuple[tuple[str, ...], int]]) -> str:
+    """For ``/status``: "2 jobs need a GPU worker with model tiny-sao"; one line per model set."""
+    lines = [
+        f"{count} job{'s' if count != 1 else ''} need{'s' if count == 1 else ''} a GPU worker with "
+        f"{models_phrase(models)}"
+        for models, count in blocked
+    ]
+    return clip("\n".join(lines), 1024)
+
+
 CANCELLED_TEXT = "🛑 Cancelled."
 UNEXPECTED_FAILURE = "Something went wrong while generating. Please try again."
 RESTARTING = "The bot is restarting; please try again in a minute."

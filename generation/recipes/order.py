@@ -9,6 +9,7 @@ render path needs besides the job: the :class:`Gpu`, the finishing settings, whe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -115,10 +116,31 @@ class RenderJob:
         return self.recipe.needs_gpu
 
     def models(self) -> list[str | None]:
-        """Every model the job renders with, in order, each once (None: the default model)."""
+        """Every model the job renders with, in order, each once (None: the default model); a
+        level change none, a layer reroll only its layer's."""
         recipe = self.recipe
+        if not recipe.needs_gpu:
+            return []
+        if recipe.reroll_layer is not None and 0 <= recipe.reroll_layer < len(recipe.layer_requests):
+            return [recipe.layer_requests[recipe.reroll_layer].model]
         requests = recipe.compare or recipe.layer_requests or (self.request,)
         return list(dict.fromkeys(request.model for request in requests))
+
+    def naming(self, default: str) -> RenderJob:
+        """The same job with every request that names no model naming ``default`` (so that it
+        renders on that model wherever it runs, not on the default of another process)."""
+
+        def named(request: GenerationRequest) -> GenerationRequest:
+            return request if request.model else request.with_model(default)
+
+        recipe = dataclasses.replace(
+            self.recipe,
+            layer_requests=tuple(map(named, self.recipe.layer_requests)),
+            compare=tuple(map(named, self.recipe.compare)),
+        )
+        # A comparison's own request stands for both takes and stays blind: it names no model.
+        request = self.request if self.recipe.compare else named(self.request)
+        return dataclasses.replace(self, request=request, recipe=recipe)
 
     def plain_requests(self) -> list[GenerationRequest]:
         """A plain job's requests: one per variation, with consecutive seeds."""

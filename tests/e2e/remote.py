@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from tests.e2e.harness import World, running_world
@@ -29,11 +29,21 @@ async def remote_world(
     start_workers: bool = True,
     shards: int = 2,
     overrides: dict[str, dict[str, object]] | None = None,
+    worker_models: Sequence[Sequence[str]] | None = None,
 ) -> AsyncIterator[World]:
+    """``worker_models``: the models of each worker (its ``[model] id`` first, then ``also``), one
+    worker per entry; default ``workers`` workers of the tiny model."""
+    models = list(worker_models) if worker_models is not None else [["tiny"]] * workers
     with running_redis(workdir / "redis") as redis:
         procs = [
-            WorkerProcess(workdir / "workers", redis.url, f"worker{i + 1}", heartbeat_s=HEARTBEAT_S)
-            for i in range(workers)
+            WorkerProcess(
+                workdir / "workers",
+                redis.url,
+                f"worker{i + 1}",
+                heartbeat_s=HEARTBEAT_S,
+                overrides={"model": {"id": ids[0], "also": [{"id": other} for other in ids[1:]]}},
+            )
+            for i, ids in enumerate(models)
         ]
         sections: dict[str, dict[str, object]] = {
             "executor": {"kind": "redis", "redis_url": redis.url, "heartbeat_s": HEARTBEAT_S}

@@ -192,3 +192,63 @@ async def test_cancel_stops_a_job_running_on_a_worker_between_steps(tmp_path: Pa
         assert worker.hold_file.exists()  # it stopped while still held: between two steps
         assert [r["status"] for r in world.bot.db_rows("SELECT status FROM jobs")] == ["cancelled"]
         assert posts_per_job(world) == {}
+
+
+def ran_on(worker: WorkerProcess, job_id: int) -> bool:
+    return bool(re.search(rf"jobs (\d+\+)*{job_id}(\+\d+)*: done on ", worker.log()))
+
+
+async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tmp_path: Path) -> None:
+    bot_models = {"model": {"also": [{"id": "tiny-sao"}]}}
+    async with remote_world(
+        tmp_path, worker_models=[["tiny"], ["tiny-sao"]], start_workers=False, overrides=bot_models
+    ) as world:
+        assert world.other_guild is not None
+        tiny_worker, sao_worker = world.workers
+        await tiny_worker.start()
+        a, b = world.guild, world.other_guild
+        # The tiny-sao jobs come first in fair order; no worker serves their model yet.
+        sao_handles = [
+            await ambient_in(world, a, world.alice, prompt="harbour wind", duration=2.5, model="tiny-sao"),
+            await ambient_in(world, b, world.carol, prompt="harbour bells", duration=2.5, model="tiny-sao"),
+        ]
+        tiny_handles = [
+            await ambient_in(world, a, world.bob, prompt="rain on leaves", duration=2.5, model="tiny"),
+            await ambient_in(world, b, world.carol, prompt="rain on tin", duration=2.5),  # the default
+        ]
+        for handle in sao_handles:
+            await handle.wait_original(
+                lambda m: m["content"].endswith("waiting for a GPU worker with model tiny-sao"),
+                timeout=RESULT_TIMEOUT_S,
+            )
+        # ... and do not hold up the model that has a worker.
+        tiny_ids = [
+            job_id_of(await rerollable(world, await h.followup(timeout=RESULT_TIMEOUT_S)))
+            for h in tiny_handles
+        ]
+        status = await world.standin.invoke_command(
+            "status", user=world.alice, guild_id=a.id, channel_id=channel_of(world, a)
+        )
+        embed = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"][0]
+        fields = {f["name"]: f["value"] for f in embed["fields"]}
+        assert fields["GPU workers"].endswith(": tiny") and fields["GPU workers"].count("\n") == 0
+        assert fields["Models without a GPU worker"] == "tiny-sao"
+        assert fields["Waiting for a GPU worker"] == "2 jobs need a GPU worker with model tiny-sao"
+        rows = world.bot.db_rows("SELECT id, status FROM jobs ORDER BY id")
+        sao_ids = [r["id"] for r in rows if r["id"] not in tiny_ids]
+        assert [r["status"] for r in rows if r["id"] in sao_ids] == ["queued", "queued"]
+
+        await sao_worker.start()  # their worker comes: they go, each once, on it
+        for handle in sao_handles:
+            assert (
+                job_id_of(await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))) in sao_ids
+            )
+        assert posts_per_job(world) == dict.fromkeys(tiny_ids + sao_ids, 1)
+        assert [r["status"] for r in world.bot.db_rows("SELECT status FROM jobs")] == ["done"] * 4
+        for job_id in tiny_ids:
+            assert ran_on(tiny_worker, job_id) and not ran_on(sao_worker, job_id)
+        for job_id in sao_ids:
+            assert ran_on(sao_worker, job_id) and not ran_on(tiny_worker, job_id)
+        collected = set(re.findall(r"result collected from (\S+) ", world.bot.log()))
+        assert collected == {await worker_name(tiny_worker), await worker_name(sao_worker)}
+        assert "ambientgen@tiny-sao" in world.bot.log()  # the route it was handed out on

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.jobs.executor import ExecutorInfo, ProgressListener, Work
+from bot.jobs.executor import ExecutorInfo, ProgressListener, Route, Work
 from bot.jobs.messenger import DiscordUnavailable
 from bot.jobs.poster import Message, Outcome, Posted, Unknown
 from bot.storage import Job
@@ -70,6 +70,12 @@ class FakeExecutor:
         return True
 
     async def ready(self) -> None: ...
+
+    def route(self, models: Sequence[str | None]) -> Route:
+        return Route(tuple(model or "fake-model" for model in models), True, True)
+
+    async def room_changed(self) -> None:
+        await asyncio.get_running_loop().create_future()  # every route always has room
 
     @property
     def lanes(self) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs.executor import ProgressListener, Work
+from bot.jobs.executor import ProgressListener, Route, Work
 from bot.storage import Database, JobStatus
 from generation.recipes.order import Progress, Rendered
 from tests.bot.jobs.fakes import FakeExecutor, rendered_for
@@ -132,3 +132,47 @@ async def test_stopping_waits_for_every_job_in_flight(lanes: tuple[Rig, LaneExec
         await executor.finish(job.id)
     await asyncio.wait_for(stopping, 10)
     assert [(await ended(rig, job.id)).status for job in jobs] == [JobStatus.DONE, JobStatus.DONE]
+
+
+class ModelLaneExecutor(LaneExecutor):
+    """Lanes that serve only the models in ``served`` (as GPU workers of one model each)."""
+
+    def __init__(self, lanes: int, served: set[str]) -> None:
+        super().__init__(lanes)
+        self.served = served
+
+    def route(self, models: Sequence[str | None]) -> Route:
+        names = tuple(model or "tiny" for model in models)
+        served = set(names) <= self.served
+        return Route(names, served, served and len(self.pending) < self.open_lanes)
+
+    async def room_changed(self) -> None:
+        async with self._room:
+            await self._room.wait()
+
+    async def serve(self, model: str) -> None:
+        self.served.add(model)
+        async with self._room:
+            self._room.notify_all()
+
+
+async def test_a_job_whose_model_has_no_gpu_keeps_its_place_while_others_go(tmp_path: Path) -> None:
+    async with Database.open(tmp_path / "db.sqlite3") as db:
+        rig = Rig(db, tmp_path)
+        executor = ModelLaneExecutor(lanes=1, served={"tiny"})
+        rig.scheduler.executor = executor
+        rig.scheduler.start()
+        try:
+            sao = await rig.queue_job(1, "sao job", model="tiny-sao")
+            tiny = [await rig.queue_job(user, f"job {user}") for user in (2, 3)]
+            await eventually(lambda: executor.batches == [[tiny[0].id]])
+            assert rig.queue.ordered()[0].id == sao.id  # first in fair order, but no GPU serves it
+            await executor.finish(tiny[0].id)
+            await eventually(lambda: executor.batches[-1] == [tiny[1].id])
+            await executor.serve("tiny-sao")  # its worker comes; the lane is busy until this ends
+            await executor.finish(tiny[1].id)
+            await eventually(lambda: executor.batches[-1] == [sao.id])
+            await executor.finish(sao.id)
+            assert (await ended(rig, sao.id)).status is JobStatus.DONE
+        finally:
+            await rig.scheduler.stop(grace_s=2)

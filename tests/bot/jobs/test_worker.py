@@ -61,8 +61,11 @@ class Rig:
         )  # fmt: skip
         self.outbox = Outbox(self.jobs, self.delivery, self.answers, interval_s=0.05)
 
-    async def queue_job(self, user_id: int = 1, text: str = "rain", **overrides: object) -> Job:
-        job = await new_job(self.jobs, user_id, request=make_request(user_text=text), **overrides)
+    async def queue_job(
+        self, user_id: int = 1, text: str = "rain", model: str | None = None, **overrides: object
+    ) -> Job:
+        request = make_request(user_text=text, model=model)
+        job = await new_job(self.jobs, user_id, request=request, **overrides)
         await self.jobs.set_status_message(job.id, 500 + job.id)
         job = await self.jobs.get(job.id)
         assert job is not None

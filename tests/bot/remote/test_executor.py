@@ -7,7 +7,7 @@ not at all), so every branch of the bot's books can be produced exactly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 import pytest
@@ -15,22 +15,31 @@ from saq.job import Job as SaqJob
 from saq.job import Status
 
 from bot.config import ExecutorConfig
-from bot.jobs.executor import ExecutorUnavailable, Work
+from bot.jobs.executor import ExecutorUnavailable, Route, Work
 from bot.remote.broker import FUNCTION, PROTOCOL, Keys, ResilientQueue, connect
 from bot.remote.executor import RemoteExecutor
+from bot.remote.routes import route_name
 from bot.remote.wire import encode_outcomes, mix_from_bytes
 from generation.errors import Cancelled, GenerationError
 from generation.prompting import build_request
 from generation.recipes.mixing import Mix
 from generation.recipes.order import Clip, Progress, Rendered, RenderJob
-from generation.recipes.recipe import build_order
+from generation.recipes.recipe import Recipe, build_order
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.usefixtures("redis_server")
 
 
+#: The bot's [model]: the default first.
+OFFERED = ("tiny", "tiny-sao")
+
+
 def settings(server: RedisServer) -> ExecutorConfig:
     return ExecutorConfig(kind="redis", redis_url=server.url, heartbeat_s=1, result_ttl_s=120)
+
+
+def remote_executor(server: RedisServer) -> RemoteExecutor:
+    return RemoteExecutor(connect(server.url), settings(server), offered=OFFERED, max_attempts=2)
 
 
 def work(job_id: int, text: str = "rain") -> Work:
@@ -44,18 +53,22 @@ def rendered(job: Work, marker: bytes = b"") -> Rendered:
 class FakeWorker:
     """The worker's side of the protocol, step by step."""
 
-    def __init__(self, server: RedisServer, name: str = "w1", slots: int = 2, batch: int = 3) -> None:
+    def __init__(
+        self, server: RedisServer, name: str = "w1", slots: int = 2, batch: int = 3, models: str = "tiny"
+    ) -> None:
         self.client = connect(server.url)
-        self.queue = ResilientQueue(self.client, "ambientgen")
+        self.presence = ResilientQueue(self.client, "ambientgen")
+        self.queue = ResilientQueue(self.client, route_name("ambientgen", models.split("+")))
+        """Batches that need exactly ``models`` ("tiny", "tiny+tiny-sao")."""
         self.keys = Keys("ambientgen")
-        self.name, self.slots, self.batch = name, slots, batch
+        self.name, self.slots, self.batch, self.models = name, slots, batch, models.split("+")
 
     async def online(self) -> None:
         metadata = {
-            "protocol": PROTOCOL, "name": self.name, "model": "tiny", "sample_rate": 16000,
+            "protocol": PROTOCOL, "name": self.name, "models": self.models, "sample_rate": 16000,
             "device": "cpu (float32)", "slots": self.slots, "max_batch": {"10.0": self.batch, "30.0": 1},
         }  # fmt: skip
-        await self.queue.write_worker_info(
+        await self.presence.write_worker_info(
             self.name, {"stats": {}, "queue_key": "ambientgen", "metadata": metadata}, 30
         )  # type: ignore[typeddict-item]
 
@@ -80,7 +93,7 @@ class FakeWorker:
 
 @pytest.fixture
 async def executor(redis_server: RedisServer) -> AsyncIterator[RemoteExecutor]:
-    remote = RemoteExecutor(connect(redis_server.url), settings(redis_server), max_attempts=2)
+    remote = remote_executor(redis_server)
     await remote.start()
     try:
         yield remote
@@ -99,7 +112,7 @@ async def worker(redis_server: RedisServer) -> AsyncIterator[FakeWorker]:
 
 async def test_an_unreachable_redis_is_one_clear_line() -> None:
     config = ExecutorConfig(kind="redis", redis_url="redis://127.0.0.1:1/0")
-    remote = RemoteExecutor(connect(config.redis_url), config, max_attempts=2)
+    remote = RemoteExecutor(connect(config.redis_url), config, offered=OFFERED, max_attempts=2)
     with pytest.raises(ExecutorUnavailable, match=r"can't reach Redis at redis://127.0.0.1:1/0 .*redis_url"):
         await remote.start()
     await remote.close()
@@ -115,7 +128,7 @@ async def test_no_worker_means_waiting_and_a_worker_brings_room(
     assert not ready.done()
     await worker.online()
     await asyncio.wait_for(ready, 5)
-    assert executor.available() and executor.model_name == "tiny" and executor.info().models == ("tiny",)
+    assert executor.available() and executor.model_name == "tiny" and executor.info().models == OFFERED
     assert executor.batch_limit(build_request("rain", duration=10.0)) == 3
     assert executor.batch_limit(build_request("rain", duration=20.0)) == 1  # the next longer one listed
 
@@ -130,6 +143,9 @@ async def test_a_batch_goes_out_as_one_saq_job_and_comes_back_with_progress(
     taken = await worker.take()
     assert taken.key == "1+2" and taken.function == FUNCTION and taken.heartbeat == 3 and taken.retries == 2
     assert [order["job_id"] for order in taken.kwargs["orders"]] == [1, 2]
+    assert taken.kwargs["models"] == ["tiny"] and taken.queue.name == "ambientgen@tiny"
+    # A request that names no model is sent naming the bot's default (a worker's may differ).
+    assert all(order["request"]["model"] == "tiny" for order in taken.kwargs["orders"])
     await worker.client.publish(worker.keys.progress_channel, "[2, 7, 50, null]")
     await worker.finish(taken, {1: rendered(jobs[0]), 2: Cancelled()})
     first = await asyncio.wait_for(futures[0], 5)
@@ -206,13 +222,13 @@ async def test_a_restarted_bot_waits_on_what_it_handed_out_before(
     redis_server: RedisServer, worker: FakeWorker
 ) -> None:
     await worker.online()
-    first = RemoteExecutor(connect(redis_server.url), settings(redis_server), max_attempts=2)
+    first = remote_executor(redis_server)
     await first.start()
     await first.submit([work(11), work(12)], lambda *_: None)
     await first.close()  # the bot stops with the batch still running on a worker
     taken = await worker.take()
 
-    second = RemoteExecutor(connect(redis_server.url), settings(redis_server), max_attempts=2)
+    second = remote_executor(redis_server)
     await second.start()
     try:
         assert set(second.flights.by_job) == {11, 12}
@@ -244,3 +260,75 @@ async def test_a_layer_rerolls_stems_travel_beside_the_batch(
     await asyncio.wait_for(future, 5)
     await asyncio.sleep(0.2)
     assert await worker.client.exists(sent["source_key"]) == 0  # collected: the bot cleaned up
+
+
+async def until(executor: RemoteExecutor, condition: Callable[[], bool]) -> None:
+    """Wait for one of the executor's polls to show ``condition``."""
+    async with asyncio.timeout(10):
+        while not condition():
+            await executor.room_changed()
+
+
+def sao_work(job_id: int) -> Work:
+    return Work(job_id, RenderJob(build_request("rain", seed=job_id, duration=5.0).with_model("tiny-sao")))
+
+
+async def test_each_batch_goes_to_a_worker_of_its_models_and_room_is_per_model(
+    executor: RemoteExecutor, worker: FakeWorker, redis_server: RedisServer
+) -> None:
+    sao = FakeWorker(redis_server, name="w2", slots=1, models="tiny-sao")
+    try:
+        await worker.online()
+        await until(executor, lambda: executor.fleet.online == 1)
+        # Only tiny is served: tiny-sao jobs wait for their worker, tiny ones go.
+        assert executor.route([None]) == Route(("tiny",), served=True, room=True)
+        assert executor.route(["tiny-sao"]) == Route(("tiny-sao",), served=False, room=False)
+        info = executor.info()
+        assert info.details["Models without a GPU worker"] == "tiny-sao"
+        assert info.details["GPU workers"] == "w1 (cpu (float32)): tiny"
+
+        await sao.online()
+        await until(executor, lambda: executor.fleet.online == 2)
+        assert executor.route(["tiny-sao"]).room
+        assert "Models without a GPU worker" not in executor.info().details
+        assert not executor.route(["tiny", "tiny-sao"]).served  # nobody serves both at once
+
+        (future,) = await executor.submit([sao_work(31)], lambda *_: None)
+        taken = await sao.take()  # from its own queue, which the tiny worker does not read
+        assert taken.key == "31" and taken.queue.name == "ambientgen@tiny-sao"
+        assert taken.kwargs["models"] == ["tiny-sao"] and await worker.queue.count("queued") == 0
+        # Its one slot is taken: no room for tiny-sao, while tiny still has its worker's two.
+        assert not executor.route(["tiny-sao"]).room and executor.route(["tiny"]).room
+        await executor.submit([work(32)], lambda *_: None)
+        await executor.submit([work(33)], lambda *_: None)
+        assert not executor.route(["tiny"]).room
+        ready = asyncio.ensure_future(executor.ready())  # every worker is full now
+        await asyncio.sleep(0.1)
+        assert not ready.done()
+        await sao.finish(taken, {31: rendered(sao_work(31))})
+        assert (await asyncio.wait_for(future, 5)).posted
+        assert executor.route(["tiny-sao"]).room
+        await asyncio.wait_for(ready, 5)  # the finished batch freed a slot
+    finally:
+        await sao.close()
+
+
+async def test_a_comparison_needs_one_worker_with_both_models(
+    executor: RemoteExecutor, redis_server: RedisServer
+) -> None:
+    both = FakeWorker(redis_server, name="w3", models="tiny+tiny-sao")
+    try:
+        await both.online()
+        await until(executor, lambda: executor.fleet.online == 1)
+        takes = (build_request("rain", seed=1).with_model("tiny-sao"), build_request("rain", seed=1))
+        order = Work(41, RenderJob(build_request("rain", seed=1), Recipe(compare=takes)))
+        assert executor.route(order.render.models()).room
+        await executor.submit([order], lambda *_: None)
+        taken = await both.take()
+        assert taken.queue.name == "ambientgen@tiny+tiny-sao"
+        assert taken.kwargs["models"] == ["tiny", "tiny-sao"]
+        (sent,) = taken.kwargs["orders"]
+        assert "model" not in sent["request"]  # the comparison's own request stays blind
+        assert [take["model"] for take in sent["recipe"]["compare"]] == ["tiny-sao", "tiny"]
+    finally:
+        await both.close()
