@@ -365,23 +365,6 @@ def _load_average() -> float | None:
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
-def _load_average() -> float | None:
-    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
-
-
-def cpu_use(
-    before: tuple[float | None, float, float], after: tuple[float | None, float, float]
-) -> dict[str, float | None]:
-    """Average cores busy during the load: the bot process, and this process (the stand-in)."""
-    wall = after[2] - before[2]
-    bot = None if before[0] is None or after[0] is None else after[0] - before[0]
-    return {
-        "wall_s": round(wall, 2),
-        "bot_cores": None if bot is None else round(bot / wall, 2),
-        "standin_cores": round((after[1] - before[1]) / wall, 2),
-    }
-
-
 def collect(
     world: World, settings: Settings, responses: Sequence[InteractionResponse], exit_code: int
 ) -> dict[str, Any]:
