@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def make_requests(settings: Settings, count: int, *, quality: str) -> list[GenerationRequest]:
     """``count`` requests with different realistic prompts and equal duration/steps."""
-    from bench.full_size import AMBIENT_PROMPTS
+    from bench.full_size_text import AMBIENT_PROMPTS
     from generation.presets import DEFAULT_GUIDANCE
     from generation.prompting import build_request
 
