@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 from scipy.signal import butter, sosfilt
 
-from generation.audio.looping import seam_report
 from generation.audio.loudness import db_to_gain, integrated_loudness, true_peak
 from generation.audio.mp3 import decode_mp3
+from generation.audio.seam import seam_report
 from generation.audio.tags import Mp3Tags, read_tags
 from generation.backends.audioldm2.engine import AudioEngine
 from generation.errors import Cancelled, GenerationError
