@@ -23,7 +23,8 @@ from diffusers import AutoencoderOobleck, StableAudioDiTModel, StableAudioPipeli
 from diffusers.pipelines.stable_audio.modeling_stable_audio import StableAudioProjectionModel
 from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
-from bench.full_size import T5_EXTRA_IDS, T5_MODEL_VOCAB, T5_TOKENIZER_VOCAB, _cast, _corpus, _unique
+from bench.full_size import _cast
+from bench.full_size_text import T5_EXTRA_IDS, T5_MODEL_VOCAB, T5_TOKENIZER_VOCAB, corpus, unique
 from generation.backends.stable_audio.tiny import MAX_TOKENS, make_scheduler
 from generation.backends.tokenizers import unigram_tokenizer
 
@@ -87,7 +88,7 @@ def vae_kwargs() -> dict[str, Any]:
 def t5_tokenizer() -> T5Tokenizer:
     """A unigram tokenizer of T5's size (32 000 pieces + 100 sentinels), known words whole."""
     return unigram_tokenizer(
-        [w.lower() for w in _unique(_corpus())],
+        [w.lower() for w in unique(corpus())],
         max_tokens=MAX_TOKENS,
         size=T5_TOKENIZER_VOCAB,
         extra_ids=T5_EXTRA_IDS,

@@ -34,7 +34,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.bot_overhead import cpu_seconds, machine, machine_busy_seconds, summary, versions
+from bench.bot_overhead.stats import summary
+from bench.bot_overhead.system import cpu_seconds, machine, machine_busy_seconds, versions
 from tests.e2e.harness import World
 from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of
 from tests.e2e.remote import remote_world

@@ -30,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.bot_overhead import listeners, machine, percentile, prompt_for, versions
+from bench.bot_overhead.run import listeners, prompt_for
+from bench.bot_overhead.stats import percentile
+from bench.bot_overhead.system import machine, versions
 from tests.e2e.harness import World, running_world
 from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result
 from tests.e2e.voice import command, loop_result, play_button, private_answer, voice_world

@@ -242,7 +242,7 @@ def _prepare(args: argparse.Namespace) -> _Job:
     from generation.models import ModelCatalog
     from generation.naming import mp3_filename
     from generation.prompting import build_request
-    from generation.recipes.long_render import plan_long_render
+    from generation.recipes.long_plan import plan_long_render
     from generation.recipes.mixing import is_layered, layer_requests, parse_layers, with_models
 
     layered = is_layered(args.text)

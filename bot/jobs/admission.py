@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from bot.storage import Admission, Job, Usage
-from generation.recipes.long_render import plan_long_render
+from generation.recipes.long_plan import plan_long_render
 from generation.recipes.recipe import Recipe
 from generation.request import GenerationRequest
 

@@ -1,4 +1,4 @@
-"""Seamless loops: choose where a clip's end can flow into its start, join it there, measure the seam.
+"""Seamless loops: choose where a clip's end can flow into its start and join it there.
 
 A loop is cut from the clip as ``[start, end)``; the ``crossfade`` samples after ``end`` are
 blended into the ``crossfade`` samples after ``start`` and placed at the *end* of the loop:
@@ -8,7 +8,7 @@ blended into the ``crossfade`` samples after ``start`` and placed at the *end* o
 so the loop's last sample is ``x[start + C - 1]`` and its first is ``x[start + C]``: playing it
 round and round is as continuous as the clip itself. The crossfade sits at the end (not the
 start) so that a streaming writer (:mod:`generation.recipes.long_render`) only has to hold back the
-first ``C`` samples.
+first ``C`` samples. :mod:`generation.audio.seam` measures how the seam compares with the clip.
 
 Where to cut: the two crossfade regions should sound alike, so :func:`find_loop_point` compares
 the mel spectral envelopes (dB) of every candidate pair near the clip's two ends and takes the
@@ -26,16 +26,20 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyloudnorm
 from scipy.signal import correlate
 
 from generation.audio.channels import as_audio, per_sample
 from generation.audio.crossfade import correlation, crossfade
 from generation.audio.finishing import FinishSettings
-from generation.audio.loudness import GATING_BLOCK_S, db_to_gain
+from generation.audio.loudness import db_to_gain
+from generation.audio.seam import seam_report
 from generation.audio.spectral import fft_size, frame_count, mel_power, to_db
+
+if TYPE_CHECKING:
+    from generation.audio.seam import SeamReport
 
 #: Default crossfade of a loop seam: long enough to hide a change of texture, short enough to
 #: keep most of a 10 s clip.
@@ -58,13 +62,6 @@ ENVELOPE_BANDS = 24
 #: The level tilt that matches the two crossfade regions is capped: a region much quieter than
 #: the other is a pause in the sound, not a level to match.
 MAX_LEVEL_MATCH_DB = 12.0
-
-#: Short-term loudness windows for seam measurement: BS.1770 momentary blocks, 100 ms apart.
-LOUDNESS_HOP_S = 0.1
-_BLOCKS_PER_WINDOW = round(GATING_BLOCK_S / LOUDNESS_HOP_S)
-
-#: Loudness floor (BS.1770 absolute gate): silent windows count as -70 LUFS, not -inf.
-LOUDNESS_FLOOR_LUFS = -70.0
 
 
 def _signal(audio: np.ndarray) -> np.ndarray:
@@ -287,82 +284,3 @@ def _joined(x: np.ndarray, p: LoopPoint) -> np.ndarray:
 def loop_finish_settings(settings: FinishSettings) -> FinishSettings:
     """``settings`` without fades: a fade would put a dip at every repetition of a loop."""
     return dataclasses.replace(settings, fade_in_s=0.0, fade_out_s=0.0)
-
-
-# --- measuring a seam ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SeamReport:
-    """How a loop's wrap-around (last sample → first sample) compares with the clip itself.
-
-    Steps are ``|x[n+1] - x[n]|`` (for stereo the larger of the two channels); loudness jumps are
-    the change of momentary loudness (K-weighted, 400 ms, channels summed) between the window
-    just before and just after a boundary, at every 100 ms boundary. The seam's own windows are
-    excluded from the clip's distribution.
-    """
-
-    seam_step: float
-    step_p999: float
-    """99.9th percentile of the clip's own sample steps."""
-    step_max: float
-    seam_jump_db: float
-    """Loudness change across the seam (LU)."""
-    jump_p99_db: float
-    jump_max_db: float
-    """Largest loudness change across any boundary away from the seam (LU)."""
-
-    @property
-    def step_ratio(self) -> float:
-        """Seam step relative to the clip's 99.9th percentile (≤ 1: not a click)."""
-        return self.seam_step / self.step_p999 if self.step_p999 > 0 else math.inf
-
-    @property
-    def stands_out(self) -> bool:
-        """Whether the seam is outside the clip's own range: a bigger step than 99.9 % of the
-        clip's, or a bigger loudness jump than any inside it."""
-        return self.seam_step > self.step_p999 or self.seam_jump_db > self.jump_max_db
-
-
-def momentary_loudness(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """K-weighted loudness (LUFS) of 400 ms windows every 100 ms, floored at -70 LUFS.
-
-    Window ``j`` starts at sample ``j * round(0.1 * sample_rate)`` (pyloudnorm's gating blocks).
-    """
-    overlap = 1.0 - LOUDNESS_HOP_S / GATING_BLOCK_S
-    meter = pyloudnorm.Meter(sample_rate, block_size=GATING_BLOCK_S, overlap=overlap)
-    meter.integrated_loudness(np.asarray(samples, dtype=np.float64))
-    return np.maximum(np.asarray(meter.blockwise_loudness, dtype=np.float64), LOUDNESS_FLOOR_LUFS)
-
-
-def seam_report(audio: np.ndarray, sample_rate: int) -> SeamReport:
-    """Measure the wrap-around seam of a loop (mono or ``(n, 2)``) against the loop's own variation."""
-    y = _signal(audio)
-    n = y.shape[0]
-    hop = round(LOUDNESS_HOP_S * sample_rate)
-    window = _BLOCKS_PER_WINDOW * hop
-    if n < 4 * window:
-        raise ValueError(f"seam measurement needs at least {4 * GATING_BLOCK_S:g} s of audio")
-    steps = np.abs(np.diff(y, axis=0))
-    if steps.ndim == 2:  # stereo: the larger step of the two channels at each sample
-        steps = steps.max(axis=1)
-
-    # Rotate so the seam sits mid-signal on a block boundary, and prepend one window of the
-    # loop's own end so the loudness filter has settled before the first measured block.
-    seam_at = (n // 2) // hop * hop
-    rotated = np.roll(y, seam_at, axis=0)
-    extended = np.concatenate((rotated[-window:], rotated))
-    loudness = momentary_loudness(extended, sample_rate)[_BLOCKS_PER_WINDOW:]
-    jumps = np.abs(loudness[_BLOCKS_PER_WINDOW:] - loudness[:-_BLOCKS_PER_WINDOW])
-    boundaries = np.arange(_BLOCKS_PER_WINDOW, loudness.shape[0])  # boundary j: blocks j-4 | j
-    seam_block = seam_at // hop
-    near = np.abs(boundaries - seam_block) < _BLOCKS_PER_WINDOW
-    inside = jumps[~near]
-    return SeamReport(
-        seam_step=float(np.max(np.abs(y[0] - y[-1]))),
-        step_p999=float(np.percentile(steps, 99.9)),
-        step_max=float(steps.max()),
-        seam_jump_db=float(jumps[boundaries == seam_block][0]),
-        jump_p99_db=float(np.percentile(inside, 99)),
-        jump_max_db=float(inside.max()),
-    )

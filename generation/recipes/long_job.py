@@ -1,5 +1,6 @@
 """Long renders driven through the GPU: segments generated one by one, each encoded into the
-MP3 while the next one renders (:mod:`generation.recipes.long_render` plans and joins them)."""
+MP3 while the next one renders (:mod:`generation.recipes.long_plan` plans them,
+:mod:`generation.recipes.long_render` joins them)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from generation.audio.loudness import integrated_loudness
 from generation.audio.mp3 import decode_mp3
 from generation.audio.tags import Mp3Tags
 from generation.errors import RequestError
-from generation.recipes.long_render import LongRenderWriter, plan_long_render
+from generation.recipes.long_plan import plan_long_render
+from generation.recipes.long_render import LongRenderWriter
 from generation.recipes.order import Clip, RenderContext, Rendered
 from generation.recipes.recipe import Recipe
 from generation.request import GenerationRequest

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from generation.errors import RequestError
 from generation.prompting import format_number
-from generation.recipes.long_render import MAX_LENGTH_S, MIN_LENGTH_S
+from generation.recipes.long_plan import MAX_LENGTH_S, MIN_LENGTH_S
 from generation.recipes.mixing import MAX_LAYERS, LayerSpec, layer_from_dict
 from generation.recipes.ranking import MAX_CANDIDATES, check_candidates
 from generation.request import MAX_SEED, GenerationRequest

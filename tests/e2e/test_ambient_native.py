@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from generation.audio.looping import seam_report
+from generation.audio.seam import seam_report
 from tests.e2e.harness import World
 from tests.e2e.helpers import (
     RESULT_TIMEOUT_S,

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from generation.audio.looping import seam_report
 from generation.audio.loudness import integrated_loudness
+from generation.audio.seam import seam_report
 from generation.audio.tags import read_tags
 from tests.e2e.harness import REPO, TORCH_THREADS, World
 from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, field, is_result, job_id_of, mp3s, result_for_job

@@ -7,7 +7,7 @@ import signal
 import numpy as np
 import pytest
 
-from generation.audio.looping import seam_report
+from generation.audio.seam import seam_report
 from tests.e2e.harness import World
 from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of
 from tests.e2e.voice import (

@@ -118,7 +118,7 @@ def test_tiny_sao_writes_a_stereo_44_1_khz_mp3_naming_its_model(tmp_path: Path) 
 
 
 def test_tiny_sa3_long_looping_render(tmp_path: Path) -> None:
-    from generation.audio.looping import seam_report
+    from generation.audio.seam import seam_report
 
     out = tmp_path / "long.mp3"
     result = _ambientgen(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from generation.audio.looping import seam_report
 from generation.audio.mp3 import decode_mp3
+from generation.audio.seam import seam_report
 from generation.audio.tags import read_tags
 from generation.cli import add_generate_arguments, run_generate
 

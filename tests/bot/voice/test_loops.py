@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from bot.voice.loops import SAMPLE_RATE, UnplayableAudio, playable_loop, resample_periodic, to_stereo
-from generation.audio.looping import make_seamless_loop, seam_report
+from generation.audio.looping import make_seamless_loop
 from generation.audio.mp3 import encode_mp3
+from generation.audio.seam import seam_report
 
 
 def noise(seconds: float, rate: int = 16_000, seed: int = 0) -> np.ndarray:

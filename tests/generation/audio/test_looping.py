@@ -12,8 +12,8 @@ from generation.audio.looping import (
     find_loop_point,
     loop_finish_settings,
     make_seamless_loop,
-    seam_report,
 )
+from generation.audio.seam import seam_report
 from generation.backends.audioldm2.engine import AudioEngine
 from generation.prompting import build_request
 
