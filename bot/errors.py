@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import discord
 from discord import app_commands
 
-from bot.ui.text import fit_content
+from bot.ui.text import escape, fit_content
 from generation.errors import RequestError
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,11 @@ class UserError(Exception):
 def user_message(error: BaseException) -> str | None:
     """The text to show for an expected error, or None for a bug."""
     original = getattr(error, "original", None) or error
-    if isinstance(original, UserError | RequestError):
+    if isinstance(original, RequestError):
+        # The model side quotes the user's own words back ("The model '…' isn't loaded here"):
+        # shown as typed, never as markdown, a link or a mention.
+        return escape(str(original))
+    if isinstance(original, UserError):
         return str(original)
     if isinstance(error, app_commands.TransformerError):
         return f"That value for **{error.type.name.lower()}** isn't valid: {error.value!r}."

@@ -47,4 +47,6 @@ class LoopMonitor:
                 self.worst_ms = late_ms
                 # Logged so operators (and the end-to-end tests) can see the worst stall.
                 level = logging.WARNING if late_ms > self.report_above_ms else logging.DEBUG
-                log.log(level, "event loop stall: new worst %.1f ms (loop busy %.1f ms of it)", late_ms, busy_ms)
+                log.log(
+                    level, "event loop stall: new worst %.1f ms (loop busy %.1f ms of it)", late_ms, busy_ms
+                )

@@ -258,8 +258,8 @@ class JobService:
         recipe = parent.recipe
         try:
             layers = Mix.check_gains(recipe.layers, gains)
-        except RequestError as error:
-            raise UserError(str(error)) from error
+        except RequestError:
+            raise  # shown (escaped) by the one error handler
         recipe = dataclasses.replace(
             recipe, layers=layers, source_job_id=parent.id, reroll_layer=None, candidate_of=None
         )

@@ -94,8 +94,8 @@ async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: Wo
     # code ran on it for long. Its wake-ups may still be late while the machine is loaded (the
     # suite runs in parallel processes), so the whole delay only has a generous bound.
     assert await world.bot.stop(signal.SIGTERM) == 0
-    stall = re.search(r"worst event-loop stall ([\d.]+) ms \(the loop's own work in one tick at most ([\d.]+) ms\)",
-                      world.bot.log())  # fmt: skip
+    shutdown = r"worst event-loop stall ([\d.]+) ms \(the loop's own work in one tick at most ([\d.]+) ms\)"
+    stall = re.search(shutdown, world.bot.log())
     assert stall, world.bot.log()
     late_ms, busy_ms = float(stall.group(1)), float(stall.group(2))
     assert busy_ms < 100.0 and late_ms < 1000.0, (late_ms, busy_ms)

@@ -52,10 +52,14 @@ def exactly(size: int) -> st.SearchStrategy[str]:
 
 
 def scene_of(layers: list[str]) -> str:
-    """Four layers whose whole text is exactly the scene limit."""
+    """Four layers whose whole text is exactly the scene limit.
+
+    Each layer ends in ":", so none ends in "@name" (which names a layer's own model, and a
+    name that is not loaded is refused: tests/bot/test_errors.py shows that refusal inert).
+    """
     room = MAX_SCENE_CHARS - 3 * len(" + ")
     sizes = [room // 4 + (1 if i < room % 4 else 0) for i in range(4)]
-    return " + ".join(layer[:size] for layer, size in zip(layers, sizes, strict=True))
+    return " + ".join(layer[: size - 1] + ":" for layer, size in zip(layers, sizes, strict=True))
 
 
 four = st.lists(exactly(MAX_PROMPT_CHARS - 10), min_size=4, max_size=4)
