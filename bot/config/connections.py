@@ -1,0 +1,143 @@
+"""Keys that say how the bot reaches Discord and Redis: URLs, ids, shards and token lifetimes."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.config.checks import ConfigError, fail, number, show
+
+#: The only place the bot token is read from.
+TOKEN_ENV = "DISCORD_TOKEN"
+
+DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
+
+#: The bot stops using an interaction token this long before Discord expires it (clock skew, slow
+#: uploads); the messenger reads it from here, so the config can refuse a TTL it would never use.
+TOKEN_MARGIN_S = 60.0
+#: Shortest ``interaction_ttl_s`` that leaves a token usable for a minute after the margin.
+MIN_INTERACTION_TTL_S = TOKEN_MARGIN_S + 60.0
+#: Discord's interaction tokens last 15 minutes.
+MAX_INTERACTION_TTL_S = 900.0
+
+#: Discord snowflakes are unsigned 64-bit integers.
+MAX_SNOWFLAKE = 2**64 - 1
+QUEUE_NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+#: Where a Redis password is read from (never from the config file, like the bot token).
+REDIS_PASSWORD_ENV = "AMBIENTGEN_REDIS_PASSWORD"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def api_base_url(key: str, value: Any) -> str:
+    expected = f'an http:// or https:// URL such as "{DEFAULT_API_BASE_URL}"'
+    if not isinstance(value, str):
+        raise fail(key, expected, value)
+    url = value.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise fail(key, expected, value) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise fail(key, expected, value)
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"{key} must not contain a user name or password; got a URL with credentials")
+    if parts.query or parts.fragment:
+        raise fail(key, f"{expected}, without ?query or #fragment", value)
+    if parts.scheme.lower() == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{key} must use https:// unless its host is a loopback address (127.0.0.1, ::1 or "
+            f"localhost): over plain http:// the bot token would cross the network unencrypted; "
+            f"got {show(value)}"
+        )
+    return url
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (a stand-in or proxy for tests)."""
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def interaction_ttl(key: str, value: Any) -> float:
+    seconds = number(unit="seconds")(key, value)
+    if seconds < MIN_INTERACTION_TTL_S:
+        raise ConfigError(
+            f"{key} must be at least {MIN_INTERACTION_TTL_S:g} seconds: the bot stops using a token "
+            f"{TOKEN_MARGIN_S:g} s before this time is up, so a shorter one leaves no time to reply "
+            f"through it; got {show(value)}"
+        )
+    if seconds > MAX_INTERACTION_TTL_S:
+        raise fail(
+            key, f"at most {MAX_INTERACTION_TTL_S:g} seconds (Discord's tokens last 15 minutes)", value
+        )
+    return seconds
+
+
+def guild_ids(key: str, value: Any) -> tuple[int, ...]:
+    expected = "a list of guild ids (positive integers or digit strings), e.g. [123456789012345678]"
+    if not isinstance(value, list | tuple):
+        raise fail(key, expected, value)
+    ids: list[int] = []
+    for position, item in enumerate(value, start=1):
+        if isinstance(item, str) and item.strip().isascii() and item.strip().isdigit():
+            guild = int(item.strip())
+        elif isinstance(item, int) and not isinstance(item, bool):
+            guild = item
+        else:
+            raise fail(f"{key} entry {position}", "a guild id (a positive integer or digit string)", item)
+        if not 0 < guild <= MAX_SNOWFLAKE:
+            raise fail(f"{key} entry {position}", f"a guild id between 1 and {MAX_SNOWFLAKE}", item)
+        if guild not in ids:
+            ids.append(guild)
+    return tuple(ids)
+
+
+def shard_ids(key: str, value: Any) -> tuple[int, ...]:
+    expected = "a list of shard numbers (integers from 0), e.g. [0, 1]"
+    if not isinstance(value, list | tuple):
+        raise fail(key, expected, value)
+    ids: list[int] = []
+    for position, item in enumerate(value, start=1):
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+            raise fail(f"{key} entry {position}", "a shard number (an integer from 0)", item)
+        if item not in ids:
+            ids.append(item)
+    return tuple(sorted(ids))
+
+
+def redis_url(key: str, value: Any) -> str:
+    expected = f'a redis://, rediss:// or unix:// URL such as "{DEFAULT_REDIS_URL}"'
+    if not isinstance(value, str):
+        raise fail(key, expected, value)
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise fail(key, expected, value) from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("redis", "rediss", "unix") or any(c.isspace() for c in url):
+        raise fail(key, expected, value)
+    if scheme != "unix" and not parts.hostname:
+        raise fail(key, expected, value)
+    if scheme == "unix" and not parts.path:
+        raise fail(key, f"{expected} (unix:// needs the socket's path)", value)
+    if parts.password is not None:
+        raise ConfigError(
+            f"{key} must not contain a password; set the {REDIS_PASSWORD_ENV} environment variable instead"
+        )
+    return url
+
+
+def queue_name(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not QUEUE_NAME_RE.fullmatch(value.strip()):
+        raise fail(key, "1 to 64 letters, digits, '.', '_' or '-'", value)
+    return value.strip()
