@@ -15,7 +15,6 @@ class ConfigError(Exception):
     """The configuration is unusable; the message names the key, the problem and what is allowed."""
 
 
-
 Check = Callable[[str, Any], Any]
 """``check(key, value)`` returns the normalised value or raises ConfigError naming ``key``."""
 
