@@ -15,13 +15,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.ambient import model_autocomplete, preset_autocomplete
+from bot.cogs.options import QUALITY_CHOICES, model_autocomplete, preset_autocomplete
 from bot.errors import UserError, answering_errors, defer_private
 from bot.storage import KIND_COMPARE, CompareState, Job, VotingClosed
 from bot.ui.compare import VOTING_CLOSED, compare_embed, result_line, reveal_refusal, stats_embed, vote_answer
 from bot.ui.components import NOT_THIS_RESULT, JobControl, client_bot
 from generation.recipes.compare_order import build_compare
-from generation.request import MAX_SEED, QUALITY_FAST, QUALITY_STANDARD
+from generation.request import MAX_SEED
 
 if TYPE_CHECKING:
     import re
@@ -163,12 +163,7 @@ class CompareCog(commands.GroupCog, group_name="compare"):
     @app_commands.autocomplete(
         model_a=model_autocomplete, model_b=model_autocomplete, preset=preset_autocomplete
     )
-    @app_commands.choices(
-        quality=[
-            app_commands.Choice(name="standard — best sound", value=QUALITY_STANDARD),
-            app_commands.Choice(name="fast — about twice as fast", value=QUALITY_FAST),
-        ]
-    )
+    @app_commands.choices(quality=QUALITY_CHOICES)
     async def models(
         self,
         interaction: discord.Interaction,

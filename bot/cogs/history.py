@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.ambient import preset_autocomplete
+from bot.cogs.options import preset_autocomplete
 from bot.errors import UserError, answering_errors, defer_private
 from bot.library import EXPORT_FORMATS, export_history
 from bot.storage import KIND_TWEAK, HistoryFilter

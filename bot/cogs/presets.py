@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.ambient import model_autocomplete
+from bot.cogs.options import model_autocomplete
 from bot.errors import defer_private
 from bot.ui.presets import model_presets_embed, presets_embed
 

@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.ambient import length_autocomplete
+from bot.cogs.options import length_autocomplete
 from bot.errors import defer_private
 from bot.storage import Job
 from bot.storage.players import PlayerStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.cogs.ambient import length_autocomplete
+from bot.cogs.options import length_autocomplete
 
 
 async def test_a_readable_length_is_read_back_first() -> None:
