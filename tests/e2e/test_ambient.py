@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     picture,
     rerollable,
 )
+from tests.e2e.screens import answer
 
 pytestmark = pytest.mark.e2e
 
@@ -153,9 +154,8 @@ async def test_presets_and_autocomplete(world: World) -> None:
     handle = await world.standin.invoke_command(
         "presets", user=world.carol, guild_id=world.guild.id, channel_id=world.channel_id
     )
-    response = await handle.response()
-    assert response.ephemeral
-    names = [f["name"] for f in response.data["embeds"][0]["fields"]]
+    shown = await answer(handle)  # private, whether at once or after a deferral
+    names = [f["name"] for f in shown["embeds"][0]["fields"]]
     assert any("`rain`" in n for n in names) and any("`fireplace`" in n for n in names)
     complete = await world.standin.invoke_autocomplete(
         "ambient", {"prompt": "x", "preset": "fir"}, focused="preset", user=world.carol,
