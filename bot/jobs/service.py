@@ -35,7 +35,8 @@ from bot.ui.job_texts import RESTARTING, queued_text, waiting_for_gpu_text
 from bot.ui.text import PROMPT_IN_CONTENT, shown
 from generation.errors import RequestError
 from generation.models import ModelCatalog
-from generation.recipes.mixing import Mix, describe_layers, is_layered
+from generation.recipes.layers import describe_layers, is_layered
+from generation.recipes.mixing import Mix
 from generation.recipes.recipe import PLAIN, Recipe, build_order, fresh_recipe
 from generation.recipes.stored import stored_scene_order
 from generation.request import MAX_SEED, GenerationRequest
