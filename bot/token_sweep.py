@@ -1,7 +1,7 @@
 """Interaction tokens do not outlive their use: a periodic sweep erases them from the database.
 
-A job's token is erased when the job ends (see :mod:`bot.storage.jobs`); this catches the rest —
-jobs still queued or running after their token's time is up, and rows left by older versions.
+A job's token is erased when the job ends (see :mod:`bot.storage.job_transitions`); this catches the
+rest — jobs still queued or running after their token's time is up, and rows left by older versions.
 """
 
 from __future__ import annotations

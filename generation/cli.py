@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from generation.audio.finishing import FinishSettings
 from generation.errors import GenerationError, ModelUnavailable, RequestError
 from generation.presets import PRESETS
-from generation.recipes.mixing import describe_layers
+from generation.recipes.layers import describe_layers
 from generation.recipes.order import Clip, Progress, Rendered, RenderJob
 from generation.recipes.recipe import Recipe
 from generation.request import (
@@ -242,8 +242,9 @@ def _prepare(args: argparse.Namespace) -> _Job:
     from generation.models import ModelCatalog
     from generation.naming import mp3_filename
     from generation.prompting import build_request
+    from generation.recipes.layer_requests import layer_requests, with_models
+    from generation.recipes.layers import is_layered, parse_layers
     from generation.recipes.long_plan import plan_long_render
-    from generation.recipes.mixing import is_layered, layer_requests, parse_layers, with_models
 
     layered = is_layered(args.text)
     _conflicts(args, layered)

@@ -12,7 +12,7 @@ from bot.errors import UserError, answering_errors, defer_private
 from bot.storage import Job
 from bot.ui.components import JobControl, client_bot, job_of_message, submitted_values
 from bot.ui.text import INPUT_LABEL_MAX, OPTION_LABEL_MAX, PROMPT_IN_CONTENT, plain, shown
-from generation.recipes.mixing import MAX_GAIN, MIN_GAIN
+from generation.recipes.layers import MAX_GAIN, MIN_GAIN
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot

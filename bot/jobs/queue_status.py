@@ -14,10 +14,10 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
+from bot.jobs.batching import models_of
 from bot.jobs.executor import Route
 from bot.jobs.messenger import Messenger
 from bot.jobs.queue import JobQueue
-from bot.jobs.scheduler import models_of
 from bot.storage import Job
 from bot.tasks import spawn
 from bot.ui.job_texts import queued_text, waiting_for_gpu_text, waiting_for_model_text

@@ -14,48 +14,25 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 import logging
 import time
 from collections.abc import Sequence
 
-from bot.jobs.admission import job_size, size_of
+from bot.jobs.admission import size_of
+from bot.jobs.batching import clips, compatible, models_of
 from bot.jobs.delivery import DEFAULT_UPLOAD_LIMIT, Delivery
 from bot.jobs.executor import Executor, Work
+from bot.jobs.gpu_free import GpuFreeJobs
 from bot.jobs.messenger import Messenger
 from bot.jobs.queue import JobQueue
 from bot.logs import job_context
-from bot.storage import CandidateStore, Job, JobStateError, JobStore, Mp3Files, StemFiles, StoredCandidate
+from bot.storage import CandidateStore, Job, JobStateError, JobStore, Mp3Files, StemFiles
 from bot.tasks import Supervised, spawn
 from bot.ui.job_texts import UNEXPECTED_FAILURE, progress_text, starting_text
 from generation.audio.finishing import FinishSettings
-from generation.audio.mp3 import mp3_duration
-from generation.recipes.order import Clip, Offload, Progress, RenderContext, Rendered, RenderJob
-from generation.recipes.render import render
+from generation.recipes.order import Offload, Progress, Rendered, RenderJob
 
 log = logging.getLogger(__name__)
-
-
-def compatible(first: Job, other: Job) -> bool:
-    """Plain clips of one model with equal steps, duration, guidance and scheduler share a
-    pipeline call (the request's batch key names the model)."""
-    return (
-        first.recipe.batchable
-        and other.recipe.batchable
-        and first.request.batch_key() == other.request.batch_key()
-    )
-
-
-def clips(job: Job) -> int:
-    """How many waveforms the job adds to a batch."""
-    return job.variations
-
-
-def models_of(job: Job) -> list[str | None]:
-    """The models ``job`` renders with (None: the default model; none when it needs no GPU)."""
-    if job.unreadable:
-        return []
-    return RenderJob(job.request, job.recipe, job.variations).models()
 
 
 def _ids(jobs: Sequence[Job]) -> str:
@@ -85,11 +62,7 @@ class Scheduler:
         self.executor = executor
         self.delivery = delivery
         self.messenger = messenger
-        self.candidates = candidates
         self.stems = stems
-        self.files = files
-        self.finish_settings = finish_settings
-        self.offload = offload
         self.batch_window_s = batch_window_ms / 1000
         self.loop = Supervised("the scheduler", self._run)
         self.idle_gaps_ms: collections.deque[float] = collections.deque(maxlen=1000)
@@ -105,6 +78,17 @@ class Scheduler:
         self._idle_since: float | None = None
         self._work_waiting = False
         self._stopping = False
+        self.gpu_free = GpuFreeJobs(
+            queue=queue,
+            jobs=jobs,
+            delivery=delivery,
+            candidates=candidates,
+            stems=stems,
+            files=files,
+            finish_settings=finish_settings,
+            offload=offload,
+            tasks=self._tasks,
+        )
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -322,46 +306,7 @@ class Scheduler:
 
     async def serve_now(self, job: Job) -> None:
         """Start a job that needs no GPU at once, beside whatever the GPU is doing."""
-        try:
-            job = await self.jobs.mark_running(job.id)
-        except JobStateError:
-            return
-        with job_context(job.id):
-            if job.recipe.candidate_of is not None:
-                stored = await self.candidates.claim_next(job.recipe.candidate_of, job.id)
-                if stored is None:
-                    # Someone else's 🔁 took the last one a moment ago: a new seed on the GPU instead.
-                    log.info("job %d: no candidate left; generating a new take", job.id)
-                    recipe = dataclasses.replace(job.recipe, candidate_of=None)
-                    cost = job_size(job.request, recipe, job.variations).cost
-                    await self.queue.put(await self.jobs.requeue_as(job.id, recipe, cost))
-                    return
-                result = asyncio.ensure_future(self._candidate(job, stored))
-            else:
-                result = asyncio.ensure_future(self._remix(job))
-        spawn(self.delivery.deliver(job, result), f"serve-{job.id}", self._tasks)  # type: ignore[arg-type]
-
-    async def _candidate(self, job: Job, stored: StoredCandidate) -> Rendered:
-        """A stored best-of-N candidate, posted as it is."""
-        mp3 = await self.files.read(stored.mp3_path)
-        lufs = stored.lufs if stored.lufs is not None else float("nan")
-        # The length from the stream's header info (at the rate of the model that made it): no
-        # need to decode the whole file.
-        duration = await asyncio.to_thread(mp3_duration, mp3)
-        log.info("job %d: serving candidate %d of job %d", job.id, stored.rank + 1, stored.job_id)
-        return Rendered(posted=[Clip(stored.request, mp3, lufs, duration, stored.score)], seconds=0.0)
-
-    async def _remix(self, job: Job) -> Rendered:
-        """A stored scene at new levels: mixing and finishing, no GPU."""
-        recipe = job.recipe
-        parent = await self.jobs.get(recipe.source_job_id) if recipe.source_job_id is not None else None
-        source = await self.stems.load(parent) if parent is not None else None
-        made_by = await self.delivery.generations.for_job(parent.id) if parent is not None else []
-        order = RenderJob(
-            job.request, recipe, source=source, source_model=made_by[0].model if made_by else None
-        )
-        context = RenderContext(gpu=None, finish_settings=self.finish_settings, offload=self.offload)
-        return await render(context, order)
+        await self.gpu_free.serve(job)
 
 
 def _discard(future: asyncio.Future[object]) -> None:

@@ -2,7 +2,7 @@
 
 Each batch goes to the SAQ queue of the models it needs (its route, see :mod:`bot.remote.routes`).
 No bookkeeping and no retries here: every call raises the Redis client's error when Redis is
-unreachable, and the executor decides what that means (see :mod:`bot.remote.executor`).
+unreachable, and the executor decides what that means (see :mod:`bot.remote.bookkeeping`).
 """
 
 from __future__ import annotations

@@ -8,47 +8,33 @@ serves keeps its place while other models' batches go by. Each batch is one SAQ 
 job ids, in the queue of the models it needs (see :mod:`bot.remote.routes`); at start the
 executor reads what an earlier run left in Redis and waits on it instead of handing those jobs
 out again.
-
-Two loops keep the books: a pub/sub listener (job changes, every step's progress) for speed, and
-a poll every half heartbeat for certainty — it reads the workers' presence, collects finished
-results, and hands a batch out again when Redis lost it (a restart without persistence) or its
-record went stale with no worker left to sweep it. SQLite stays the truth: a batch the bot still
-waits on is never lost, only re-sent. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
-import time
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
-from saq.job import Job as SaqJob
-from saq.job import Status
 
 from bot.config import REDIS_PASSWORD_ENV, Config, ExecutorConfig
 from bot.jobs.executor import ExecutorInfo, ExecutorUnavailable, ProgressListener, Route, Work
-from bot.remote.broker import REDIS_DOWN, Keys, Outage, ResilientQueue, batch_key, connect, split_job_id
-from bot.remote.courier import Courier
-from bot.remote.flights import Fleet, Flight, Flights, describe, parse_workers
+from bot.remote.bookkeeping import RedisBookkeeping
+from bot.remote.broker import REDIS_DOWN, batch_key, connect
+from bot.remote.flights import Flight, describe
 from bot.remote.routes import resolve, route_name
-from bot.remote.wire import WireError, order_to_dict
+from bot.remote.wire import order_to_dict
 from bot.tasks import spawn
-from generation.errors import GenerationError
-from generation.recipes.order import Progress, Rendered
+from generation.recipes.order import Rendered
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
 
-#: The sample rate assumed until a worker has said its own (AudioLDM2's).
-DEFAULT_SAMPLE_RATE = 16_000
 
-
-class RemoteExecutor:
+class RemoteExecutor(RedisBookkeeping):
     """GPU workers through Redis (see the module docstring)."""
 
     kind = "redis"
@@ -64,25 +50,11 @@ class RemoteExecutor:
     ) -> None:
         if not offered:
             raise ValueError("the bot offers at least one model")
-        self.client = client
-        self.settings = settings
+        super().__init__(client, settings, max_attempts)
         self.offered = tuple(offered)
         """The models users may ask for (the bot's ``[model]``), the default first."""
         self.max_attempts = max_attempts
         self.max_batch = max_batch
-        self.keys = Keys(settings.queue_name)
-        self.queue = ResilientQueue(client, settings.queue_name)
-        """Where the workers' presence is (batches are in the queues of their models)."""
-        self.courier = Courier(client, settings, max_attempts)
-        self.flights = Flights()
-        self.fleet = Fleet()
-        self.poll_s = max(0.2, settings.heartbeat_s / 2)
-        self._changed = asyncio.Condition()
-        self._outage = Outage("the bot")
-        self._tasks: set[asyncio.Task[object]] = set()
-        self._warned: set[str] = set()
-        self._sample_rate = DEFAULT_SAMPLE_RATE
-        self._checking = asyncio.Lock()
 
     @classmethod
     def from_config(cls, config: Config) -> RemoteExecutor:
@@ -228,148 +200,3 @@ class RemoteExecutor:
     def info(self) -> ExecutorInfo:
         state = "waiting for a GPU worker (Redis unreachable)" if self._outage.is_down else None
         return describe(self.kind, self.fleet, len(self.flights.live()), self.settings, self.offered, state)
-
-    # -- talking to Redis ---------------------------------------------------------------------------
-
-    async def _send(self, flight: Flight) -> None:
-        """Write ``flight`` to Redis; while Redis is down the poll sends it later."""
-        try:
-            await self.courier.send(flight)
-        except REDIS_DOWN as exc:
-            self._outage.down(exc)
-            return
-        flight.sent = True
-        log.info("jobs %s: handed to the GPU workers (%s)", flight.key, flight.route)
-
-    async def _send_stop(self, job_id: int) -> None:
-        for wait in (0.0, 0.5, 1.0, 2.0, 5.0, 10.0):
-            await asyncio.sleep(wait)
-            try:
-                await self.courier.stop(job_id)
-                return
-            except REDIS_DOWN as exc:
-                self._outage.down(exc)
-        log.warning("job %d: could not tell the GPU workers to stop it (Redis unreachable)", job_id)
-
-    async def _refresh(self) -> None:
-        """Who is online, and how every batch in flight stands."""
-        info = await self.queue.info()
-        self.fleet = parse_workers(info.get("workers") or {}, self._warned)
-        if self.fleet.workers:
-            self._sample_rate = self.fleet.workers[0].sample_rate
-        await self._check(self.flights.live())
-        self.flights.expire(self.settings.result_ttl_s)
-        self._outage.up()
-        await self._notify()
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
-    async def _check_now(self, flights: list[Flight]) -> None:
-        try:
-            await self._check(flights)
-        except REDIS_DOWN as exc:
-            self._outage.down(exc)
-
-    async def _check(self, flights: list[Flight]) -> None:
-        """Act on each flight's SAQ job: collect, fail, resend (one check at a time)."""
-        if not flights:
-            return
-        async with self._checking:
-            records = await self.courier.records(flights)
-            for flight, record in zip(flights, records, strict=True):
-                if flight.finished:
-                    continue
-                if not flight.sent:
-                    await self._send(flight)
-                elif record is None:
-                    log.warning(
-                        "jobs %s: gone from Redis (restarted without its data?); resending", flight.key
-                    )
-                    await self._send(flight)
-                elif record.status is Status.COMPLETE and not flight.waiting:
-                    flight.finished = True  # an earlier run's batch: collected when asked for
-                elif record.status is Status.COMPLETE:
-                    await self._collect(flight, record)
-                elif record.status is Status.FAILED or (
-                    record.status is Status.ABORTED and not record.retryable
-                ):
-                    self._failed(flight, record)
-                elif self.courier.stale(record) and await self.courier.unknown_to_saq(record):
-                    silent = (time.time() * 1000 - record.touched) / 1000
-                    log.warning(
-                        "jobs %s: no heartbeat for %.0f s, unknown to SAQ; resending", flight.key, silent
-                    )
-                    await self._send(flight)
-        await self._notify()
-
-    async def _collect(self, flight: Flight, record: SaqJob) -> None:
-        try:
-            result_key, outcome = await self.courier.fetch(record)
-        except WireError as exc:
-            self.flights.fail(flight, GenerationError(f"the GPU worker's result could not be read: {exc}"))
-            return
-        if outcome is None:
-            log.warning("jobs %s: finished, but its result is gone from Redis; resending", flight.key)
-            flight.sent = False
-            await self._send(flight)
-            return
-        self._sample_rate = outcome.sample_rate
-        log.info(
-            "jobs %s: result collected from %s (%d job(s))", flight.key, outcome.worker, len(outcome.results)
-        )
-        self.flights.resolve(flight, outcome)
-        with contextlib.suppress(*REDIS_DOWN):
-            await self.courier.clean(result_key, *flight.sources)
-
-    def _failed(self, flight: Flight, record: SaqJob) -> None:
-        last = (record.error or "").strip().splitlines()[-1:] or ["unknown error"]
-        if record.status is Status.ABORTED:
-            error = GenerationError(f"its GPU worker stopped responding ({record.attempts} attempt(s))")
-        else:
-            error = GenerationError(f"the GPU worker failed: {last[0][:200]}")
-        log.error("jobs %s: %s", flight.key, error)
-        self.flights.fail(flight, error)
-
-    # -- the two loops --------------------------------------------------------------------------
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self.poll_s)
-            try:
-                await self._refresh()
-            except REDIS_DOWN as exc:
-                self._outage.down(exc)
-                self.fleet = Fleet()  # nobody can be reached: no ETA, "waiting for a GPU worker"
-                await self._notify()
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self.client.pubsub() as pubsub:
-                    await pubsub.psubscribe(self.keys.job_channels)
-                    await pubsub.subscribe(self.keys.progress_channel)
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
-                            self._on_progress(message["data"])
-                        elif message["type"] == "pmessage":
-                            _route, key = split_job_id(message["channel"].decode())
-                            flight = self.flights.by_key.get(key)
-                            if flight is not None and not flight.finished:
-                                await self._check_now([flight])
-            except REDIS_DOWN as exc:
-                self._outage.down(exc)
-                await asyncio.sleep(1.0)
-
-    def _on_progress(self, data: bytes) -> None:
-        try:
-            job_id, step, total, stage = json.loads(data)
-        except (ValueError, TypeError):
-            return
-        flight = self.flights.by_job.get(int(job_id))
-        if flight is None or job_id in self.flights.stopping:
-            return
-        listener = flight.listeners.get(int(job_id))
-        if listener is not None:
-            listener(int(job_id), Progress(int(step), int(total), stage))

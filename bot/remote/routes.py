@@ -30,7 +30,7 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 
-from generation.recipes.mixing import MAX_LAYERS
+from generation.recipes.layers import MAX_LAYERS
 
 #: Between the queue name and the model set (never part of a queue name: see ``[executor]``).
 ROUTE_MARK = "@"

@@ -14,7 +14,7 @@ import discord
 from bot.errors import UserError
 from bot.ui.text import clip
 from generation.prompting import build_request
-from generation.recipes.mixing import is_layered
+from generation.recipes.layers import is_layered
 from generation.recipes.recipe import Recipe, build_order
 from generation.request import MAX_SCENE_CHARS, GenerationRequest
 

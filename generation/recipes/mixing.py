@@ -6,13 +6,6 @@ a gain is a linear amplitude factor on that reference, so ``rain:1 + crickets:0.
 crickets 6 dB under the rain whatever the model's raw levels were. The sum is then finished
 like any clip (:func:`generation.audio.finishing.finish`: loudness target, true-peak ceiling).
 
-A layer may name the model that renders it after an ``@``: ``rain:0.8@tiny-sao + crickets``
-(``name@model:gain`` is read too); layers without one use the scene's model.
-
-Default gains: the first layer 1.0, every other layer 0.6 (about -4.4 dB). People name the
-bed first ("rain + crickets + distant thunder"), and details a little under the bed sound
-natural, where equal loudness makes every layer fight for attention.
-
 :class:`Mix` keeps the normalised stems, so changing a level (:meth:`Mix.remix`) or rerolling
 one layer (:meth:`Mix.replace_layer`) re-renders nothing else; the stems are never modified and
 are shared between mixes. :meth:`Mix.save` / :meth:`Mix.load` store them (``.npz``, no pickle)
@@ -29,10 +22,9 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 
@@ -42,211 +34,18 @@ from generation.audio.loudness import db_to_gain, integrated_loudness
 from generation.audio.resample import conform
 from generation.audio.tags import Mp3Tags
 from generation.errors import RequestError
-from generation.prompting import build_request, clean_text, format_number
-from generation.request import MAX_SCENE_CHARS, MAX_SEED, GenerationRequest
-
-if TYPE_CHECKING:
-    from generation.models import ModelCatalog, ModelChoice
-
-MAX_LAYERS = 4
-MIN_GAIN = 0.0
-MAX_GAIN = 2.0
-FIRST_LAYER_GAIN = 1.0
-OTHER_LAYER_GAIN = 0.6
+from generation.recipes.layers import (
+    LAYER_SEPARATOR,
+    LayerSpec,
+    check_gain,
+    describe_layers,
+    layer_from_dict,
+    layer_to_dict,
+)
+from generation.request import GenerationRequest
 
 #: Loudness every stem is brought to before its gain (EBU R 128's reference level).
 STEM_LUFS = -23.0
-
-LAYER_SEPARATOR = "+"
-MODEL_MARK = "@"
-EXAMPLE = "rain:0.8 + crickets:0.4"
-MODEL_EXAMPLE = "rain:0.8@tiny-sao + crickets"
-
-# "text:0.8" — a trailing colon and something number-like. Anything else after a colon
-# ("forest: owls") stays part of the text.
-_GAIN_SUFFIX = re.compile(r"^(?P<text>.*?)\s*:\s*(?P<gain>[-+]?[\d.,]+%?)$")
-_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
-# "…@tiny-sao" — a model name right after the "@" (no space), at the end of the layer.
-_MODEL_SUFFIX = re.compile(r"^(?P<rest>.*?)\s*@(?P<model>[^\s@:]+)$")
-# "…@tiny-sao:0.8" — the model before the level.
-_MODEL_THEN_GAIN = re.compile(r"^(?P<rest>.*?)\s*@(?P<model>[^\s@:]+)\s*(?P<gain>:\s*[-+]?[\d.,]+%?)$")
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One parsed layer: what to hear and how loud, relative to the others."""
-
-    text: str
-    gain: float
-    model: str | None = None
-    """The model named after ``@`` (None: the scene's)."""
-
-    def describe(self) -> str:
-        named = f"{MODEL_MARK}{self.model}" if self.model else ""
-        return f"{self.text}:{format_number(self.gain)}{named}"
-
-
-def is_layered(text: str) -> bool:
-    """Whether ``text`` asks for a layered scene (it contains ``+``)."""
-    return LAYER_SEPARATOR in text
-
-
-def _check_gain(text: str, gain: float) -> float:
-    if not (math.isfinite(gain) and MIN_GAIN <= gain <= MAX_GAIN):
-        raise RequestError(
-            f"The level of '{text}' must be between {format_number(MIN_GAIN)} and "
-            f"{format_number(MAX_GAIN)} (1 = reference); you asked for {format_number(gain)}."
-        )
-    return float(gain)
-
-
-def _split_model(part: str) -> tuple[str, str | None]:
-    """``"rain:0.8@tiny-sao"`` → ``("rain:0.8", "tiny-sao")``; ``"rain@m:0.8"`` → ``("rain:0.8", "m")``."""
-    match = _MODEL_SUFFIX.match(part)
-    if match is not None:
-        return match.group("rest"), match.group("model")
-    match = _MODEL_THEN_GAIN.match(part)
-    if match is not None:
-        return match.group("rest") + match.group("gain"), match.group("model")
-    return part, None
-
-
-def _parse_layer(part: str, position: int) -> tuple[str, float | None]:
-    match = _GAIN_SUFFIX.match(part)
-    if match is None:
-        return part, None
-    text, gain = match.group("text"), match.group("gain")
-    if not text:
-        raise RequestError(
-            f"Layer {position} has a level but nothing to hear; write layers like '{EXAMPLE}'."
-        )
-    if not _NUMBER.match(gain):
-        raise RequestError(
-            f"The level of '{text}' must be a number like 0.8 (a dot for decimals); you wrote '{gain}'."
-        )
-    return text, _check_gain(text, float(gain))
-
-
-def parse_layers(text: str) -> list[LayerSpec]:
-    """Split ``"rain:0.8 + crickets + distant thunder"`` into layers; raises :class:`RequestError`.
-
-    A layer's ``:gain`` suffix (0 to 2) sets its level; layers without one get the defaults
-    (first 1.0, others 0.6). ``@model`` after it names the layer's model (checked later, against
-    the loaded ones, by :func:`layer_requests`). At most four layers, none empty, at least one
-    audible, and the whole text at most :data:`~generation.request.MAX_SCENE_CHARS` characters.
-    """
-    cleaned = clean_text(text)
-    if len(cleaned) > MAX_SCENE_CHARS:
-        raise RequestError(
-            f"Your scene is {len(cleaned)} characters long; the limit is {MAX_SCENE_CHARS} for the whole "
-            "scene, every layer and level included. Please shorten it."
-        )
-    parts = [part.strip() for part in cleaned.split(LAYER_SEPARATOR)]
-    if len(parts) > MAX_LAYERS:
-        raise RequestError(
-            f"A mix can have at most {MAX_LAYERS} layers; you gave {len(parts)}. "
-            "Combine some into one layer, e.g. 'rain and wind + crickets'."
-        )
-    layers: list[LayerSpec] = []
-    for position, part in enumerate(parts, start=1):
-        if not part:
-            raise RequestError(f"Layer {position} is empty; write layers like '{EXAMPLE}'.")
-        spec, model = _split_model(part)
-        if not spec.strip():
-            raise RequestError(
-                f"Layer {position} names a model but nothing to hear; write layers like '{MODEL_EXAMPLE}'."
-            )
-        layer_text, gain = _parse_layer(spec, position)
-        if gain is None:
-            gain = FIRST_LAYER_GAIN if position == 1 else OTHER_LAYER_GAIN
-        layers.append(LayerSpec(layer_text, gain, model))
-    if all(layer.gain == 0.0 for layer in layers):
-        raise RequestError("At least one layer needs a level above 0, or the mix is silent.")
-    return layers
-
-
-def describe_layers(layers: Sequence[LayerSpec]) -> str:
-    """Layers written back as a user would type them: ``"rain:1 + crickets:0.6"``."""
-    return f" {LAYER_SEPARATOR} ".join(layer.describe() for layer in layers)
-
-
-def layer_requests(
-    layers: Sequence[LayerSpec],
-    *,
-    duration: float | None = None,
-    seed: int | None = None,
-    steps: int | None = None,
-    guidance: float | None = None,
-    scheduler: str | None = None,
-    quality: str | None = None,
-    catalog: ModelCatalog | None = None,
-    model: ModelChoice | None = None,
-) -> list[GenerationRequest]:
-    """One validated request per layer, each matched to its own preset (raises :class:`RequestError`).
-
-    All layers share one duration (mixing needs equal lengths): ``duration``, else the first
-    layer's preset default. Layer ``i`` gets seed ``seed + i``. ``steps``, ``guidance``,
-    ``scheduler`` and ``quality`` apply to every layer; left out, each layer's preset and model
-    decide. A layer's ``@model`` is looked up in ``catalog`` (refused, naming the loaded ones,
-    when it is not there); the others use ``model`` (None: the default model).
-    """
-    requests: list[GenerationRequest] = []
-    for i, layer in enumerate(layers):
-        requests.append(
-            build_request(
-                layer.text,
-                duration=requests[0].duration_s if requests else duration,
-                seed=(requests[0].seed + i) % (MAX_SEED + 1) if requests else seed,
-                steps=steps,
-                guidance=guidance,
-                scheduler=scheduler,
-                quality=quality,
-                model=_layer_model(layer, i + 1, catalog, model),
-            )
-        )
-    return requests
-
-
-def _layer_model(
-    layer: LayerSpec, position: int, catalog: ModelCatalog | None, model: ModelChoice | None
-) -> ModelChoice | None:
-    if layer.model is None:
-        return model
-    if catalog is None:
-        raise RequestError(
-            f"Layer {position} names a model ({MODEL_MARK}{layer.model}), but none can be chosen here."
-        )
-    try:
-        return catalog.get(layer.model)
-    except RequestError as refusal:
-        raise RequestError(f"Layer {position}: {refusal}") from None
-
-
-def with_models(layers: Sequence[LayerSpec], requests: Sequence[GenerationRequest]) -> list[LayerSpec]:
-    """``layers`` naming the model of their request where they named one (its exact name)."""
-    return [
-        LayerSpec(layer.text, layer.gain, request.model if layer.model else None)
-        for layer, request in zip(layers, requests, strict=True)
-    ]
-
-
-def render_stems(
-    requests: Sequence[GenerationRequest],
-    generate: Callable[[Sequence[GenerationRequest]], list[np.ndarray]],
-) -> list[np.ndarray]:
-    """Waveforms of ``requests`` in order, one ``generate`` call per group of batchable requests.
-
-    ``generate`` is :meth:`generation.backends.base.Backend.generate` or anything
-    with its contract.
-    """
-    groups: dict[tuple[str | None, int, float, float, str], list[int]] = {}
-    for index, request in enumerate(requests):
-        groups.setdefault(request.batch_key(), []).append(index)
-    stems: list[np.ndarray | None] = [None] * len(requests)
-    for indexes in groups.values():
-        for index, waveform in zip(indexes, generate([requests[i] for i in indexes]), strict=True):
-            stems[index] = waveform
-    return [stem for stem in stems if stem is not None]
 
 
 def mix_rate(sample_rates: Sequence[int]) -> int:
@@ -341,7 +140,7 @@ class Mix:
         if len(gains) != len(layers):
             raise RequestError(f"{len(gains)} levels were given for {len(layers)} layers.")
         checked = tuple(
-            LayerSpec(layer.text, _check_gain(layer.text, float(gain)), layer.model)
+            LayerSpec(layer.text, check_gain(layer.text, float(gain)), layer.model)
             for layer, gain in zip(layers, gains, strict=True)
         )
         if all(layer.gain == 0.0 for layer in checked):
@@ -412,7 +211,7 @@ class Mix:
         """Store the mix (stems, gains, requests) as an ``.npz`` archive."""
         meta = {
             "sample_rate": self.sample_rate,
-            "layers": [_layer_dict(layer) for layer in self.layers],
+            "layers": [layer_to_dict(layer) for layer in self.layers],
             "requests": [request.to_dict() for request in self.requests],
         }
         arrays = {f"stem{i}": stem for i, stem in enumerate(self.stems)}
@@ -434,16 +233,3 @@ class Mix:
             stems=tuple(stems),
             sample_rate=int(meta["sample_rate"]),
         )
-
-
-def _layer_dict(layer: LayerSpec) -> dict[str, object]:
-    data: dict[str, object] = {"text": layer.text, "gain": layer.gain}
-    if layer.model is not None:
-        data["model"] = layer.model
-    return data
-
-
-def layer_from_dict(data: dict[str, object]) -> LayerSpec:
-    """A layer stored by :meth:`Mix.save` or a recipe (its model only where it named one)."""
-    model = data.get("model")
-    return LayerSpec(str(data["text"]), float(data["gain"]), str(model) if model else None)  # type: ignore[arg-type]

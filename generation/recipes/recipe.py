@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from generation.errors import RequestError
 from generation.prompting import format_number
+from generation.recipes.layers import MAX_LAYERS, LayerSpec, layer_from_dict
 from generation.recipes.long_plan import MAX_LENGTH_S, MIN_LENGTH_S
-from generation.recipes.mixing import MAX_LAYERS, LayerSpec, layer_from_dict
 from generation.recipes.ranking import MAX_CANDIDATES, check_candidates
 from generation.request import MAX_SEED, GenerationRequest
 
@@ -274,7 +274,8 @@ def build_order(
     requests name no model (the default of wherever they run).
     """
     from generation.prompting import build_request, clean_text
-    from generation.recipes.mixing import is_layered, layer_requests, parse_layers, with_models
+    from generation.recipes.layer_requests import layer_requests, with_models
+    from generation.recipes.layers import is_layered, parse_layers
 
     if catalog is None and model is not None and model.strip():
         raise RequestError("No model can be chosen here.")

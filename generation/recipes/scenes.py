@@ -10,7 +10,9 @@ import numpy as np
 
 from generation.errors import GenerationError
 from generation.recipes.clips import finish_mix
-from generation.recipes.mixing import LayerSpec, Mix, mix_rate, render_stems
+from generation.recipes.layer_requests import render_stems
+from generation.recipes.layers import LayerSpec
+from generation.recipes.mixing import Mix, mix_rate
 from generation.recipes.order import Clip, RenderContext, Rendered
 from generation.recipes.recipe import Recipe
 from generation.request import MAX_SEED, GenerationRequest

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from generation.recipes.mixing import LAYER_SEPARATOR, LayerSpec, parse_layers
+from generation.recipes.layers import LAYER_SEPARATOR, LayerSpec, parse_layers
 from generation.recipes.recipe import Recipe, build_order
 
 if TYPE_CHECKING:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.errors import UserError, user_message
 from generation.errors import RequestError
 from generation.models import ModelCatalog
-from generation.recipes.mixing import layer_requests, parse_layers
+from generation.recipes.layer_requests import layer_requests
+from generation.recipes.layers import parse_layers
 
 
 def test_a_refusal_quoting_user_text_shows_it_as_typed() -> None:

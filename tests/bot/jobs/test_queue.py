@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
+from bot.jobs.batching import compatible
 from bot.jobs.queue import JobQueue
-from bot.jobs.scheduler import compatible
 from bot.storage import Job, JobStatus
 from generation.recipes.recipe import PLAIN, Recipe
 from tests.bot.storage.conftest import make_request

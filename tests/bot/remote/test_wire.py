@@ -19,7 +19,8 @@ from bot.remote.wire import (
 )
 from generation.errors import Cancelled, GenerationError, OutOfMemory, RequestError, StuckGeneration
 from generation.prompting import build_request
-from generation.recipes.mixing import LayerSpec, Mix
+from generation.recipes.layers import LayerSpec
+from generation.recipes.mixing import Mix
 from generation.recipes.order import Clip, Rendered, RenderJob
 from generation.recipes.recipe import Recipe, build_order
 

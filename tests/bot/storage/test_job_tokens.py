@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.storage.jobs import Job, JobStore
+from bot.storage.job_rows import Job
+from bot.storage.jobs import JobStore
 from tests.bot.storage.conftest import FakeClock, new_job
 
 

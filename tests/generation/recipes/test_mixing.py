@@ -1,9 +1,8 @@
-"""Layered scenes: parsing, per-layer gains as measured in the mix, the loudness target, rerolls."""
+"""Layered scenes: per-layer gains as measured in the mix, the loudness target, rerolls."""
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,82 +14,11 @@ from generation.audio.mp3 import decode_mp3
 from generation.audio.tags import read_tags
 from generation.backends.audioldm2.engine import AudioEngine
 from generation.errors import RequestError
-from generation.recipes.mixing import (
-    STEM_LUFS,
-    LayerSpec,
-    Mix,
-    describe_layers,
-    is_layered,
-    layer_requests,
-    normalise_stem,
-    parse_layers,
-    render_stems,
-)
-from generation.request import MAX_SCENE_CHARS, GenerationRequest
+from generation.recipes.layer_requests import layer_requests, render_stems
+from generation.recipes.layers import LayerSpec, parse_layers
+from generation.recipes.mixing import STEM_LUFS, Mix, normalise_stem
 
 SR = 16_000
-
-
-# --- parsing -----------------------------------------------------------------------------------
-
-
-def test_layers_with_and_without_levels() -> None:
-    assert parse_layers("rain:0.8 + crickets:0.4 + distant thunder") == [
-        LayerSpec("rain", 0.8),
-        LayerSpec("crickets", 0.4),
-        LayerSpec("distant thunder", 0.6),
-    ]
-    # Defaults: the first layer is the bed, the others sit a little under it.
-    assert [layer.gain for layer in parse_layers("rain + crickets + wind")] == [1.0, 0.6, 0.6]
-    # A colon in prose stays part of the text; spacing around ':' and '+' is free.
-    assert parse_layers("forest: owls+ rain : 1.5") == [
-        LayerSpec("forest: owls", 1.0),
-        LayerSpec("rain", 1.5),
-    ]
-    assert describe_layers(parse_layers("rain + crickets:.5")) == "rain:1 + crickets:0.5"
-    assert is_layered("rain + crickets") and not is_layered("rain on a roof")
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("a + b + c + d + e", "at most 4 layers; you gave 5"),
-        ("rain + + crickets", "Layer 2 is empty"),
-        ("rain:2.5 + crickets", "between 0 and 2 (1 = reference); you asked for 2.5"),
-        ("rain:-1 + crickets", "between 0 and 2"),
-        ("rain:1,5 + crickets", "a number like 0.8"),
-        ("rain:0 + crickets:0", "At least one layer needs a level above 0"),
-        ("rain + :0.5", "Layer 2 has a level but nothing to hear"),
-        ("rain + \x07", "control character"),
-    ],
-)
-def test_layer_mistakes_are_friendly_request_errors(text: str, message: str) -> None:
-    with pytest.raises(RequestError, match=re.escape(message)):
-        parse_layers(text)
-
-
-def test_each_layer_is_its_own_request_with_its_own_preset() -> None:
-    requests = layer_requests(parse_layers("rain + crickets + distant thunder"), seed=40, steps=10)
-    assert [r.preset for r in requests] == ["rain", "crickets", "thunderstorm"]
-    assert [r.seed for r in requests] == [40, 41, 42]
-    assert {r.duration_s for r in requests} == {10.0}  # the first layer's preset default, shared
-    assert {r.steps for r in requests} == {10}
-    with pytest.raises(RequestError, match="Duration"):
-        layer_requests(parse_layers("rain + wind"), duration=45)
-
-
-def test_render_stems_batches_what_can_share_a_call() -> None:
-    requests = layer_requests(parse_layers("rain + crickets + ocean waves"), seed=1, steps=10, duration=3)
-    calls: list[list[int]] = []
-
-    def generate(batch: Sequence[GenerationRequest]) -> list[np.ndarray]:
-        calls.append([r.seed for r in batch])
-        return [np.full(10, r.seed, dtype=np.float32) for r in batch]
-
-    stems = render_stems(requests, generate)
-    # Rain has its own guidance (7.0); crickets and ocean share the default and one call.
-    assert sorted(calls) == [[1], [2, 3]]
-    assert [int(s[0]) for s in stems] == [1, 2, 3]
 
 
 # --- mixing on the tiny model ------------------------------------------------------------------
@@ -193,16 +121,6 @@ def test_stem_normalisation_edge_cases() -> None:
     assert np.array_equal(normalise_stem(short, SR), np.zeros(100, dtype=np.float32))  # DC only
     with pytest.raises(ValueError, match="one request and one waveform per layer"):
         Mix.create([LayerSpec("rain", 1.0)], [], [], SR)
-
-
-def test_the_whole_scene_has_the_prompt_limit() -> None:
-    # Four layers within the per-layer limit would make a stored and shown prompt far longer.
-    layer = "distant rolling thunder over the hills " * 7
-    with pytest.raises(RequestError, match=f"limit is {MAX_SCENE_CHARS} for the whole scene"):
-        parse_layers(" + ".join([layer[:290]] * 4))
-    at_limit = ("a" * 146) + " + " + ("b" * 151)
-    assert len(at_limit) == MAX_SCENE_CHARS
-    assert [len(layer.text) for layer in parse_layers(at_limit)] == [146, 151]
 
 
 # --- layers from different models --------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 
 from generation.errors import RequestError
 from generation.models import ModelCatalog
-from generation.recipes.mixing import parse_layers
+from generation.recipes.layers import parse_layers
 from generation.recipes.recipe import build_order
 from generation.recipes.stored import scene_model, stored_scene_order
 from generation.request import GenerationRequest
