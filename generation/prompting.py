@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from generation.craft import AUDIOLDM2, ModelCraft
 from generation.errors import RequestError
+from generation.preset_matching import get_preset, match_preset, mentions
 from generation.presets import (
     DEFAULT_DURATION_S,
     DEFAULT_GUIDANCE,
@@ -22,9 +23,6 @@ from generation.presets import (
     GENERIC_TEMPLATE,
     PRESETS,
     Preset,
-    get_preset,
-    match_preset,
-    mentions,
 )
 from generation.request import (
     MAX_DURATION_S,

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 
 from generation.errors import RequestError
-from generation.presets import search_presets
+from generation.preset_matching import search_presets
 from generation.recipes.recipe import format_length, parse_length
 from generation.request import QUALITY_FAST, QUALITY_STANDARD
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.errors import UserError
-from generation.presets import get_preset
+from generation.preset_matching import get_preset
 
 if TYPE_CHECKING:
     from bot.app import AmbientBot

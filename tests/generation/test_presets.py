@@ -7,17 +7,15 @@ import dataclasses
 import pytest
 
 from generation.errors import RequestError
-from generation.presets import (
-    DEFAULT_NEGATIVE_PROMPT,
+from generation.preset_matching import (
     MAX_AUTOCOMPLETE,
-    PRESETS,
-    Preset,
     get_preset,
     is_form_of,
     match_preset,
     mentions,
     search_presets,
 )
+from generation.presets import DEFAULT_NEGATIVE_PROMPT, PRESETS, Preset
 from generation.request import MAX_DURATION_S, MAX_PROMPT_CHARS, MIN_DURATION_S
 
 REQUIRED = (
