@@ -29,6 +29,19 @@ def test_windows_pair_each_start_with_its_end() -> None:
     assert generation_windows("nothing generated\n") == []
 
 
+def test_the_next_batch_handed_over_before_the_last_ends_pairs_by_job() -> None:
+    log = """\
+2026-11-30 10:00:48,502 level=INFO job=2 logger=s msg=jobs 2: generating 1 clip(s) of 10s, 50 steps
+2026-11-30 10:00:50,680 level=INFO job=3 logger=s msg=jobs 3,7,8: generating 3 clip(s) of 10s, 50 steps
+2026-11-30 10:00:50,823 level=INFO job=2 logger=s msg=batch of 1 job(s), 1 clip(s) generated in 2.209s
+2026-11-30 10:00:54,321 level=INFO job=3 logger=s msg=batch of 3 job(s), 3 clip(s) generated in 3.520s
+"""
+    assert generation_windows(log) == [
+        (stamp("2026-11-30 10:00:48,502"), stamp("2026-11-30 10:00:50,823")),
+        (stamp("2026-11-30 10:00:50,680"), stamp("2026-11-30 10:00:54,321")),
+    ]
+
+
 def test_stats_and_the_verdict() -> None:
     intervals = np.array([20.0] * 98 + [40.0, 60.0])
     assert stats(intervals) == {"p50": 20.0, "p99": 40.2, "max": 60.0, "count": 100}
