@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from generation.backends import library_warnings
 from generation.backends.audioldm2.conditioning import PromptEncoder
 from generation.backends.audioldm2.tiny import TINY_MODEL_ID, build_tiny_pipeline
 from generation.backends.base import ProgressCallback
@@ -53,6 +54,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+library_warnings.install()
 
 #: The real checkpoint's GPT-2 generates 8 "audio tokens"; the pipeline needs it in the config.
 DEFAULT_MAX_NEW_TOKENS = 8
