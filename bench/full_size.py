@@ -26,6 +26,7 @@ from diffusers import (
     AudioLDM2UNet2DConditionModel,
     AutoencoderKL,
     DDIMScheduler,
+    DiffusionPipeline,
 )
 from diffusers.utils import logging as diffusers_logging
 from transformers import (
@@ -263,8 +264,9 @@ def build_full_pipeline(
     return pipe
 
 
-def parameter_counts(pipe: AudioLDM2Pipeline) -> dict[str, int]:
-    """Parameters per neural component (tied weights counted once) and their ``"total"``."""
+def parameter_counts(pipe: DiffusionPipeline) -> dict[str, int]:
+    """Parameters per neural component (tied weights counted once) and their ``"total"``, for
+    any pipeline (Stable Audio Open's too)."""
     counts = {
         name: sum(p.numel() for p in component.parameters())
         for name, component in pipe.components.items()

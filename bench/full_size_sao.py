@@ -23,7 +23,7 @@ from diffusers import AutoencoderOobleck, StableAudioDiTModel, StableAudioPipeli
 from diffusers.pipelines.stable_audio.modeling_stable_audio import StableAudioProjectionModel
 from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
-from bench.full_size import _cast
+from bench.full_size import _cast, parameter_counts
 from bench.full_size_text import T5_EXTRA_IDS, T5_MODEL_VOCAB, T5_TOKENIZER_VOCAB, corpus, unique
 from generation.backends.stable_audio.tiny import MAX_TOKENS, make_scheduler
 from generation.backends.tokenizers import unigram_tokenizer
@@ -119,17 +119,6 @@ def build_full_sao_pipeline(
     pipe = StableAudioPipeline(**models, tokenizer=t5_tokenizer(), scheduler=make_scheduler())
     pipe.set_progress_bar_config(disable=True)
     return pipe
-
-
-def parameter_counts(pipe: StableAudioPipeline) -> dict[str, int]:
-    """Parameters per neural component and their ``"total"``."""
-    counts = {
-        name: sum(p.numel() for p in component.parameters())
-        for name, component in pipe.components.items()
-        if isinstance(component, torch.nn.Module)
-    }
-    counts["total"] = sum(counts.values())
-    return counts
 
 
 def check_parameter_count(pipe: StableAudioPipeline) -> int:

@@ -41,6 +41,15 @@ BATCH_MEMORY_SHARE = 0.8
 WARM_UP_STEPS = 2
 
 StepCallback = Callable[[int], None]
+
+
+def prompt_lists(requests: Sequence[GenerationRequest]) -> tuple[list[str], list[str] | None]:
+    """A batch's prompts, and its negative prompts when guidance uses them (guidance is one value
+    per batch; at 1 or below the pipelines skip the unconditional pass)."""
+    guided = requests[0].guidance > 1.0
+    return [r.prompt for r in requests], [r.negative_prompt for r in requests] if guided else None
+
+
 """Given to :meth:`DiffusersEngine._run`: call it with the 0-based index of each finished step."""
 
 

@@ -28,6 +28,7 @@ from generation.backends.diffusers_engine import (
     WARM_UP_STEPS,
     DiffusersEngine,
     StepCallback,
+    prompt_lists,
 )
 from generation.backends.pacing import TestPacing
 from generation.request import GenerationRequest
@@ -152,10 +153,7 @@ class AudioEngine(DiffusersEngine):
         on_step: StepCallback,
     ) -> np.ndarray:
         first = requests[0]
-        guided = first.guidance > 1.0
-        conditioning = self.prompts.batch(
-            [r.prompt for r in requests], [r.negative_prompt for r in requests] if guided else None
-        )
+        conditioning = self.prompts.batch(*prompt_lists(requests))
         output = self.pipe(
             **conditioning.kwargs,
             num_inference_steps=first.steps,

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from generation.backends import library_warnings
-from generation.backends.diffusers_engine import DiffusersEngine, StepCallback
+from generation.backends.diffusers_engine import DiffusersEngine, StepCallback, prompt_lists
 from generation.backends.pacing import TestPacing
 from generation.backends.stable_audio.tiny import build_tiny_sao_pipeline
 from generation.backends.text_conditioning import MaskedTextEncoder
@@ -110,12 +110,9 @@ class StableAudioEngine(DiffusersEngine):
         on_step: StepCallback,
     ) -> np.ndarray:
         first = requests[0]
-        guided = first.guidance > 1.0
         # Every request's negative is encoded, "" included (the pipeline's own handling of a list
         # of negatives), so a request's conditioning never depends on the others in its batch.
-        text = self.prompts.batch(
-            [r.prompt for r in requests], [r.negative_prompt for r in requests] if guided else None
-        )
+        text = self.prompts.batch(*prompt_lists(requests))
         output = self.pipe(
             prompt_embeds=text.embeds,
             attention_mask=text.mask,

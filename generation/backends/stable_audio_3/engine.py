@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from generation.backends import library_warnings
-from generation.backends.diffusers_engine import DiffusersEngine, StepCallback
+from generation.backends.diffusers_engine import DiffusersEngine, StepCallback, prompt_lists
 from generation.backends.pacing import TestPacing
 from generation.backends.stable_audio_3.tiny import build_tiny_sa3_pipeline
 from generation.backends.text_conditioning import MaskedTextEncoder
@@ -106,10 +106,7 @@ class StableAudio3Engine(DiffusersEngine):
         on_step: StepCallback,
     ) -> np.ndarray:
         first = requests[0]
-        guided = first.guidance > 1.0
-        text = self.prompts.batch(
-            [r.prompt for r in requests], [r.negative_prompt for r in requests] if guided else None
-        )
+        text = self.prompts.batch(*prompt_lists(requests))
 
         def step_end(
             _pipe: object, index: int, _timestep: object, _tensors: dict[str, Any]
