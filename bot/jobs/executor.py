@@ -32,6 +32,9 @@ class Work:
 
     job_id: int
     render: RenderJob
+    nonce: str = ""
+    """The job row's nonce: binds the work to the database that made it (see
+    :mod:`bot.storage.identity`)."""
 
 
 @dataclass(frozen=True)

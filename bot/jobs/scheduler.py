@@ -231,9 +231,8 @@ class Scheduler:
                     job, "The layers of that scene are no longer stored, so it can't be changed."
                 )
                 return None
-        return Work(
-            job.id, RenderJob(job.request, job.recipe, job.variations, self._upload_limit(job), source)
-        )
+        render = RenderJob(job.request, job.recipe, job.variations, self._upload_limit(job), source)
+        return Work(job.id, render, job.nonce)
 
     def _upload_limit(self, job: Job) -> int:
         guild = self.messenger.guild(job)

@@ -55,7 +55,7 @@ async def test_a_worker_takes_only_batches_of_its_models(
     tiny = intake_for(redis_server, "tiny")
     try:
         job = await take(tiny)
-        assert (job.key, job.queue.name) == ("3", "ambientgen@tiny")
+        assert (job.key, job.queue.name) == ("3", "ambientgen@v3@tiny")
         waiting = asyncio.ensure_future(tiny.dequeue())
         await asyncio.sleep(0.3)
         assert not waiting.done()  # the others need a model it does not have: they stay queued
@@ -90,8 +90,8 @@ async def test_the_bots_word_wakes_an_idle_worker_at_once(
         await asyncio.sleep(0.1)
         assert not waiting.done()  # it looked, found nothing, and waits
         await put(bot_side, "tiny-sao", "7")
-        await worker.redis.publish(channel, "ambientgen@tiny")  # not its queue
-        await worker.redis.publish(channel, "ambientgen@tiny-sao")
+        await worker.redis.publish(channel, route_name("ambientgen", ["tiny"]))  # not its queue
+        await worker.redis.publish(channel, route_name("ambientgen", ["tiny-sao"]))
         job = await asyncio.wait_for(waiting, 5)
         assert job is not None and job.key == "7"
     finally:
