@@ -86,6 +86,15 @@ class ExecutorInfo:
 class Executor(Protocol):
     """Turns batches of work into finished audio (see the module docstring)."""
 
+    detached: bool
+    """Its running work outlives the bot (GPU workers): stopping the bot gives it no grace, and
+    the next start collects its results. False: the work dies with the bot's process."""
+
+    def surviving(self) -> frozenset[tuple[int, str]]:
+        """(job id, nonce) of the jobs whose work from an earlier run of the bot is still alive
+        (read at :meth:`start`): that run did not die, so the restart is no attempt of theirs."""
+        ...
+
     async def start(self) -> None:
         """Get ready (load the model, connect); raises with a clear message when it can't."""
         ...

@@ -135,7 +135,7 @@ async def test_a_worker_killed_mid_job_its_job_is_delivered_once_by_the_other(tm
         assert f"result collected from {await worker_name(survivor)} " in world.bot.log()
         # The surviving worker's sweep found it without a heartbeat and put it back in the queue.
         assert re.search(rf"batch {job_id}: its worker stopped heartbeating \(attempt 1\)", survivor.log())
-        assert re.search(rf"Retrying Job<.*key: {job_id},", survivor.log())
+        assert re.search(rf"Retrying Job<.*key: [0-9a-f]+/{job_id}\.[0-9a-f]+,", survivor.log())
         assert [r["status"] for r in world.bot.db_rows("SELECT status FROM jobs")] == ["done"]
 
 
