@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.jobs.fairness import FairScheduler, Pending
+from bot.remote.routes import route_name
 from tests.e2e.harness import World
 from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of, rerollable
 from tests.e2e.remote import hold_everywhere, release_everywhere, remote_world
@@ -251,4 +252,4 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
             assert ran_on(sao_worker, job_id) and not ran_on(tiny_worker, job_id)
         collected = set(re.findall(r"result collected from (\S+) ", world.bot.log()))
         assert collected == {await worker_name(tiny_worker), await worker_name(sao_worker)}
-        assert "ambientgen@tiny-sao" in world.bot.log()  # the route it was handed out on
+        assert route_name("ambientgen", ["tiny-sao"]) in world.bot.log()  # the route it was handed out on
