@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.remote.routes import PROTOCOL, route_name
+from bot.remote.broker import PROTOCOL
+from bot.remote.routes import route_name
 from tests.e2e.harness import World
 from tests.e2e.helpers import RESULT_TIMEOUT_S, job_id_of, rerollable
 from tests.e2e.remote import remote_world

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from saq.job import Job as SaqJob
 
-from bot.remote import intake
+from bot.remote import intake, routes
 from bot.remote.broker import FUNCTION, Keys, ResilientQueue, connect
 from bot.remote.gpu import GpuTurn
 from bot.remote.intake import RoutedQueue
@@ -98,3 +98,26 @@ async def test_the_bots_word_wakes_an_idle_worker_at_once(
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
         await worker.redis.aclose()
+
+
+async def test_a_worker_of_another_protocol_never_takes_this_protocols_batches(
+    redis_server: RedisServer, bot_side: dict[str, ResilientQueue], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await put(bot_side, "tiny", "5")  # a batch of this protocol's bot
+    monkeypatch.setattr(routes, "PROTOCOL", routes.PROTOCOL + 1)  # the next release's worker
+    newer = intake_for(redis_server, "tiny")
+    try:
+        assert all(f"@v{routes.PROTOCOL}@" in queue.name for queue in newer.routes)
+        waiting = asyncio.ensure_future(newer.dequeue())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # it looked and found nothing of its own
+        waiting.cancel()
+        assert await bot_side["tiny"].count("queued") == 1  # left for a worker that can do it
+    finally:
+        await newer.redis.aclose()
+    monkeypatch.undo()
+    current = intake_for(redis_server, "tiny")
+    try:
+        assert (await take(current)).key == "5"
+    finally:
+        await current.redis.aclose()
