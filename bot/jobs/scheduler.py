@@ -108,14 +108,13 @@ class Scheduler:
         """
         self._stopping = True
         self.loop.finishing()
-        detached = self.executor.detached
+        self._settle_idle()  # a detached executor's work in flight no longer counts
         try:
-            await asyncio.wait_for(self._idle.wait(), 0 if detached and not self._dispatching else grace_s)
+            await asyncio.wait_for(self._idle.wait(), grace_s)
         except TimeoutError:
-            if not detached:
-                log.warning("shutdown: the running job did not finish in %.0f s; it will be redone", grace_s)
+            log.warning("shutdown: the running job did not finish in %.0f s; it will be redone", grace_s)
         await self.loop.stop()
-        if detached:
+        if self.executor.detached:
             self._leave_to_the_workers()
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=max(1.0, grace_s / 3))
@@ -187,8 +186,10 @@ class Scheduler:
         self.queue.set_running(list(self._running.values()))
 
     def _settle_idle(self) -> None:
-        """Idle: no batch being dispatched and no job waiting for its executor's result."""
-        if not self._dispatching and not self._running:
+        """Idle: no batch being dispatched and no job waiting for its executor's result (when
+        stopping, a detached executor's results are not waited for: see :meth:`stop`)."""
+        leaving = self._stopping and self.executor.detached
+        if not self._dispatching and (not self._running or leaving):
             self._idle.set()
 
     def _finished(self, job_id: int) -> None:
