@@ -90,9 +90,20 @@ class FakeWorker:
         return job
 
     async def finish(
-        self, job: SaqJob, outcomes: dict[int, Rendered | BaseException], token: str = "a"
+        self,
+        job: SaqJob,
+        outcomes: dict[int, Rendered | BaseException],
+        token: str = "a",
+        batch: str | None = None,
     ) -> None:
-        blob = encode_outcomes(outcomes, model="tiny", sample_rate=16000, worker=self.name, batch=job.key)
+        """``batch``: the batch the blob says it answers (default: ``job``'s, as a worker writes)."""
+        blob = encode_outcomes(
+            outcomes,
+            model="tiny",
+            sample_rate=16000,
+            worker=self.name,
+            batch=job.key if batch is None else batch,
+        )
         key = self.keys.result(job.key, token)
         await self.client.set(key, blob, ex=60)
         await job.finish(Status.COMPLETE, result={"result_key": key})
@@ -350,3 +361,19 @@ async def test_a_comparison_needs_one_worker_with_both_models(
         assert [take["model"] for take in sent["recipe"]["compare"]] == ["tiny-sao", "tiny"]
     finally:
         await both.close()
+
+
+async def test_a_result_that_answers_another_batch_is_never_delivered(
+    executor: RemoteExecutor, worker: FakeWorker, caplog: pytest.LogCaptureFixture
+) -> None:
+    await worker.online()
+    job = work(51)
+    (future,) = await executor.submit([job], lambda *_: None)
+    taken = await worker.take()
+    other = key_of(work(51, nonce="n-of-another-job"), identity="cd" * 8)
+    await worker.finish(taken, {51: rendered(job, b"NOT-YOURS")}, batch=other)
+    again = await worker.take()  # refused, and handed out again
+    assert again.key == taken.key and not future.done()
+    assert any("its result answers batch" in r.getMessage() for r in caplog.records)
+    await worker.finish(again, {51: rendered(job, b"YOURS")}, token="b")
+    assert (await asyncio.wait_for(future, 5)).posted[0].mp3 == b"ID3YOURS"
