@@ -1,12 +1,5 @@
-"""The whole configuration (:class:`Config`) and reading it from a TOML file and the environment.
-
-Adding a key is one declaration in its section's model (``bot/config/sections.py`` or
-``models.py``): ``name: type = setting(default, check)`` followed by its docstring, plus its
-commented line in ``config.example.toml`` (a test checks that the two agree). The key is then
-read from the file, from ``AMBIENTGEN_<SECTION>__<KEY>`` (see :mod:`bot.config.env`), shown by
-:meth:`Config.summary`, and refused in one line naming it when its value is wrong. A new section
-is a :class:`~bot.config.checks.Section` subclass with its ``SECTION`` name and one field here.
-"""
+"""The whole configuration (:class:`Config`) and reading it from a TOML file and the environment
+(how to add a key: see :mod:`bot.config`)."""
 
 from __future__ import annotations
 

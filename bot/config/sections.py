@@ -158,7 +158,9 @@ class AudioConfig(Section):
     bitrate_kbps: int = setting(128, integer())
     """Nominal MP3 bitrate."""
     fade_in_s: float = setting(0.05, number())
+    """Fade-in at the start of each clip (seconds)."""
     fade_out_s: float = setting(0.25, number())
+    """Fade-out at the end of each clip (seconds)."""
 
     @model_validator(mode="after")
     def _finishable(self) -> AudioConfig:
