@@ -13,6 +13,9 @@ from bot.runner import DATABASE_NAME
 from bot.storage.migrations import MIGRATIONS
 
 
+_NONE_YET = passed("database", "none yet: created at the first start")
+
+
 def data_folder(config: Config) -> list[Result]:
     folder = config.storage.data_dir
     if not folder.exists():
@@ -25,7 +28,7 @@ def data_folder(config: Config) -> list[Result]:
                     f"create it for the bot's user (mkdir -p {folder}) or set [storage] data_dir",
                 )
             ]
-        return [passed("data folder", f"{folder} (created at the first start; no database yet)")]
+        return [passed("data folder", f"{folder} (created at the first start)"), _NONE_YET]
     if not folder.is_dir():
         return [failed("data folder", f"{folder} is not a folder", "set [storage] data_dir to a folder")]
     if not os.access(folder, os.W_OK | os.X_OK):

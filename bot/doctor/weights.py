@@ -3,6 +3,7 @@ reachable on the hub (and not gated for us), checked without downloading them.""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from bot.config import Config
@@ -70,7 +71,9 @@ def _ask_hub(what: str, model_id: str) -> tuple[Result, str | None]:
 
     family = family_of(model_id)
     try:
-        get_hf_file_metadata(hf_hub_url(model_id, INDEX), timeout=HUB_TIMEOUT_S)
+        # HF_ENDPOINT read now, not at huggingface_hub's import (a mirror, or a test's stand-in).
+        url = hf_hub_url(model_id, INDEX, endpoint=os.environ.get("HF_ENDPOINT") or None)
+        get_hf_file_metadata(url, timeout=HUB_TIMEOUT_S)
     except GatedRepoError as exc:
         return failed(
             what, "gated, and this token has no access", _gated_fix(model_id, exc, family.gated)
