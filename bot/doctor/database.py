@@ -12,7 +12,6 @@ from bot.doctor.report import Result, failed, passed
 from bot.runner import DATABASE_NAME
 from bot.storage.migrations import MIGRATIONS
 
-
 _NONE_YET = passed("database", "none yet: created at the first start")
 
 
