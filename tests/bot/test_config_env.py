@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,18 @@ def test_every_key_is_documented_in_its_declaration() -> None:
     for name, section in SECTIONS.items():
         for key, field in section.model_fields.items():
             assert field.description, f"[{name}] {key} needs a docstring under its declaration"
+
+
+#: Sections the docs may name before this branch declares them (issue 24's metrics and logging work).
+PENDING_SECTIONS = {"metrics", "logging"}
+
+
+def test_the_variables_in_the_docs_name_real_keys() -> None:
+    root = Path(__file__).resolve().parents[2]
+    for doc in ("README.md", "docs/deploy.md", "config.example.toml"):
+        text = (root / doc).read_text(encoding="utf-8")
+        for section, key in re.findall(r"AMBIENTGEN_([A-Z0-9]+)__([A-Z0-9_]+)", text):
+            section, key = section.lower(), key.lower()
+            if section in PENDING_SECTIONS:
+                continue
+            assert section in SECTIONS and key in SECTIONS[section].model_fields, (doc, section, key)

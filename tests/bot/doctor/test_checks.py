@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import Config, ExecutorConfig, ModelConfig, StorageConfig
 from bot.doctor.database import data_folder
-from bot.doctor.discord_api import token_shape
+from bot.doctor.discord_api import INVITE_PERMISSIONS, PERMISSIONS, token_shape
 from bot.doctor.weights import weights
 from bot.doctor.workers import redis_and_workers
 from bot.remote.broker import PROTOCOL, ResilientQueue, connect
@@ -125,3 +125,11 @@ async def test_an_unreachable_redis_is_one_line() -> None:
     (result,) = await redis_and_workers(config)
     assert result.line().startswith("✗ Redis: redis://127.0.0.1:1/0 is unreachable")
     assert "fix: start redis-server" in result.line()
+
+
+def test_the_readme_invite_asks_for_the_permissions_the_doctor_checks() -> None:
+    readme = " ".join((Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8").split())
+    assert f"permissions={INVITE_PERMISSIONS}" in readme
+    assert f"(permission integer `{INVITE_PERMISSIONS}`)" in readme
+    for name in PERMISSIONS:
+        assert name in readme, name
