@@ -14,6 +14,8 @@ REDIS_TIMEOUT_S = 5.0
 
 async def redis_and_workers(config: Config, *, worker: bool = False) -> list[Result]:
     settings = config.executor
+    if not settings.remote and worker:
+        return [failed("Redis", '[executor] kind is "local"', 'set kind = "redis" for `ambientgen worker`')]
     if not settings.remote:
         return [passed("Redis", 'not used ([executor] kind = "local": the model runs in the bot)')]
     from redis.exceptions import AuthenticationError, ResponseError

@@ -133,3 +133,10 @@ def test_the_readme_invite_asks_for_the_permissions_the_doctor_checks() -> None:
     assert f"(permission integer `{INVITE_PERMISSIONS}`)" in readme
     for name in PERMISSIONS:
         assert name in readme, name
+
+
+async def test_a_worker_needs_the_redis_executor() -> None:
+    (local,) = await redis_and_workers(Config(), worker=True)
+    assert not local.ok and 'kind = "redis"' in local.fix
+    (bot,) = await redis_and_workers(Config())
+    assert bot.ok and "not used" in bot.detail
