@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from bot.config import (
     AudioConfig,
@@ -128,27 +128,27 @@ def test_empty_file_is_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path = write(tmp_path, "# nothing set\n")
     config = load_config(path)
     assert config.source == path.resolve()
-    assert dataclasses.replace(config, source=None) == load_config(None)
+    assert config.model_copy(update={"source": None}) == load_config(None)
 
 
 def test_empty_sections_are_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     config = load_text(tmp_path, "\n".join(f"[{name}]" for name in SECTIONS))
-    assert dataclasses.replace(config, source=None) == load_config(None)
+    assert config.model_copy(update={"source": None}) == load_config(None)
 
 
 def test_example_file_equals_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(EXAMPLE.parent)
     config = load_config(EXAMPLE)
     assert config.source == EXAMPLE
-    assert dataclasses.replace(config, source=None) == load_config(None)
+    assert config.model_copy(update={"source": None}) == load_config(None)
 
 
 def test_example_file_sets_every_key() -> None:
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
-    assert set(data) == set(SECTIONS) == {f.name for f in dataclasses.fields(Config)} - {"source"}
+    assert set(data) == set(SECTIONS) == set(Config.model_fields) - {"source"}
     for name, cls in SECTIONS.items():
-        assert set(data[name]) == {f.name for f in dataclasses.fields(cls)}, name
+        assert set(data[name]) == set(cls.model_fields), name
 
 
 def test_example_file_documents_the_basics() -> None:
@@ -468,7 +468,7 @@ def test_test_only_keys_work_with_the_tiny_model_alone(tmp_path: Path) -> None:
 
 def test_every_key_has_bad_values() -> None:
     covered = {(section, key) for section, key, _, _ in BAD_VALUES}
-    assert covered == {(name, f.name) for name, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
+    assert covered == {(name, key) for name, cls in SECTIONS.items() for key in cls.model_fields}
 
 
 @pytest.mark.parametrize(("section", "key", "value", "word"), BAD_VALUES)
@@ -675,15 +675,18 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     assert load_config(path).model.id == "tiny"
 
 
-# --- the dataclasses themselves -----------------------------------------------------------------
+# --- the models themselves -----------------------------------------------------------------
 
 
 def test_sections_are_frozen() -> None:
     config = Config()
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         config.queue.max_queue = 5  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         config.source = Path("x")  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        config.model.also = ()  # type: ignore[misc]
+    assert hash(config.queue) == hash(QueueConfig())  # frozen models are values
 
 
 def test_constructing_in_code_is_validated_too() -> None:
