@@ -13,7 +13,8 @@ with a backoff that doubles up to :data:`MAX_BACKOFF_S`; both loops are also sup
 (:class:`~bot.tasks.Supervised`), so a bug is logged at ERROR and the loop restarted. A batch holds
 a worker's slot only once Redis took it: one whose send failed waits in the books, holding none,
 and the poll sends it (before any new batch: no new one is taken while Redis fails) once Redis
-accepts it — SAQ's key makes a second send of a batch Redis did take a no-op.
+accepts it — SAQ's key makes a second send of a batch Redis did take a no-op; a stop Redis
+refused waits the same way, and goes first.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class RedisBookkeeping:
         self._outage = Outage("the bot")
         self._tasks: set[asyncio.Task[object]] = set()
         self._warned: set[str] = set()
+        self._stops: set[int] = set()
+        """Jobs whose stop Redis did not take yet (the poll sends it again, before any batch)."""
         self._sample_rate = DEFAULT_SAMPLE_RATE
         self._checking = asyncio.Lock()
         self.loops = (
@@ -87,20 +90,29 @@ class RedisBookkeeping:
         log.info("jobs %s: handed to the GPU workers (%s)", flight.key, flight.route)
 
     async def _send_stop(self, job_id: int) -> None:
-        for wait in (0.0, 0.5, 1.0, 2.0, 5.0, 10.0):
-            await asyncio.sleep(wait)
-            try:
-                await self.courier.stop(job_id)
-                return
-            except REDIS_DOWN as exc:
-                self._outage.down(exc)
-        log.warning("job %d: could not tell the GPU workers to stop it (Redis fails)", job_id)
+        """Tell the workers to stop ``job_id``; while Redis fails, the poll tells them later."""
+        try:
+            await self.courier.stop(job_id)
+        except REDIS_DOWN as exc:
+            self._outage.down(exc)
+            self._stops.add(job_id)
+
+    async def _resend_stops(self) -> None:
+        for job_id in sorted(self._stops):
+            if job_id in self.flights.by_job:  # still running: a stop is still wanted
+                try:
+                    await self.courier.stop(job_id)
+                except REDIS_DOWN as exc:
+                    self._outage.down(exc)  # the workers are still seen; the next poll tries again
+                    return
+            self._stops.discard(job_id)
 
     async def _refresh(self) -> None:
         """Who is online, and how every batch in flight stands; Redis answers again only once a
         whole round went without a failure (a batch still unsent keeps it failing)."""
         failures = self._outage.failures
         info = await self.queue.info()
+        await self._resend_stops()  # before any batch is sent again: its worker reads them at start
         self.fleet = parse_workers(info.get("workers") or {}, self._warned)
         if self.fleet.workers:
             self._sample_rate = self.fleet.workers[0].sample_rate

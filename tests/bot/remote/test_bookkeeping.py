@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from bot.jobs.executor import Route
 from bot.remote.executor import RemoteExecutor
+from generation.errors import Cancelled
 from tests.bot.remote.test_executor import FakeWorker, remote_executor, rendered, until, work
 from tests.redis_server import RedisServer, fill, make_room, running_redis
 
@@ -53,6 +54,8 @@ async def test_a_full_redis_is_lived_through_and_the_batch_it_refused_goes_once_
     await fill(redis_server.url)
     job = work(1)
     (future,) = await executor.submit([job], lambda *_: None)  # refused with OOM: it waits
+    (stopped,) = await executor.submit([work(3)], lambda *_: None)
+    assert executor.cancel(3)  # its stop is refused too: it waits with it
     flight = executor.flights.by_job[1]
     assert not flight.sent and not future.done()
     assert executor._live() == []  # a batch Redis refused holds no worker slot
@@ -62,11 +65,13 @@ async def test_a_full_redis_is_lived_through_and_the_batch_it_refused_goes_once_
     info = executor.info()
     assert info.state == f"waiting for Redis ({health})"
     assert info.details["Redis"] == f"{health} · 0 batches out"
+    assert await worker.client.get(worker.keys.stop(3)) is None
 
     # The poll keeps trying (with a growing wait), says it once, and lives.
     seen = executor._outage.failures
     await until(executor, lambda: executor._outage.failures >= seen + 3)
     assert [loop.state for loop in executor.loops] == ["running", "running"]
+    assert executor.fleet.online == 1  # Redis still answers reads: the workers are still seen
     (error,) = errors(caplog)
     assert "the bot: Redis answers errors" in error and "OOM command not allowed" in error
     assert await worker.queue.count("queued") == 0
@@ -77,6 +82,12 @@ async def test_a_full_redis_is_lived_through_and_the_batch_it_refused_goes_once_
     assert taken.key == "1"
     await worker.finish(taken, {1: rendered(job)})
     assert (await asyncio.wait_for(future, 10)).posted
+    assert await worker.client.get(worker.keys.stop(3)) == b"1"  # written before its batch went
+    taken = await worker.take()
+    assert taken.key == "3"
+    await worker.finish(taken, {3: Cancelled()})
+    with pytest.raises(Cancelled):
+        await asyncio.wait_for(stopped, 10)
     assert "Redis answers again after" in caplog.text
     assert caplog.text.count("jobs 1: handed to the GPU workers") == 1  # sent once, taken once
     assert await worker.queue.count("queued") == 0 and len(errors(caplog)) == 1
