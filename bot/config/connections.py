@@ -6,7 +6,7 @@ import ipaddress
 import math
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from bot.config.checks import fail, invalid
 from bot.config.messages import show
@@ -139,11 +139,20 @@ def redis_url(value: Any) -> str:
         raise fail(expected, value)
     if scheme == "unix" and not parts.path:
         raise fail(f"{expected} (unix:// needs the socket's path)", value)
-    if parts.password is not None:
+    if parts.password is not None or "password" in (name.lower() for name in parse_qs(parts.query)):
         raise invalid(
             f"must not contain a password; set the {REDIS_PASSWORD_ENV} environment variable instead"
         )
     return url
+
+
+#: A password in a URL's user part or in its ``password=`` parameter.
+_URL_PASSWORD = re.compile(r"(?i)(?<=://)([^:/@?#\s]*):[^@/?#\s]*@|(?<=[?&])(password=)[^&#\s]*")
+
+
+def redact(text: str) -> str:
+    """``text`` with any password in a URL it contains replaced by ``***`` (for logs)."""
+    return _URL_PASSWORD.sub(lambda m: f"{m[1]}:***@" if m[2] is None else f"{m[2]}***", text)
 
 
 def queue_name(value: Any) -> str:

@@ -16,6 +16,7 @@ from bot.config.connections import (
     guild_ids,
     interaction_ttl,
     queue_name,
+    redact,
     redis_url,
     shard_ids,
 )
@@ -205,6 +206,9 @@ class ExecutorConfig(Section):
     @property
     def remote(self) -> bool:
         return self.kind == "redis"
+
+    def summary(self) -> str:
+        return redact(super().summary())  # never a password in the log, whatever the URL holds
 
 
 class CompareConfig(Section):
