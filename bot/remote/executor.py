@@ -195,7 +195,7 @@ class RemoteExecutor(RedisBookkeeping):
             await self._send(flight)
             if not flight.sent:
                 log.warning("jobs %s: Redis did not take them; they wait, holding no worker slot, "
-                            "and go as soon as it does", flight.key)  # fmt: skip
+                            "and go as soon as it does", flight.label)  # fmt: skip
         if adopted:
             await self._check_now(adopted)
         return futures
