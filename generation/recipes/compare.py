@@ -6,7 +6,7 @@ Nothing in the files may tell the models apart, so a listener judges by ear alon
   (libsoxr, as for mixed scenes) — so a 16 kHz mono model is not given away by its file;
 * both are finished alike, loudness-matched to the same target (the louder of two takes
   tends to be heard as the better one), and encoded at one constant bitrate whatever
-  ``[audio] mp3_vbr`` says: an average-bitrate encoder spends less on the up-mixed mono take
+  ``FinishSettings.mp3_vbr`` says: an average-bitrate encoder spends less on the up-mixed mono take
   (its side channel is silent), so the two files' sizes would differ consistently;
 * their tags name the take ("take A of a blind comparison"), never the model, and leave out the
   expanded prompt, steps and guidance, which differ per model;
