@@ -34,6 +34,27 @@ async def main():
 
 asyncio.run(main())
 """
+#: The same with the worker watching its parent by polling only (where no death signal exists).
+_POLLING_BOT = """
+import multiprocessing, os, sys
+from concurrent.futures import ProcessPoolExecutor
+from tests.bot.jobs.test_cpu_pool import watch_by_polling_only
+
+pool = ProcessPoolExecutor(
+    1, mp_context=multiprocessing.get_context("spawn"),
+    initializer=watch_by_polling_only, initargs=(os.getpid(),),
+)
+print(pool.submit(os.getpid).result(), flush=True)
+sys.stdin.read()
+"""
+
+
+def watch_by_polling_only(parent_pid: int) -> None:
+    """:func:`watch_parent` as on a system without ``PR_SET_PDEATHSIG`` (runs in the worker)."""
+    from bot.jobs import parent_watch
+
+    parent_watch._death_signal = lambda: False
+    parent_watch.watch_parent(parent_pid)
 
 
 def _die() -> None:
@@ -64,9 +85,10 @@ async def test_a_worker_that_dies_fails_one_call_and_the_next_gets_a_new_worker(
         await pool.close()
 
 
-def test_a_sigkilled_bot_leaves_no_audio_worker_or_resource_tracker_behind() -> None:
+@pytest.mark.parametrize("bot_code", [_BOT, _POLLING_BOT], ids=["death signal", "polling only"])
+def test_a_sigkilled_bot_leaves_no_audio_worker_or_resource_tracker_behind(bot_code: str) -> None:
     with subprocess.Popen(
-        [sys.executable, "-c", _BOT], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", bot_code], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     ) as bot:
         try:
             assert bot.stdout is not None
@@ -77,4 +99,7 @@ def test_a_sigkilled_bot_leaves_no_audio_worker_or_resource_tracker_behind() -> 
         finally:
             bot.send_signal(signal.SIGKILL)  # no handler, no atexit, no pool shutdown
             bot.wait()
-    assert still_running(left, timeout=10.0) == {}
+    leftovers = still_running(left, timeout=10.0)
+    for pid in leftovers:  # a failing run leaves nothing behind either
+        os.kill(pid, signal.SIGKILL)
+    assert leftovers == {}
