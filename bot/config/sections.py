@@ -97,8 +97,7 @@ class QueueConfig(Section):
     job_timeout_s: float = setting(600.0, number(10.0, 7200.0, "seconds"))
     """A generation running longer than this is declared stuck."""
     max_job_cost: float = setting(70.0, number(1.0, 10_000.0, "clips"))
-    """The largest single job, in clips (a 10 s, 50-step clip is 1; a 10-minute loop is about 65);
-    a clip counts the audio its model denoises (Stable Audio Open: its whole 47.55 s window)."""
+    """The largest single job, in clips (a 10 s, 50-step clip is 1; a 10-minute loop is about 65)."""
     max_user_cost: float = setting(100.0, number(1.0, 100_000.0, "clips"))
     """Clips of GPU work one user may have queued and running at once."""
     remixes_per_hour: int = setting(30, integer(0, 10_000))
