@@ -118,10 +118,12 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
     from bot.app import AmbientBot
     from bot.jobs.cpu_pool import CpuPool
     from bot.jobs.executor import Executor, ExecutorUnavailable
+    from bot.storage.identity import database_identity
     from generation.errors import ModelUnavailable
 
     cpu = CpuPool()
-    executor: Executor = _executor(config, cpu)
+    # Work handed to GPU workers is bound to this database (see bot.storage.identity).
+    executor: Executor = _executor(config, cpu, await database_identity(db))  # type: ignore[arg-type]
     try:
         # Load the model (or reach Redis) before logging in: a bad model id or Redis URL fails
         # fast, before users see the bot.
@@ -154,13 +156,14 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
     return 0
 
 
-def _executor(config: Config, cpu: CpuPool) -> object:
-    """The model in this process, or GPU workers through Redis (``[executor] kind``)."""
+def _executor(config: Config, cpu: CpuPool, identity: str) -> object:
+    """The model in this process, or GPU workers through Redis (``[executor] kind``); ``identity``
+    is the database's."""
     if config.executor.remote:
         # No model here, and no torch either: the remote executor's modules never import it.
         from bot.remote.executor import RemoteExecutor
 
-        return RemoteExecutor.from_config(config)
+        return RemoteExecutor.from_config(config, identity)
     from bot.jobs.local_executor import build_local_executor
 
     return build_local_executor(config, offload=cpu.run)

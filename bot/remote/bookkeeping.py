@@ -30,7 +30,7 @@ from saq.job import Job as SaqJob
 from saq.job import Status
 
 from bot.config import ExecutorConfig
-from bot.remote.broker import REDIS_DOWN, Keys, Outage, ResilientQueue, split_job_id
+from bot.remote.broker import REDIS_DOWN, Keys, Outage, ResilientQueue, batch_key, split_job_id
 from bot.remote.courier import Courier
 from bot.remote.flights import Fleet, Flight, Flights, parse_workers
 from bot.remote.wire import WireError
@@ -51,13 +51,15 @@ FIRST_BACKOFF_S = 0.2
 class RedisBookkeeping:
     """What the bot knows of the workers and the batches in Redis (a base of :class:`RemoteExecutor`)."""
 
-    def __init__(self, client: Redis, settings: ExecutorConfig, max_attempts: int) -> None:
+    def __init__(self, client: Redis, settings: ExecutorConfig, max_attempts: int, identity: str) -> None:
         self.client = client
+        self.identity = identity
+        """Of the database this bot runs on (see :mod:`bot.storage.identity`)."""
         self.settings = settings
         self.keys = Keys(settings.queue_name)
         self.queue = ResilientQueue(client, settings.queue_name)
         """Where the workers' presence is (batches are in the queues of their models)."""
-        self.courier = Courier(client, settings, max_attempts)
+        self.courier = Courier(client, settings, max_attempts, identity)
         self.flights = Flights()
         self.fleet = Fleet()
         self.poll_s = max(0.2, settings.heartbeat_s / 2)
@@ -87,21 +89,33 @@ class RedisBookkeeping:
             flight.sent = False
             return
         flight.sent = True
-        log.info("jobs %s: handed to the GPU workers (%s)", flight.key, flight.route)
+        log.info("jobs %s: handed to the GPU workers (%s)", flight.label, flight.route)
+
+    def _stop_ticket(self, job_id: int) -> str | None:
+        """What a stop of ``job_id`` names: this database's identity, the job's id and nonce (None
+        once no batch of it is in flight)."""
+        flight = self.flights.by_job.get(job_id)
+        if flight is None:
+            return None
+        return batch_key(self.identity, [(job_id, flight.nonce_of(job_id) or "")])
 
     async def _send_stop(self, job_id: int) -> None:
         """Tell the workers to stop ``job_id``; while Redis fails, the poll tells them later."""
+        ticket = self._stop_ticket(job_id)
+        if ticket is None:
+            return
         try:
-            await self.courier.stop(job_id)
+            await self.courier.stop(ticket)
         except REDIS_DOWN as exc:
             self._outage.down(exc)
             self._stops.add(job_id)
 
     async def _resend_stops(self) -> None:
         for job_id in sorted(self._stops):
-            if job_id in self.flights.by_job:  # still running: a stop is still wanted
+            ticket = self._stop_ticket(job_id)
+            if ticket is not None:  # still running: a stop is still wanted
                 try:
-                    await self.courier.stop(job_id)
+                    await self.courier.stop(ticket)
                 except REDIS_DOWN as exc:
                     self._outage.down(exc)  # the workers are still seen; the next poll tries again
                     return
@@ -143,9 +157,11 @@ class RedisBookkeeping:
                     continue
                 if not flight.sent:
                     await self._send(flight)
+                elif record is None and flight.adopted and not flight.waiting:
+                    self.flights.forget(flight)  # nobody waits on it: a later submit sends afresh
                 elif record is None:
                     log.warning(
-                        "jobs %s: gone from Redis (restarted without its data?); resending", flight.key
+                        "jobs %s: gone from Redis (restarted without its data?); resending", flight.label
                     )
                     await self._send(flight)
                 elif record.status is Status.COMPLETE and not flight.waiting:
@@ -159,7 +175,7 @@ class RedisBookkeeping:
                 elif self.courier.stale(record) and await self.courier.unknown_to_saq(record):
                     silent = (time.time() * 1000 - record.touched) / 1000
                     log.warning(
-                        "jobs %s: no heartbeat for %.0f s, unknown to SAQ; resending", flight.key, silent
+                        "jobs %s: no heartbeat for %.0f s, unknown to SAQ; resending", flight.label, silent
                     )
                     await self._send(flight)
         await self._notify()
@@ -170,15 +186,18 @@ class RedisBookkeeping:
         except WireError as exc:
             self.flights.fail(flight, GenerationError(f"the GPU worker's result could not be read: {exc}"))
             return
+        if outcome is not None and outcome.batch != flight.key:
+            # Never delivered: its jobs may be another database's (a key reused by hand, a bug).
+            log.warning("jobs %s: its result answers batch %r; resending", flight.label, outcome.batch)
+            outcome = None
         if outcome is None:
-            log.warning("jobs %s: finished, but its result is gone from Redis; resending", flight.key)
+            log.warning("jobs %s: finished, but its result is gone from Redis; resending", flight.label)
             flight.sent = False
             await self._send(flight)
             return
         self._sample_rate = outcome.sample_rate
-        log.info(
-            "jobs %s: result collected from %s (%d job(s))", flight.key, outcome.worker, len(outcome.results)
-        )
+        log.info("jobs %s: result collected from %s (%d job(s))",
+                 flight.label, outcome.worker, len(outcome.results))  # fmt: skip
         self.flights.resolve(flight, outcome)
         with contextlib.suppress(*REDIS_DOWN):
             await self.courier.clean(result_key, *flight.sources)
@@ -189,7 +208,7 @@ class RedisBookkeeping:
             error = GenerationError(f"its GPU worker stopped responding ({record.attempts} attempt(s))")
         else:
             error = GenerationError(f"the GPU worker failed: {last[0][:200]}")
-        log.error("jobs %s: %s", flight.key, error)
+        log.error("jobs %s: %s", flight.label, error)
         self.flights.fail(flight, error)
 
     # -- the two loops --------------------------------------------------------------------------
@@ -238,13 +257,15 @@ class RedisBookkeeping:
 
     def _on_progress(self, data: bytes) -> None:
         try:
-            job_id, step, total, stage = json.loads(data)
+            job_id, step, total, stage, *rest = json.loads(data)
             job_id, step, total = int(job_id), int(step), int(total)
         except (ValueError, TypeError):
             return
         flight = self.flights.by_job.get(job_id)
         if flight is None or job_id in self.flights.stopping:
             return
+        if flight.nonce_of(job_id) != (str(rest[0]) if rest else ""):
+            return  # a job of another database (or of this one before a restore) with this id
         listener = flight.listeners.get(job_id)
         if listener is not None:
             listener(job_id, Progress(step, total, stage))

@@ -1,15 +1,18 @@
 """What the bot and its GPU workers agree on in Redis, and the SAQ queue both sides use.
 
-The queues are SAQ's: one SAQ job per batch, its key made of the batch's job ids (``"42"``,
-``"42+43"``), so SAQ refuses a second copy while one is live, in the queue of the models it needs
-(``saq:<queue_name>@<models>:…``, see :mod:`bot.remote.routes`); the workers' presence is in
-``saq:<queue_name>:worker_info:…``. Beside them:
+The queues are SAQ's: one SAQ job per batch, its key made of the identity of the database that
+made it and the batch's job *tickets* (job id and nonce: ``"<identity>/42.<nonce>+43.<nonce>"``,
+see :mod:`bot.storage.identity` — job ids alone are reused after a database reset or restore),
+so SAQ refuses a second copy while one is live, in the queue of its protocol and the models it
+needs (``saq:<queue_name>@v<protocol>@<models>:…``, see :mod:`bot.remote.routes`); the workers'
+presence is in ``saq:<queue_name>:worker_info:…``. Beside them:
 
 - ``ambientgen:<queue_name>:input:<key>:<job>`` — a layered scene's stems, for a layer reroll;
 - ``ambientgen:<queue_name>:result:<key>:<token>`` — a finished batch's outcome blob;
-- ``ambientgen:<queue_name>:stop:<job>`` — a job its user cancelled (also announced on the
-  ``…:stop`` channel); ``…:progress`` carries every denoising step of every running job, and
-  ``…:work`` names the queue a batch was just put in (it wakes the workers that consume it).
+- ``ambientgen:<queue_name>:stop:<identity>/<ticket>`` — a job its user cancelled (also announced on the
+  ``…:stop`` channel); ``…:progress`` carries every denoising step of every running job (with
+  its nonce), and ``…:work`` names the queue a batch was just put in (it wakes the workers that
+  consume it).
 
 Every blob has an expiry (``[executor] result_ttl_s``): Redis holds them only until the bot has
 collected them, and never for ever if it is gone. :class:`ResilientQueue` rides out a Redis
@@ -33,15 +36,12 @@ from saq.job import Job as SaqJob
 from saq.job import Status
 from saq.queue.redis import RedisQueue
 
-from bot.remote.routes import ROUTE_MARK
+from bot.remote.routes import PROTOCOL, route_prefix
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Bumped when orders, outcomes or presence change shape; a worker refuses work of another
-#: protocol and the bot ignores its presence. 2: workers serve several models, one queue per set.
-PROTOCOL = 2
 #: The SAQ function a worker registers.
 FUNCTION = "render_batch"
 #: Batches one worker holds: one on its GPU, one being finished (MP3s) while the next one runs.
@@ -60,6 +60,9 @@ SWEPT = "its GPU worker stopped responding"
 
 __all__ = ["BACKOFF_S", "FUNCTION", "PROTOCOL", "REDIS_DOWN", "SLOTS_PER_WORKER", "Keys", "Status"]
 
+#: Between a batch key's identity and its tickets.
+IDENTITY_MARK = "/"
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -77,8 +80,8 @@ class Keys:
     def result(self, batch: str, token: str) -> str:
         return f"{self._base}:result:{batch}:{token}"
 
-    def stop(self, job_id: int) -> str:
-        return f"{self._base}:stop:{job_id}"
+    def stop(self, ticket: str) -> str:
+        return f"{self._base}:stop:{ticket}"
 
     @property
     def stop_channel(self) -> str:
@@ -94,9 +97,9 @@ class Keys:
 
     @property
     def job_channels(self) -> str:
-        """The pattern of every batch's SAQ id in every route (``saq:job:<route>:<key>``), which is
-        also the channel SAQ announces the batch's changes on."""
-        return f"saq:job:{self.queue_name}{ROUTE_MARK}*"
+        """The pattern of every batch's SAQ id in every route of this protocol
+        (``saq:job:<route>:<key>``), which is also the channel SAQ announces its changes on."""
+        return f"saq:job:{route_prefix(self.queue_name)}*"
 
 
 def split_job_id(job_id: str) -> tuple[str, str]:
@@ -105,17 +108,40 @@ def split_job_id(job_id: str) -> tuple[str, str]:
     return route, key
 
 
-def batch_key(job_ids: Iterable[int]) -> str:
-    """The SAQ key of a batch: its job ids, in order."""
-    return "+".join(str(job_id) for job_id in job_ids)
+def ticket(job_id: int, nonce: str) -> str:
+    """One job of one database's batch: ``"42.<nonce>"`` (``"42"`` for a job without a nonce)."""
+    return f"{job_id}.{nonce}" if nonce else str(job_id)
+
+
+def batch_key(identity: str, tickets: Iterable[tuple[int, str]]) -> str:
+    """The SAQ key of a batch: the identity of the database that made it and its jobs' tickets,
+    in order (see the module docstring)."""
+    return identity + IDENTITY_MARK + "+".join(ticket(job_id, nonce) for job_id, nonce in tickets)
+
+
+def parse_key(key: str) -> tuple[str, list[tuple[int, str]]] | None:
+    """(identity, [(job id, nonce)]) of a batch key; None for a key no bot of this protocol made."""
+    identity, mark, rest = key.partition(IDENTITY_MARK)
+    if not mark or not identity or not rest:
+        return None
+    tickets = []
+    for part in rest.split("+"):
+        job_id, _, nonce = part.partition(".")
+        if not job_id.isdigit():
+            return None
+        tickets.append((int(job_id), nonce))
+    return identity, tickets
 
 
 def job_ids_of(key: str) -> list[int]:
     """The job ids of a batch key; [] for a key this bot did not make."""
-    try:
-        return [int(part) for part in key.split("+")]
-    except ValueError:
-        return []
+    parsed = parse_key(key)
+    return [job_id for job_id, _nonce in parsed[1]] if parsed else []
+
+
+def label(key: str) -> str:
+    """A batch as logs name it: its job ids (``"42+43"``), or the key itself if it is not one."""
+    return "+".join(map(str, job_ids_of(key))) or key
 
 
 def connect(url: str, password: str | None = None) -> Redis:
@@ -251,7 +277,9 @@ class ResilientQueue(RedisQueue):
                     continue  # probably moved a moment ago: its worker is writing "active"
             elif not job.stuck:
                 continue
-            log.warning("batch %s: its worker stopped heartbeating (attempt %d)", job.key, job.attempts)
+            log.warning(
+                "batch %s: its worker stopped heartbeating (attempt %d)", label(job.key), job.attempts
+            )
             swept.append(job_id.decode())
             if job.retryable:
                 await self.retry(job, SWEPT)

@@ -23,7 +23,7 @@ those that outlived their use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from bot.storage.database import Transaction
 from bot.storage.job_reads import JobReads
@@ -151,15 +151,25 @@ class JobTransitions(JobReads):
         )
         return result.rowcount == 1
 
-    async def requeue_interrupted(self, max_attempts: int | None = None) -> tuple[list[Job], list[Job]]:
+    async def requeue_interrupted(
+        self, max_attempts: int | None = None, surviving: Collection[tuple[int, str]] = ()
+    ) -> tuple[list[Job], list[Job]]:
         """After a restart: ``running`` jobs go back to ``queued``; returns (queued jobs, given up).
 
         A job that was running when the bot died ``max_attempts`` times (it may be what kills
         it) is failed instead, with a message for its user (its answer is then owed). ``None``
-        never gives up. The queued jobs are every queued job, oldest first.
+        never gives up. A job in ``surviving`` (its id and nonce: its work lives on, on a GPU
+        worker) did not die: that run is not counted (its next start, which adopts the work, is
+        the same attempt). The queued jobs are every queued job, oldest first.
         """
         now = self._clock()
         async with self._db.transaction() as tx:
+            for job_id, nonce in surviving:
+                await tx.execute(
+                    "UPDATE jobs SET attempts = MAX(attempts - 1, 0)"
+                    " WHERE id = ? AND nonce = ? AND status = ?",
+                    (job_id, nonce, JobStatus.RUNNING.value),
+                )
             given_up_ids: list[int] = []
             if max_attempts is not None:
                 rows = await tx.fetchall(

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from bot.jobs.executor import Route
 from bot.remote.executor import RemoteExecutor
 from generation.errors import Cancelled
-from tests.bot.remote.test_executor import FakeWorker, remote_executor, rendered, until, work
+from tests.bot.remote.test_executor import FakeWorker, key_of, remote_executor, rendered, until, work
 from tests.redis_server import RedisServer, fill, make_room, running_redis
 
 
@@ -65,7 +65,7 @@ async def test_a_full_redis_is_lived_through_and_the_batch_it_refused_goes_once_
     info = executor.info()
     assert info.state == f"waiting for Redis ({health})"
     assert info.details["Redis"] == f"{health} · 0 batches out"
-    assert await worker.client.get(worker.keys.stop(3)) is None
+    assert await worker.client.get(worker.keys.stop(key_of(work(3)))) is None
 
     # The poll keeps trying (with a growing wait), says it once, and lives.
     seen = executor._outage.failures
@@ -79,12 +79,12 @@ async def test_a_full_redis_is_lived_through_and_the_batch_it_refused_goes_once_
     await make_room(redis_server.url)
     await until(executor, lambda: executor.redis_health() is None)
     taken = await worker.take()
-    assert taken.key == "1"
+    assert taken.key == key_of(job)
     await worker.finish(taken, {1: rendered(job)})
     assert (await asyncio.wait_for(future, 10)).posted
-    assert await worker.client.get(worker.keys.stop(3)) == b"1"  # written before its batch went
+    assert await worker.client.get(worker.keys.stop(key_of(work(3)))) == b"1"  # written before its batch went
     taken = await worker.take()
-    assert taken.key == "3"
+    assert taken.key == key_of(work(3))
     await worker.finish(taken, {3: Cancelled()})
     with pytest.raises(Cancelled):
         await asyncio.wait_for(stopped, 10)
@@ -119,7 +119,7 @@ async def test_a_read_only_replica_is_lived_through_until_the_failover(
             await client.replicaof("NO", "ONE")  # the failover: the replica is the primary now
             await until(executor, lambda: executor.redis_health() is None)
             taken = await promoted.take()
-            assert taken.key == "2"
+            assert taken.key == key_of(job)
             await promoted.finish(taken, {2: rendered(job)})
             assert (await asyncio.wait_for(future, 10)).posted
             assert await promoted.queue.count("queued") == 0
