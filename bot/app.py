@@ -16,6 +16,7 @@ import discord.gateway
 import yarl
 from discord.ext import commands
 
+from bot import observed
 from bot.cogs import EXTENSIONS
 from bot.config import Config
 from bot.errors import AmbientTree
@@ -23,6 +24,7 @@ from bot.jobs.cpu_pool import CpuPool
 from bot.jobs.executor import Executor
 from bot.jobs.pipeline import SHUTDOWN_GRACE_S, Pipeline, Stores
 from bot.library import Library, Pruner
+from bot.metrics import metrics
 from bot.monitor import LoopMonitor
 from bot.storage import Database, GalleryStore, HistoryStore, Job, JobStatus, RetentionStore, UserStore
 from bot.token_sweep import TokenSweeper
@@ -75,6 +77,7 @@ class AmbientBot(commands.AutoShardedBot):
         )
         self.pruner = Pruner(RetentionStore(db), self.files, config.storage.retention_days, stems=self.stems)
         self.token_sweeper = TokenSweeper(self.jobs, ttl_s=config.discord.interaction_ttl_s)
+        observed.attach(self, metrics())  # /metrics reads the queue, the players and the loop monitor
         self._closing = False
         self._max_concurrency = 1
         self._identified: dict[int, float] = {}

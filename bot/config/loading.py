@@ -20,6 +20,8 @@ from bot.config.sections import (
     CompareConfig,
     DiscordConfig,
     ExecutorConfig,
+    LoggingConfig,
+    MetricsConfig,
     QueueConfig,
     StorageConfig,
     VoiceConfig,
@@ -36,6 +38,8 @@ SECTIONS: dict[str, type[Section]] = {
         VoiceConfig,
         ExecutorConfig,
         CompareConfig,
+        MetricsConfig,
+        LoggingConfig,
     )
 }
 
@@ -52,6 +56,8 @@ class Config:
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     source: Path | None = None
     """The file this came from; None for built-in defaults."""
 

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from bot.config.checks import ConfigError, Section, boolean, directory, integer, number, one_of, setting, show
+from bot.config.checks import (
+    ConfigError,
+    Section,
+    boolean,
+    directory,
+    fail,
+    integer,
+    number,
+    one_of,
+    setting,
+    show,
+)
 from bot.config.connections import (
     DEFAULT_API_BASE_URL,
     DEFAULT_REDIS_URL,
@@ -225,3 +236,33 @@ class VoiceConfig(Section):
     """How long the bot stays in a voice channel nobody else is in."""
     bitrate_kbps: int = setting(128, integer(16, 512))
     """Opus bitrate sent to Discord (it may lower it to the channel's bitrate)."""
+
+
+def listen_host(key: str, value: Any) -> str:
+    """An address or host name to listen on ("0.0.0.0": every interface)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or any(c.isspace() or c in "/@?#" for c in text):
+        raise fail(key, 'an address to listen on, such as "127.0.0.1" or "0.0.0.0"', value)
+    return text
+
+
+@dataclass(frozen=True)
+class MetricsConfig(Section):
+    """``[metrics]``: Prometheus metrics and health over HTTP (``/metrics``, ``/healthz``, ``/readyz``)."""
+
+    SECTION: ClassVar[str] = "metrics"
+
+    port: int = setting(0, integer(0, 65_535))
+    """TCP port of the metrics and health endpoints; 0: off."""
+    host: str = setting("127.0.0.1", listen_host)
+    """Address they listen on; the default serves this machine only."""
+
+
+@dataclass(frozen=True)
+class LoggingConfig(Section):
+    """``[logging]``: how log lines are written."""
+
+    SECTION: ClassVar[str] = "logging"
+
+    format: str = setting("text", one_of(("text", "json")))
+    """"text": ``key=value`` lines; "json": one JSON object per line, for log collectors."""
