@@ -86,6 +86,7 @@ async def start_health(host: str, port: int, readiness: Readiness) -> HealthServ
     None when ``port`` is 0 (off). Raises :class:`HealthUnavailable` when it can't listen there."""
     if not port:
         return None
+    metrics().probes.ready = lambda: readiness() is None
     server = HealthServer(host, port, metrics().registry, readiness)
     try:
         await server.start()

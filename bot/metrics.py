@@ -7,7 +7,8 @@ Prometheus handles the reset to 0 at a restart). Labels are only ever a model, a
 HTTP status — never a user, a server or a prompt — so the number of series stays small.
 
 Gauges that describe the present (queue length, running jobs, voice players, workers online,
-the worst event-loop stall since the last scrape) are read at scrape time from probes the
+the worst event-loop stall since the last scrape, whether the gateway is connected and the
+process ready) are read at scrape time from probes the
 owner sets (:class:`Probes`), so keeping them costs nothing per job.
 
 One :class:`Metrics` is current per process (:func:`metrics`); tests install their own with
@@ -52,6 +53,10 @@ class Probes:
     """GPU workers online by model they serve (Redis mode)."""
     loop_stall_s: Callable[[], float] | None = None
     """The worst event-loop stall since the last call (the call starts a new window)."""
+    gateway_connected: Callable[[], bool] | None = None
+    """Whether every gateway shard of the bot is connected (the bot only)."""
+    ready: Callable[[], bool] | None = None
+    """Whether ``/readyz`` would answer 200."""
     models: tuple[str, ...] = field(default=())
     """Models to show with 0 before they have any job (so rates start from a sample)."""
 
@@ -82,7 +87,15 @@ class _Live(Collector):
             "ambientgen_event_loop_stall_seconds",
             "Worst lateness of the event loop since the previous scrape (anything blocking it).",
         )
+        gateway = GaugeMetricFamily(
+            "ambientgen_gateway_connected", "1 while every Discord gateway shard of the bot is connected."
+        )
+        ready = GaugeMetricFamily("ambientgen_ready", "1 while /readyz answers 200 (this process can work).")
         if read:
+            if p.gateway_connected is not None:
+                gateway.add_metric([], 1.0 if p.gateway_connected() else 0.0)
+            if p.ready is not None:
+                ready.add_metric([], 1.0 if p.ready() else 0.0)
             by_model = dict.fromkeys(p.models, 0)
             if p.queue_jobs is not None:
                 by_model.update(p.queue_jobs())
@@ -94,7 +107,7 @@ class _Live(Collector):
             running.add_metric([], p.running_jobs() if p.running_jobs is not None else 0)
             players.add_metric([], p.voice_players() if p.voice_players is not None else 0)
             stall.add_metric([], p.loop_stall_s() if p.loop_stall_s is not None else 0.0)
-        yield from (queue, running, players, workers, stall)
+        yield from (queue, running, players, workers, stall, gateway, ready)
 
 
 class Metrics:

@@ -93,6 +93,7 @@ def attach(bot: AmbientBot, metrics: Metrics) -> None:
     probes.running_jobs = lambda: len(bot.scheduler.running)
     probes.voice_players = lambda: _voice_players(bot)
     probes.loop_stall_s = bot.monitor.take_window_worst_s
+    probes.gateway_connected = lambda: gateway_problem(bot) is None
     if bot.config.executor.remote:
         models = bot.catalog.names
         probes.workers = lambda: {model: 0 for model in models} | workers_by_model(bot.executor)

@@ -6,6 +6,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import Metrics, metrics, use
+from tests.metrics_names import alert_rules, dashboard_expressions, exposed_names, names_used, unknown_names
 
 CONTRACT = {
     "ambientgen_jobs": ("counter", {"outcome", "model"}),
@@ -21,6 +22,8 @@ CONTRACT = {
     "ambientgen_background_renders": ("counter", set()),
     "ambientgen_workers": ("gauge", {"model"}),
     "ambientgen_event_loop_stall_seconds": ("gauge", set()),
+    "ambientgen_gateway_connected": ("gauge", set()),
+    "ambientgen_ready": ("gauge", set()),
 }
 
 
@@ -100,3 +103,28 @@ def test_use_swaps_the_process_metrics() -> None:
         )
     finally:
         use(previous)
+
+
+def test_the_dashboard_and_the_alerts_name_only_metrics_that_exist() -> None:
+    m = Metrics()
+    m.prepare(["tiny"])
+    exposed = exposed_names(generate_latest(m.registry).decode())
+    assert "ambientgen_jobs_total" in exposed and "ambientgen_render_seconds_bucket" in exposed
+    used = names_used()
+    assert len(used) >= 20 and all(used.values())  # every expression queries AmbientGen's metrics
+    assert unknown_names(exposed) == {}
+    # Every contracted metric is on the dashboard.
+    on_dashboard = {name for expr in dashboard_expressions() for name in names_used()[expr]}
+    for name in CONTRACT:
+        assert any(n.startswith(name) for n in on_dashboard), name
+
+
+def test_the_alerts_cover_the_issue_and_are_well_formed() -> None:
+    rules = {rule["alert"]: rule for rule in alert_rules()}
+    assert {
+        "AmbientGenQueueGrowing", "AmbientGenJobsFailing", "AmbientGenNoWorker",
+        "AmbientGenGatewayDown", "AmbientGenEventLoopStalls",
+    } <= set(rules)  # fmt: skip
+    for name, rule in rules.items():
+        assert rule["labels"]["severity"] in ("page", "warn"), name
+        assert rule["annotations"]["summary"] and rule["for"], name
