@@ -4,62 +4,17 @@ follows the gateway through an outage; the dashboard and the alerts name only sc
 
 from __future__ import annotations
 
-import asyncio
-import socket
-
 import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, rerollable
+from tests.e2e.helpers import RESULT_TIMEOUT_S, Endpoints, ambient, free_port, rerollable, value
 from tests.metrics_names import exposed_names, unknown_names
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-PORT = _free_port()
-
-
-class Scraper:
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-        self.base = f"http://127.0.0.1:{PORT}"
-
-    async def get(self, path: str) -> tuple[int, str]:
-        async with self.session.get(self.base + path) as response:
-            return response.status, await response.text()
-
-    async def samples(self) -> tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:
-        status, text = await self.get("/metrics")
-        assert status == 200
-        values = {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
-        }
-        return text, values
-
-    async def until(self, path: str, status: int, timeout: float = 60.0) -> str:  # noqa: ASYNC109
-        """The body of ``path`` once it answers ``status`` (another process: nothing to wait on but it)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            got, body = await self.get(path)
-            if got == status:
-                return body
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"{path} still answers {got} ({body.strip()!r}), not {status}")
-            await asyncio.sleep(0.1)
-
-
-def value(values: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
-    return values.get((name, tuple(sorted(labels.items()))), 0.0)
+PORT = free_port()
 
 
 @pytest.mark.bot_config({"metrics": {"port": PORT}})
@@ -69,7 +24,7 @@ async def test_metrics_agree_with_the_database_and_readyz_follows_the_gateway(wo
     # discord.py logs its reconnect attempts at ERROR while the gateway refuses it.
     bot.expect_error(r"Attempting a reconnect")
     async with aiohttp.ClientSession() as session:
-        scrape = Scraper(session)
+        scrape = Endpoints(session, PORT)
         assert await scrape.get("/healthz") == (200, "ok\n")
         # Ready once discord.py has seen every shard's guilds (a moment after the harness's READY).
         assert await scrape.until("/readyz", 200) == "ready\n"
