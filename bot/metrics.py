@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -164,6 +165,8 @@ class Metrics:
         )
         self.probes = Probes()
         r.register(_Live(self.probes))
+        self._children: dict[tuple[object, ...], Any] = {}
+        """Labelled children by (metric, labels): a dict hit instead of ``labels()``'s lock and checks."""
 
     # -- labels ---------------------------------------------------------------------------------
 
@@ -185,24 +188,31 @@ class Metrics:
 
     # -- events (each called at the transition it names) ------------------------------------------
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def job_event(self, outcome: str, model: str | None) -> None:
-        self.jobs.labels(outcome, self.model(model)).inc()
+        self._child(self.jobs, outcome, self.model(model)).inc()
 
     def job_started(self, waited_s: float) -> None:
         self.queue_wait.observe(max(0.0, waited_s))
 
     def job_delivered(self, model: str | None, total_s: float) -> None:
-        self.jobs.labels("delivered", self.model(model)).inc()
+        self._child(self.jobs, "delivered", self.model(model)).inc()
         self.job_seconds.observe(max(0.0, total_s))
 
     def batch_rendered(self, model: str | None, seconds: float, clips: int) -> None:
         label = self.model(model)
-        self.render.labels(label).observe(seconds)
-        self.gpu_busy.labels(label).inc(seconds)
+        self._child(self.render, label).observe(seconds)
+        self._child(self.gpu_busy, label).inc(seconds)
         self.batch_size.observe(clips)
 
     def discord_error(self, status: int | str) -> None:
-        self.discord_errors.labels(str(status)).inc()
+        self._child(self.discord_errors, str(status)).inc()
 
 
 _current = Metrics()
