@@ -81,6 +81,8 @@ class AmbientBot(commands.AutoShardedBot):
         self._closing = False
         self._max_concurrency = 1
         self._identified: dict[int, float] = {}
+        self.shards_down: set[int] = set()
+        """Shards disconnected since their last READY or RESUMED (``/readyz``)."""
         """Identify bucket → when a shard of it last identified."""
 
     @staticmethod
@@ -159,7 +161,15 @@ class AmbientBot(commands.AutoShardedBot):
         )  # fmt: skip
 
     async def on_shard_ready(self, shard_id: int) -> None:
+        self.shards_down.discard(shard_id)
         log.info("shard %d ready", shard_id)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.shards_down.discard(shard_id)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        # Down until its session is READY or RESUMED again (a socket that merely opened is not).
+        self.shards_down.add(shard_id)
 
     async def on_resumed(self) -> None:
         self.pipeline.outbox.wake()  # Discord is back: what is owed can go now

@@ -26,9 +26,10 @@ def gateway_problem(client: discord.Client) -> str | None:
     if not client.is_ready():
         return "not connected to the Discord gateway yet"
     shards = getattr(client, "shards", None) or {}
-    down = sorted(shard_id for shard_id, shard in shards.items() if shard.is_closed())
+    down = {shard_id for shard_id, shard in shards.items() if shard.is_closed()}
+    down |= set(getattr(client, "shards_down", ()))
     if down:
-        return "the Discord gateway is disconnected (shard " + ", ".join(map(str, down)) + ")"
+        return "the Discord gateway is disconnected (shard " + ", ".join(map(str, sorted(down))) + ")"
     return None
 
 
