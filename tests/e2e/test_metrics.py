@@ -29,7 +29,9 @@ async def test_metrics_agree_with_the_database_and_readyz_follows_the_gateway(wo
         # Ready once discord.py has seen every shard's guilds (a moment after the harness's READY).
         assert await scrape.until("/readyz", 200) == "ready\n"
 
-        # Delivered: two jobs.
+        # Delivered: two jobs; Discord answers the first upload 500 after storing it (the bot finds
+        # it by its marker and posts nothing twice), which counts as a Discord error.
+        standin.inject_fault_after("POST", rf"/webhooks/{standin.application_id}/[^/]+$", status=500)
         for user, words in ((world.alice, "gentle rain"), (world.bob, "wind in pines")):
             handle = await ambient(world, user, prompt=words, duration=2.5)
             await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
@@ -82,6 +84,7 @@ async def test_metrics_agree_with_the_database_and_readyz_follows_the_gateway(wo
         assert value(values, "ambientgen_running_jobs") == 0
         assert value(values, "ambientgen_queue_jobs", model="tiny") == 0
         assert value(values, "ambientgen_ready") == 1 and value(values, "ambientgen_gateway_connected") == 1
+        assert value(values, "ambientgen_discord_errors_total", status="500") == 1
         # Labels are models, outcomes and statuses only: never a user, a server or a prompt.
         assert {k for (_name, labels) in values for k, _ in labels} <= {"model", "outcome", "status", "le"}
         assert "gentle rain" not in text and "alice" not in text and str(world.guild.id) not in text
