@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.config import Config
+from bot.jobs.admission import JobSizes
 from bot.jobs.answers import Answers
 from bot.jobs.cpu_pool import CpuPool
 from bot.jobs.delivery import Delivery
@@ -85,7 +86,7 @@ class Pipeline:
         """The audio worker process: finishing, mixing and pictures run there, not in the bot."""
         self.stores = stores
         self.executor = executor
-        self.queue = JobQueue()
+        self.queue = JobQueue(sizes=JobSizes(config.model.catalog()))
         self.queue.lanes = lambda: executor.lanes
         self.messenger = Messenger(
             client,

@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Sequence
 
-from bot.jobs.admission import size_of
 from bot.jobs.batching import clips, compatible, models_of
 from bot.jobs.delivery import DEFAULT_UPLOAD_LIMIT, Delivery
 from bot.jobs.executor import Executor, Work
@@ -285,7 +284,7 @@ class Scheduler:
         seconds = result.result().seconds
         if seconds <= 0:
             return
-        self.queue.estimator.observe_units(sum(size_of(job).units for job in batch), seconds)
+        self.queue.estimator.observe_units(sum(self.queue.sizes.of(job).units for job in batch), seconds)
         metrics().batch_rendered(batch[0].request.model, seconds, sum(map(clips, batch)))
         log.info(
             "batch of %d job(s), %d clip(s) generated in %.3fs", len(batch), sum(map(clips, batch)), seconds

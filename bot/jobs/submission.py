@@ -12,7 +12,7 @@ import random
 import discord
 
 from bot.errors import UserError
-from bot.jobs.admission import Limits, admission, job_size, too_big
+from bot.jobs.admission import Limits, admission, too_big
 from bot.jobs.answers import Answers
 from bot.jobs.messenger import NETWORK_ERRORS, Messenger
 from bot.jobs.queue import JobQueue
@@ -72,7 +72,7 @@ class JobSubmission:
                 f"Variations must be between 1 and {self.max_variations}; you asked for {variations}."
             )
         recipe.check_variations(variations)
-        cost = job_size(request, recipe, variations).cost
+        cost = self.queue.sizes.size(request, recipe, variations).cost
         refusal = too_big(cost, self.limits)
         if refusal:
             metrics().job_event("refused", request.model)

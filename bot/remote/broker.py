@@ -46,12 +46,11 @@ PROTOCOL = 2
 FUNCTION = "render_batch"
 #: Batches one worker holds: one on its GPU, one being finished (MP3s) while the next one runs.
 SLOTS_PER_WORKER = 2
-#: Errors that mean "Redis can't be reached right now" (not a bug): wait and try again.
-REDIS_DOWN: tuple[type[BaseException], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    OSError,
-)
+#: Every error of a trip to Redis: unreachable (connection refused or lost, a timeout) or an
+#: error Redis answers (``OOM command not allowed`` once it is full with ``noeviction``,
+#: ``READONLY`` from a replica after a failover, ``NOAUTH``…). None of them may end a loop: each
+#: is contained where it happens, said once (:class:`Outage`), waited out and tried again.
+REDIS_DOWN: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
 #: How long a write that records a job's outcome keeps trying while Redis is down.
 RIDE_OUT_S = 300.0
 #: Waits between attempts while Redis is down (the last one repeats).
@@ -131,26 +130,57 @@ def connect(url: str, password: str | None = None) -> Redis:
     )
 
 
+def answered(exc: BaseException) -> bool:
+    """Whether Redis itself answered with an error (full, read-only…), as opposed to being out of
+    reach: that needs an operator, so it is logged at ERROR."""
+    return isinstance(exc, redis.exceptions.ResponseError)
+
+
 class Outage:
-    """Says once that Redis is unreachable, and once that it is back."""
+    """Says once that Redis fails (unreachable: WARNING; answering errors: ERROR), and once that it
+    answers again — however many tries fail in between."""
 
     def __init__(self, who: str) -> None:
         self.who = who
         self.since: float | None = None
+        """``time.monotonic()`` of the first failure of this outage (None: Redis answers)."""
+        self.since_wall: float | None = None
+        """The same moment as a wall-clock time (for ``/status``)."""
+        self.answering_errors = False
+        """Redis answered with errors during this outage (not only out of reach)."""
+        self.failures = 0
+        """Every failure so far (a caller tells whether one happened during a round of work)."""
 
     def down(self, exc: BaseException) -> None:
+        self.failures += 1
+        what = f"{type(exc).__name__}: {exc}"[:300]
+        if answered(exc) and not self.answering_errors:
+            self.answering_errors = True
+            log.error("%s: Redis answers errors (%s); waiting and retrying", self.who, what)
+        elif self.since is None and not answered(exc):
+            log.warning("%s: Redis is unreachable (%s); waiting", self.who, what)
         if self.since is None:
-            self.since = time.monotonic()
-            log.warning("%s: Redis is unreachable (%s: %s); waiting", self.who, type(exc).__name__, exc)
+            self.since, self.since_wall = time.monotonic(), time.time()
 
     def up(self) -> None:
         if self.since is not None:
-            log.warning("%s: Redis is back after %.1f s", self.who, time.monotonic() - self.since)
-            self.since = None
+            log.warning("%s: Redis answers again after %.1f s", self.who, time.monotonic() - self.since)
+            self.since = self.since_wall = None
+            self.answering_errors = False
 
     @property
     def is_down(self) -> bool:
         return self.since is not None
+
+    def health(self) -> str | None:
+        """Plain words for users ("answering errors since 22:41 UTC"), None while Redis answers.
+
+        Never the error itself: it may name hosts and ports.
+        """
+        if self.since_wall is None:
+            return None
+        at = time.strftime("%H:%M UTC", time.gmtime(self.since_wall))
+        return f"answering errors since {at}" if self.answering_errors else f"unreachable since {at}"
 
 
 async def ride_out(what: str, call: Callable[[], Awaitable[T]], limit_s: float = RIDE_OUT_S) -> T:
@@ -164,7 +194,8 @@ async def ride_out(what: str, call: Callable[[], Awaitable[T]], limit_s: float =
             if time.monotonic() > deadline:
                 raise
             if attempt == 0:
-                log.warning("%s: Redis is unreachable (%s); retrying", what, type(exc).__name__)
+                level = logging.ERROR if answered(exc) else logging.WARNING
+                log.log(level, "%s: Redis fails (%s: %s); retrying", what, type(exc).__name__, exc)
             await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
             attempt += 1
 

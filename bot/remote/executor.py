@@ -80,13 +80,15 @@ class RemoteExecutor(RedisBookkeeping):
             raise ExecutorUnavailable(
                 f"can't reach Redis at {self.settings.redis_url} ({exc}); check [executor] redis_url"
             ) from exc
-        spawn(self._listen(), "redis-listener", self._tasks)
-        spawn(self._poll(), "redis-poll", self._tasks)
+        for loop in self.loops:  # supervised: a bug is logged at ERROR and the loop restarted
+            loop.start()
         log.info("GPU workers through Redis %s, queue %s: %d online", self.settings.redis_url,
                  self.settings.queue_name, self.fleet.online)  # fmt: skip
 
     async def close(self) -> None:
         # Batches still running stay in Redis: the next start finds them and waits on them.
+        for loop in self.loops:
+            await loop.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -126,7 +128,8 @@ class RemoteExecutor(RedisBookkeeping):
         return max(1, self.fleet.online)
 
     def _live(self) -> list[frozenset[str]]:
-        return [flight.demand for flight in self.flights.live()]
+        """The batches holding a worker's slot: those Redis took (not one whose send failed)."""
+        return [flight.demand for flight in self.flights.live() if flight.sent]
 
     def _room(self) -> bool:
         return self.available() and self.fleet.any_room(self._live())
@@ -170,6 +173,9 @@ class RemoteExecutor(RedisBookkeeping):
                 flight.listeners[work.job_id] = progress
             self.flights.add(flight)
             await self._send(flight)
+            if not flight.sent:
+                log.warning("jobs %s: Redis did not take them; they wait, holding no worker slot, "
+                            "and go as soon as it does", flight.key)  # fmt: skip
         if adopted:
             await self._check_now(adopted)
         return futures
@@ -198,5 +204,7 @@ class RemoteExecutor(RedisBookkeeping):
         return True
 
     def info(self) -> ExecutorInfo:
-        state = "waiting for a GPU worker (Redis unreachable)" if self._outage.is_down else None
-        return describe(self.kind, self.fleet, len(self.flights.live()), self.settings, self.offered, state)
+        health = self.redis_health()
+        state = f"waiting for Redis ({health})" if health else None
+        out = len(self._live())
+        return describe(self.kind, self.fleet, out, self.offered, state, health)

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config import ExecutorConfig
 from bot.jobs.executor import ExecutorInfo, ProgressListener
 from bot.remote.broker import PROTOCOL
 from bot.remote.routes import Demand, any_room, has_room, serves
@@ -243,20 +242,24 @@ def describe(
     kind: str,
     fleet: Fleet,
     out: int,
-    settings: ExecutorConfig,
     offered: tuple[str, ...],
     state: str | None = None,
+    health: str | None = None,
 ) -> ExecutorInfo:
-    """What ``/status`` shows: the workers online with their GPUs and models, the models on offer
-    that no worker serves, Redis, the batches out."""
+    """What ``/status`` shows anyone: how many workers serve each model, the models on offer that
+    no worker serves, Redis's health (``health``: None while it answers) and the batches out.
+
+    Counts and health only: never Redis's URL, a host, a port or a worker's name (its host).
+    """
     if state is None:
         state = "waiting for a GPU worker" if not fleet.online else "generating" if out else "ready"
-    workers = "\n".join(f"{w.name} ({w.device}): {', '.join(w.models)}" for w in fleet.workers)
-    details = {"GPU workers": workers[:1000] or "none online"}
+    serving = [f"{model} ×{len(fleet.serving(frozenset([model])))}" for model in fleet.models]
+    workers = f"{fleet.online} online · {', '.join(serving)}" if fleet.online else "none online"
+    details = {"GPU workers": workers[:1000]}
     missing = [model for model in offered if model not in fleet.models]
     if fleet.online and missing:
         details["Models without a GPU worker"] = ", ".join(missing)[:1000]
-    details["Redis"] = f"{settings.redis_url} · {settings.queue_name} · {out} batches out"
+    details["Redis"] = f"{health or 'answering'} · {out} batches out"
     return ExecutorInfo(
         kind=kind, models=offered, device=f"{fleet.online} GPU worker(s)", state=state, details=details
     )

@@ -18,7 +18,6 @@ again on another worker that serves its models. This process imports no Discord 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gc
 import logging
 import os
@@ -29,7 +28,7 @@ from typing import Any
 
 from saq import Worker
 
-from bot.config import REDIS_PASSWORD_ENV, Config, ConfigError, load_config
+from bot.config import REDIS_PASSWORD_ENV, Config, ConfigError, MetricsConfig, load_config
 from bot.health import HealthUnavailable, start_health
 from bot.logs import use_format
 from bot.metrics import metrics
@@ -57,9 +56,8 @@ def run_worker(config_path: Path | None, metrics_port: int | None = None) -> int
     try:
         config = load_config(config_path)
         if metrics_port is not None:
-            config = dataclasses.replace(
-                config, metrics=dataclasses.replace(config.metrics, port=metrics_port)
-            )
+            metrics_section = MetricsConfig(port=metrics_port, host=config.metrics.host)
+            config = config.model_copy(update={"metrics": metrics_section})
     except ConfigError as exc:
         return _fail(str(exc).replace("[metrics] port", "--metrics-port"))
     use_format(config.logging.format)

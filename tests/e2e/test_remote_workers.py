@@ -7,6 +7,7 @@ the real ``ambientgen run`` with ``[executor] kind = "redis"`` against the stand
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -245,12 +246,18 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
         )
         embed = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"][0]
         fields = {f["name"]: f["value"] for f in embed["fields"]}
-        assert fields["GPU workers"].endswith(": tiny") and fields["GPU workers"].count("\n") == 0
+        assert fields["GPU workers"] == "1 online · tiny ×1"  # counts only: no worker names (hosts)
         assert fields["Models without a GPU worker"] == "tiny-sao"
         assert fields["Waiting for a GPU worker"] == "2 jobs need a GPU worker with model tiny-sao"
         rows = world.bot.db_rows("SELECT id, status FROM jobs ORDER BY id")
         sao_ids = [r["id"] for r in rows if r["id"] not in tiny_ids]
         assert [r["status"] for r in rows if r["id"] in sao_ids] == ["queued", "queued"]
+        # Priced by what each model computes, though this bot loads no model: a 2.5 s clip costs
+        # Stable Audio Open its whole 47.55 s window, and AudioLDM2 its 2.52 s (whole latent frames).
+        priced = world.bot.db_rows("SELECT id, cost, request_json FROM jobs")
+        denoised = {r["id"]: r["cost"] * 500 / json.loads(r["request_json"])["steps"] for r in priced}
+        assert [round(denoised[i], 2) for i in sao_ids] == [47.55, 47.55]
+        assert [round(denoised[i], 2) for i in tiny_ids] == [2.52, 2.52]
         _text, bot_samples = await bot_http.samples()
         assert value(bot_samples, "ambientgen_workers", model="tiny") == 1
         assert value(bot_samples, "ambientgen_workers", model="tiny-sao") == 0  # AmbientGenNoWorker fires

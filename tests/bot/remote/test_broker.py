@@ -71,3 +71,30 @@ async def test_a_heartbeating_batch_is_left_alone(queue: ResilientQueue) -> None
     assert await sweep(queue) == [] and await sweep(queue) == []
     stored = await queue.job("3")
     assert stored is not None and stored.status is Status.ACTIVE
+
+
+async def test_the_redis_password_comes_from_its_env_var_only(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis.asyncio import Redis
+
+    from bot.config import REDIS_PASSWORD_ENV, Config, ExecutorConfig
+    from bot.jobs.executor import ExecutorUnavailable
+    from bot.remote.executor import RemoteExecutor
+
+    admin = Redis.from_url(redis_server.url)
+    await admin.config_set("requirepass", "s3cret")
+    await admin.aclose()
+    config = Config(executor=ExecutorConfig(kind="redis", redis_url=redis_server.url))
+    monkeypatch.delenv(REDIS_PASSWORD_ENV, raising=False)
+    refused = RemoteExecutor.from_config(config)
+    with pytest.raises(ExecutorUnavailable, match="can't reach Redis"):
+        await refused.start()  # NOAUTH: one clear line, as for an unreachable Redis
+    await refused.close()
+    monkeypatch.setenv(REDIS_PASSWORD_ENV, "s3cret")
+    executor = RemoteExecutor.from_config(config)
+    await executor.start()
+    try:
+        assert await executor.client.ping()
+    finally:
+        await executor.close()
