@@ -122,19 +122,19 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
     from bot.health import HealthUnavailable, start_health
     from bot.jobs.cpu_pool import CpuPool
 
-    cpu = CpuPool()
-    executor: Executor = _executor(config, cpu)
     running: list[AmbientBot] = []
     waiting_for = "GPU workers (Redis)" if config.executor.remote else "the model to load"
     try:
+        # First: /healthz answers while the model loads (a container's health check waits on it).
         health = await start_health(
             config.metrics.host,
             config.metrics.port,
             lambda: observed.bot_problem(running[0]) if running else f"starting: waiting for {waiting_for}",
         )
     except HealthUnavailable as exc:
-        await cpu.close()
         return _fail(str(exc))
+    cpu = CpuPool()
+    executor: Executor = _executor(config, cpu)
     try:
         return await _serve_started(config, token, db, cpu, executor, running)
     finally:
