@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
             default=os.environ.get(CONFIG_ENV),
             help=f"TOML config file (default: ${CONFIG_ENV}, else built-in defaults)",
         )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="port of this worker's /metrics, /healthz and /readyz (overrides [metrics] port; "
+        "a worker beside the bot needs its own)",
+    )
     return parser
 
 
@@ -55,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "worker":
         from bot.remote.worker import run_worker
 
-        return run_worker(args.config)
+        return run_worker(args.config, metrics_port=args.metrics_port)
     from bot.runner import run_bot
 
     return run_bot(args.config)

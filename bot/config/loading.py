@@ -25,6 +25,8 @@ from bot.config.sections import (
     CompareConfig,
     DiscordConfig,
     ExecutorConfig,
+    LoggingConfig,
+    MetricsConfig,
     QueueConfig,
     StorageConfig,
     VoiceConfig,
@@ -54,6 +56,8 @@ class Config(BaseSettings):
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     compare: CompareConfig = Field(default_factory=CompareConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
     source: Path | None = None
     """The file this came from; None for built-in defaults (never read from the environment)."""
 

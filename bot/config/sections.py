@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import model_validator
 
-from bot.config.checks import Section, boolean, directory, integer, invalid, number, one_of, setting
+from bot.config.checks import Section, boolean, directory, fail, integer, invalid, number, one_of, setting
 from bot.config.connections import (
     DEFAULT_API_BASE_URL,
     DEFAULT_REDIS_URL,
@@ -233,3 +233,31 @@ class VoiceConfig(Section):
     """How long the bot stays in a voice channel nobody else is in."""
     bitrate_kbps: int = setting(128, integer(16, 512))
     """Opus bitrate sent to Discord (it may lower it to the channel's bitrate)."""
+
+
+def listen_host(value: Any) -> str:
+    """An address or host name to listen on ("0.0.0.0": every interface)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or any(c.isspace() or c in "/@?#" for c in text):
+        raise fail('an address to listen on, such as "127.0.0.1" or "0.0.0.0"', value)
+    return text
+
+
+class MetricsConfig(Section):
+    """``[metrics]``: Prometheus metrics and health over HTTP (``/metrics``, ``/healthz``, ``/readyz``)."""
+
+    SECTION: ClassVar[str] = "metrics"
+
+    port: int = setting(0, integer(0, 65_535))
+    """TCP port of the metrics and health endpoints; 0: off."""
+    host: str = setting("127.0.0.1", listen_host)
+    """Address they listen on; the default serves this machine only."""
+
+
+class LoggingConfig(Section):
+    """``[logging]``: how log lines are written."""
+
+    SECTION: ClassVar[str] = "logging"
+
+    format: str = setting("text", one_of(("text", "json")))
+    """"text": ``key=value`` lines; "json": one JSON object per line, for log collectors."""

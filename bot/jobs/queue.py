@@ -131,6 +131,13 @@ class JobQueue:
     def get(self, job_id: int) -> Job | None:
         return self._jobs.get(job_id)
 
+    def waiting_by_model(self) -> dict[str | None, int]:
+        """How many jobs wait, by the model they name (None: the default model)."""
+        counts: dict[str | None, int] = {}
+        for job in self._jobs.values():
+            counts[job.request.model] = counts.get(job.request.model, 0) + 1
+        return counts
+
     def ordered(self, *, fresh: bool = False) -> list[Job]:
         """Waiting jobs in the order they will run (cached until the next change, or ``fresh``)."""
         if self._order is None or fresh:

@@ -25,6 +25,7 @@ from bot.jobs.gpu_free import GpuFreeJobs
 from bot.jobs.messenger import Messenger
 from bot.jobs.queue import JobQueue
 from bot.logs import job_context
+from bot.metrics import metrics
 from bot.storage import CandidateStore, Job, JobStateError, JobStore, Mp3Files, StemFiles
 from bot.tasks import Supervised, spawn
 from bot.ui.job_texts import UNEXPECTED_FAILURE, progress_text, starting_text
@@ -309,6 +310,7 @@ class Scheduler:
         if seconds <= 0:
             return
         self.queue.estimator.observe_units(sum(self.queue.sizes.of(job).units for job in batch), seconds)
+        metrics().batch_rendered(batch[0].request.model, seconds, sum(map(clips, batch)))
         log.info(
             "batch of %d job(s), %d clip(s) generated in %.3fs", len(batch), sum(map(clips, batch)), seconds
         )

@@ -17,6 +17,7 @@ from bot.jobs.answers import Answers
 from bot.jobs.messenger import NETWORK_ERRORS, Messenger
 from bot.jobs.queue import JobQueue
 from bot.jobs.scheduler import Scheduler
+from bot.metrics import metrics
 from bot.storage import KIND_AMBIENT, AdmissionRefused, CandidateStore, CompareStore, Job, JobStore, StemFiles
 from bot.ui.job_texts import RESTARTING, queued_text, waiting_for_gpu_text
 from generation.models import ModelCatalog
@@ -74,6 +75,7 @@ class JobSubmission:
         cost = self.queue.sizes.size(request, recipe, variations).cost
         refusal = too_big(cost, self.limits)
         if refusal:
+            metrics().job_event("refused", request.model)
             raise UserError(refusal)
         return cost
 

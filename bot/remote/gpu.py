@@ -29,6 +29,7 @@ from saq.job import Job as SaqJob
 from bot.jobs.executor import Work
 from bot.jobs.local_executor import LocalExecutor
 from bot.logs import job_context
+from bot.metrics import metrics
 from bot.remote.broker import PROTOCOL, REDIS_DOWN, Keys, Outage, batch_key, label, ride_out
 from bot.remote.wire import Outcome, encode_outcomes, mix_from_bytes, order_from_dict
 from generation.errors import Cancelled, GenerationError
@@ -208,6 +209,7 @@ class BatchRunner:
                 self.turn.release(key)  # the GPU part is over: the next batch may start
             results = await asyncio.gather(*futures, return_exceptions=True)
             outcomes.update(zip((w.job_id for w in works), results, strict=True))
+            _count(works, results)
         return {job_id: outcomes[job_id] for job_id in ids}
 
     async def _work(self, order: dict[str, Any]) -> Work:
@@ -218,6 +220,11 @@ class BatchRunner:
                 raise GenerationError("the stored layers did not reach the GPU worker (expired in Redis)")
             source = await asyncio.to_thread(mix_from_bytes, data)
         return order_from_dict(order, source)
+
+    @property
+    def redis_down(self) -> bool:
+        """Whether this worker's last call to Redis failed (for ``/readyz``)."""
+        return self._outage.is_down
 
     # -- cancellation, progress, heartbeat --------------------------------------------------------
 
@@ -288,6 +295,14 @@ class BatchRunner:
                 await job.update()
             except REDIS_DOWN as exc:
                 self._outage.down(exc)
+
+
+def _count(works: Sequence[Work], results: Sequence[object]) -> None:
+    """This worker's GPU time, for its own ``/metrics`` (the bot counts the same batch for all)."""
+    seconds = max((r.seconds for r in results if not isinstance(r, BaseException)), default=0.0)  # type: ignore[attr-defined]
+    if seconds > 0:
+        clips = sum(work.render.variations for work in works)
+        metrics().batch_rendered(works[0].render.request.model, seconds, clips)
 
 
 def _summary(outcomes: dict[int, Outcome]) -> str:

@@ -16,6 +16,8 @@ from bot.config import (
     ConfigError,
     DiscordConfig,
     ExecutorConfig,
+    LoggingConfig,
+    MetricsConfig,
     ModelConfig,
     ModelEntry,
     QueueConfig,
@@ -37,6 +39,8 @@ SECTIONS: dict[str, type] = {
     "voice": VoiceConfig,
     "executor": ExecutorConfig,
     "compare": CompareConfig,
+    "metrics": MetricsConfig,
+    "logging": LoggingConfig,
 }
 
 
@@ -410,6 +414,14 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("compare", "reveal_after_votes", -1, "between 0 and 1000"),
     ("compare", "reveal_after_votes", 1001, "between 0 and 1000"),
     ("compare", "reveal_after_votes", 2.5, "integer"),
+    ("metrics", "port", -1, "between 0 and 65535"),
+    ("metrics", "port", 65536, "between 0 and 65535"),
+    ("metrics", "port", "9100", "integer"),
+    ("metrics", "host", "", "address to listen on"),
+    ("metrics", "host", "http://0.0.0.0", "address to listen on"),
+    ("metrics", "host", 127, "address to listen on"),
+    ("logging", "format", "xml", '"text", "json"'),
+    ("logging", "format", True, '"text", "json"'),
 ]
 
 
@@ -717,3 +729,22 @@ def test_constructing_in_code_is_validated_too() -> None:
     with pytest.raises(ConfigError, match=r"^\[discord\] command_guilds "):
         DiscordConfig(command_guilds=("x",))  # type: ignore[arg-type]
     assert StorageConfig(data_dir="somewhere").data_dir == Path("somewhere")  # type: ignore[arg-type]
+
+
+def test_metrics_and_logging_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_text(tmp_path, '[metrics]\nport = 9464\nhost = "0.0.0.0"\n[logging]\nformat = "JSON"\n')
+    assert (config.metrics.port, config.metrics.host, config.logging.format) == (9464, "0.0.0.0", "json")
+    assert (Config().metrics.port, Config().metrics.host, Config().logging.format) == (0, "127.0.0.1", "text")
+    for text, message in (
+        ("[metrics]\nport = 70000", "[metrics] port must be an integer between 0 and 65535; got 70000"),
+        ('[metrics]\nhost = "a b"', '[metrics] host must be an address to listen on, such as "127.0.0.1"'),
+        ('[logging]\nformat = "xml"', '[logging] format must be one of "text", "json"; got "xml"'),
+    ):
+        with pytest.raises(ConfigError) as error:
+            load_text(tmp_path, text)
+        assert str(error.value).startswith(message), str(error.value)
+    # As containers and systemd units set them.
+    monkeypatch.setenv("AMBIENTGEN_METRICS__PORT", "9109")
+    monkeypatch.setenv("AMBIENTGEN_LOGGING__FORMAT", "json")
+    config = load_text(tmp_path, "[metrics]\nport = 9108\n")
+    assert (config.metrics.port, config.logging.format) == (9109, "json")

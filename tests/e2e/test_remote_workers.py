@@ -12,12 +12,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.jobs.fairness import FairScheduler, Pending
 from bot.remote.routes import route_name
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of, rerollable
+from tests.e2e.helpers import RESULT_TIMEOUT_S, Endpoints, free_port, is_result, job_id_of, rerollable, value
 from tests.e2e.remote import hold_everywhere, release_everywhere, remote_world
 from tests.e2e.workers import WorkerProcess
 from tests.standin import Guild, InteractionHandle, User
@@ -201,13 +202,26 @@ def ran_on(worker: WorkerProcess, job_id: int) -> bool:
 
 
 async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tmp_path: Path) -> None:
-    bot_models = {"model": {"also": [{"id": "tiny-sao"}]}}
-    async with remote_world(
-        tmp_path, worker_models=[["tiny"], ["tiny-sao"]], start_workers=False, overrides=bot_models
-    ) as world:
+    """Also: the bot's and the workers' ``/readyz`` and ``/metrics`` in Redis mode."""
+    bot_port, tiny_port, sao_port = free_port(), free_port(), free_port()
+    bot_models = {"model": {"also": [{"id": "tiny-sao"}]}, "metrics": {"port": bot_port}}
+    async with (
+        remote_world(
+            tmp_path, worker_models=[["tiny"], ["tiny-sao"]], start_workers=False, overrides=bot_models
+        ) as world,
+        aiohttp.ClientSession() as session,
+    ):
         assert world.other_guild is not None
         tiny_worker, sao_worker = world.workers
+        bot_http, tiny_http = Endpoints(session, bot_port), Endpoints(session, tiny_port)
+        # Connected to Discord, but no worker yet.
+        await bot_http.until("/readyz", 503, "no GPU worker is online (or Redis is unreachable)\n")
+        tiny_worker.overrides["metrics"] = {"port": tiny_port}
+        sao_worker.overrides["metrics"] = {"port": sao_port}
         await tiny_worker.start()
+        assert await tiny_http.get("/healthz") == (200, "ok\n")
+        assert await tiny_http.get("/readyz") == (200, "ready\n")
+        assert await bot_http.until("/readyz", 200) == "ready\n"  # once the worker's presence is read
         a, b = world.guild, world.other_guild
         # The tiny-sao jobs come first in fair order; no worker serves their model yet.
         sao_handles = [
@@ -245,6 +259,17 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
         denoised = {r["id"]: r["cost"] * 500 / json.loads(r["request_json"])["steps"] for r in priced}
         assert [round(denoised[i], 2) for i in sao_ids] == [47.55, 47.55]
         assert [round(denoised[i], 2) for i in tiny_ids] == [2.52, 2.52]
+        _text, bot_samples = await bot_http.samples()
+        assert value(bot_samples, "ambientgen_workers", model="tiny") == 1
+        assert value(bot_samples, "ambientgen_workers", model="tiny-sao") == 0  # AmbientGenNoWorker fires
+        assert value(bot_samples, "ambientgen_queue_jobs", model="tiny-sao") == 2
+        _text, worker_samples = await tiny_http.samples()
+        batches = value(bot_samples, "ambientgen_render_seconds_count", model="tiny")
+        assert (
+            batches >= 1 and value(worker_samples, "ambientgen_render_seconds_count", model="tiny") == batches
+        )
+        assert value(worker_samples, "ambientgen_gpu_busy_seconds_total", model="tiny") > 0
+        assert value(worker_samples, "ambientgen_ready") == 1
 
         await sao_worker.start()  # their worker comes: they go, each once, on it
         for handle in sao_handles:
@@ -260,3 +285,7 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
         collected = set(re.findall(r"result collected from (\S+) ", world.bot.log()))
         assert collected == {await worker_name(tiny_worker), await worker_name(sao_worker)}
         assert route_name("ambientgen", ["tiny-sao"]) in world.bot.log()  # the route it was handed out on
+        _text, bot_samples = await bot_http.samples()
+        assert value(bot_samples, "ambientgen_workers", model="tiny-sao") == 1
+        assert value(bot_samples, "ambientgen_jobs_total", outcome="delivered", model="tiny-sao") == 2
+        assert value(bot_samples, "ambientgen_jobs_total", outcome="delivered", model="tiny") == 2
