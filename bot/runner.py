@@ -121,7 +121,6 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
     from bot import observed
     from bot.health import HealthUnavailable, start_health
     from bot.jobs.cpu_pool import CpuPool
-    from bot.jobs.executor import Executor
     from bot.storage.identity import database_identity
 
     running: list[AmbientBot] = []
