@@ -1,5 +1,5 @@
-"""The ``ambientgen`` command: ``generate`` (offline, to files), ``run`` (the Discord bot) and
-``worker`` (a GPU worker taking the bot's jobs from Redis)."""
+"""The ``ambientgen`` command: ``generate`` (offline, to files), ``run`` (the Discord bot),
+``worker`` (a GPU worker taking the bot's jobs from Redis) and ``studio`` (the local web page)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser(
         "worker", help='run a GPU worker for a bot with [executor] kind = "redis" (one per GPU)'
     )
-    for sub in (run, worker):
+    studio = commands.add_parser(
+        "studio", help="a local web page to shape soundscapes, compare models and tune presets (Gradio)"
+    )
+    for sub in (run, worker, studio):
         sub.add_argument(
             "-c",
             "--config",
@@ -33,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
             default=os.environ.get(CONFIG_ENV),
             help=f"TOML config file (default: ${CONFIG_ENV}, else built-in defaults)",
         )
+    from bot.studio.launch import add_studio_arguments
+
+    add_studio_arguments(studio)
     return parser
 
 
@@ -41,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     if args.command == "generate":
         return run_generate(args)
+    if args.command == "studio":
+        from bot.studio.launch import run_studio
+
+        return run_studio(args)
     if args.command == "worker":
         from bot.remote.worker import run_worker
 

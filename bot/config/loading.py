@@ -20,6 +20,7 @@ from bot.config.sections import (
     CompareConfig,
     DiscordConfig,
     ExecutorConfig,
+    PresetsConfig,
     QueueConfig,
     StorageConfig,
     VoiceConfig,
@@ -36,6 +37,7 @@ SECTIONS: dict[str, type[Section]] = {
         VoiceConfig,
         ExecutorConfig,
         CompareConfig,
+        PresetsConfig,
     )
 }
 
@@ -52,6 +54,7 @@ class Config:
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
+    presets: PresetsConfig = field(default_factory=PresetsConfig)
     source: Path | None = None
     """The file this came from; None for built-in defaults."""
 
@@ -98,10 +101,14 @@ def _anchor(config: Config, base: Path) -> Config:
     for key in ("test_hold_file", "test_fail_file"):
         if getattr(model, key) is not None:
             model = dataclasses.replace(model, **{key: _anchored(getattr(model, key), base)})
+    presets = config.presets
+    if presets.file is not None:
+        presets = dataclasses.replace(presets, file=_anchored(presets.file, base))
     return dataclasses.replace(
         config,
         model=model,
         storage=dataclasses.replace(config.storage, data_dir=_anchored(config.storage.data_dir, base)),
+        presets=presets,
     )
 
 

@@ -6,7 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from bot.config.checks import ConfigError, Section, boolean, directory, integer, number, one_of, setting, show
+from bot.config.checks import (
+    ConfigError,
+    Section,
+    boolean,
+    directory,
+    integer,
+    number,
+    one_of,
+    optional_path,
+    setting,
+    show,
+)
 from bot.config.connections import (
     DEFAULT_API_BASE_URL,
     DEFAULT_REDIS_URL,
@@ -209,6 +220,16 @@ class CompareConfig(Section):
 
     reveal_after_votes: int = setting(5, integer(0, 1000))
     """The models are revealed once this many listeners voted; 0: only when the author reveals."""
+
+
+@dataclass(frozen=True)
+class PresetsConfig(Section):
+    """``[presets]``: extra presets beside the catalogue (the studio's **Save as preset** writes them)."""
+
+    SECTION: ClassVar[str] = "presets"
+
+    file: Path | None = setting(None, optional_path)  # noqa: RUF009 - Path is immutable
+    """A JSON presets file loaded at start and offered in ``/ambient preset:``; None: no extra presets."""
 
 
 @dataclass(frozen=True)
