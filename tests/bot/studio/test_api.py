@@ -18,8 +18,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 
 #: The Create form after the prompt, in the page's order: preset, model, quality, duration,
 #: length, loop, seed, guidance, steps, candidates, negative, raw.
-FORM = {"preset": "", "model": "tiny", "quality": "standard", "duration": 3, "length": "", "loop": False,
-        "seed": None, "guidance": None, "steps": 10, "candidates": 1, "negative": "", "raw": False}  # fmt: skip
+FORM = {"preset": "", "model": "tiny", "quality": "standard", "duration": 3, "length": "",
+        "loop": False, "seed": None, "guidance": None, "steps": 10, "candidates": 1, "negative": "",
+        "raw": False}  # fmt: skip
 
 
 def create(client: object, prompt: str, **changes: object) -> tuple[object, ...]:
