@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from bot.studio.context import Studio, progress_sink, user_message
+from bot.studio.context import PLAYER, Studio, progress_sink, user_message
 from bot.studio.orders import compare_order
 from generation.errors import Cancelled
 from generation.recipes.compare import SIDES
@@ -32,16 +32,16 @@ def build_compare_tab(studio: Studio) -> dict[str, gr.components.Component]:
         model_b = gr.Dropdown(models, value=models[1] if len(models) > 1 else models[0], label="Second model")
     with gr.Row():
         preset = gr.Dropdown(studio.preset_choices(), value="", label="Preset")
-        duration = gr.Number(None, label="Duration (s)")
-        seed = gr.Number(None, label="Seed", info="blank: random", precision=0)
+        duration = gr.Textbox(label="Duration (s)", info="blank: the preset's")
+        seed = gr.Textbox(label="Seed", info="blank: random")
         quality = gr.Dropdown(list(QUALITIES), value=QUALITIES[0], label="Quality")
     with gr.Row():
         go = gr.Button("Render A and B", variant="primary")
         reveal = gr.Button("Reveal")
     status = gr.Markdown("")
     with gr.Row():
-        take_a = gr.Audio(label="Take A", type="filepath", interactive=False)
-        take_b = gr.Audio(label="Take B", type="filepath", interactive=False)
+        take_a = gr.Audio(label="Take A", type="filepath", interactive=False, waveform_options=PLAYER)
+        take_b = gr.Audio(label="Take B", type="filepath", interactive=False, waveform_options=PLAYER)
     names = gr.State(None)
 
     async def run(

@@ -19,6 +19,9 @@ from generation.recipes.order import Progress, ProgressSink
 
 log = logging.getLogger(__name__)
 
+#: Players are the browser's own <audio> element (seekable, loopable, and what tests can drive).
+PLAYER = gr.WaveformOptions(show_recording_waveform=False)
+
 #: Where **Save as preset** writes without ``[presets] file`` in the config.
 DEFAULT_PRESETS_FILE = Path("ambientgen-presets.json")
 

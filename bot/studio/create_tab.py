@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from bot.studio.context import Studio, progress_sink, user_message
+from bot.studio.context import PLAYER, Studio, progress_sink, user_message
 from bot.studio.orders import create_order
 from bot.studio.takes import Take, requests_of, store_take, words_sent
 from generation.errors import Cancelled
@@ -19,6 +19,11 @@ from generation.request import QUALITIES
 
 log = logging.getLogger(__name__)
 
+LOOP_JS = """(loops) => {
+  const player = document.querySelector('#create-audio audio');
+  if (player) { player.loop = Boolean(loops); }
+  return [];
+}"""
 TAKE_COLUMNS = ["#", "Prompt", "Seed", "Model", "Take"]
 
 
@@ -48,13 +53,17 @@ def build_create_tab(studio: Studio) -> dict[str, gr.components.Component]:
                 model = gr.Dropdown(list(engine.models), value=engine.models[0], label="Model")
                 quality = gr.Dropdown(list(QUALITIES), value=QUALITIES[0], label="Quality")
             with gr.Row():
-                duration = gr.Number(None, label="Duration (s)", info="2.5–30; blank: the preset's")
+                duration = gr.Textbox(
+                    label="Duration (s)", info="2.5–30; blank: the preset's", elem_id="create-duration"
+                )
                 length = gr.Textbox(label="Length (long render)", placeholder="e.g. 3m, 90s; blank: one clip")
                 loop = gr.Checkbox(False, label="Loop")
             with gr.Row():
-                seed = gr.Number(None, label="Seed", info="blank: random", precision=0)
-                guidance = gr.Number(None, label="Guidance", info="1–15; blank: the preset's")
-                steps = gr.Number(None, label="Steps", info="10–150; blank: the preset's", precision=0)
+                seed = gr.Textbox(
+                    label="Seed", info="blank: random; shows the seed used", elem_id="create-seed"
+                )
+                guidance = gr.Textbox(label="Guidance", info="1–15; blank: the preset's")
+                steps = gr.Textbox(label="Steps", info="10–150; blank: the preset's", elem_id="create-steps")
                 candidates = gr.Slider(1, 4, value=1, step=1, label="Candidates (best of N by CLAP)")
             with gr.Row():
                 negative = gr.Textbox(label="Negative", placeholder="blank: the preset's negative prompt")
@@ -64,7 +73,13 @@ def build_create_tab(studio: Studio) -> dict[str, gr.components.Component]:
                 stop = gr.Button("Stop", variant="stop")
         with gr.Column(scale=2):
             status = gr.Markdown("", elem_id="create-status")
-            audio = gr.Audio(label="Result", type="filepath", interactive=False, elem_id="create-audio")
+            audio = gr.Audio(
+                label="Result",
+                type="filepath",
+                interactive=False,
+                waveform_options=PLAYER,
+                elem_id="create-audio",
+            )
             picture = gr.Image(label="Spectrogram", type="filepath", interactive=False, height=200)
             words = gr.Textbox(label="Words sent to the model", lines=3, interactive=False)
             download = gr.DownloadButton("Download MP3", visible=False, elem_id="create-download")
@@ -73,7 +88,9 @@ def build_create_tab(studio: Studio) -> dict[str, gr.components.Component]:
         takes_table = gr.Dataframe(headers=TAKE_COLUMNS, value=[], interactive=False, wrap=True)
         with gr.Row():
             pick = gr.Dropdown([], label="Replay take", scale=1)
-            replay = gr.Audio(label="Replay", type="filepath", interactive=False, scale=2)
+            replay = gr.Audio(
+                label="Replay", type="filepath", interactive=False, waveform_options=PLAYER, scale=2
+            )
 
     async def run(
         prompt_v: str, preset_v: str, model_v: str, quality_v: str, duration_v: Any, length_v: str,
@@ -114,7 +131,7 @@ def build_create_tab(studio: Studio) -> dict[str, gr.components.Component]:
             str(best.picture) if best.picture else None,
             best.words,
             gr.DownloadButton(value=str(best.mp3), visible=True),
-            best.request.seed,
+            str(best.request.seed),
             takes,
             take_rows(takes),
             gr.Dropdown(choices=take_choices(takes), value=best.number),
@@ -125,11 +142,15 @@ def build_create_tab(studio: Studio) -> dict[str, gr.components.Component]:
     outputs = [status, audio, picture, words, download, seed, takes_state, takes_table, pick]
     # Seed shown after: the box gets the seed used, so Generate again repeats the take; clear it
     # for a new one.
-    generate.click(
-        run, inputs, outputs, api_name="generate", concurrency_limit=1, concurrency_id="gpu",
-        show_progress_on=[status, audio],
-    )  # fmt: skip
-    prompt.submit(run, inputs, outputs, api_name=False, concurrency_limit=1, concurrency_id="gpu")
+    for event in (
+        generate.click(
+            run, inputs, outputs, api_name="generate", concurrency_limit=1, concurrency_id="gpu",
+            show_progress_on=[status, audio],
+        ),
+        prompt.submit(run, inputs, outputs, api_name=False, concurrency_limit=1, concurrency_id="gpu"),
+    ):  # fmt: skip
+        # The browser's own player has no loop setting in Gradio: set it on the element.
+        event.success(None, [loop], None, js=LOOP_JS, api_name=False)
     stop.click(studio.stop_handler(), None, [status], api_name="stop", queue=False)
 
     def replay_take(number: int | None, takes: list[Take]) -> Any:

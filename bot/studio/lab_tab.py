@@ -13,6 +13,7 @@ import gradio as gr
 
 from bot.studio.context import Studio, progress_sink, user_message
 from bot.studio.lab import MAX_SEEDS, OFF, ON, lab_words, plan_grid, preset_from_take, row_job
+from bot.studio.orders import number, whole
 from bot.studio.takes import Take, store_take, words_sent
 from generation.errors import Cancelled, RequestError
 from generation.recipes.order import Progress
@@ -104,14 +105,14 @@ def build_lab_tab(studio: Studio, file_url: Any) -> dict[str, gr.components.Comp
         category = gr.Dropdown(studio.preset_choices(), value="", label="Category")
         model = gr.Dropdown(list(engine.models), value=engine.models[0], label="Model")
     with gr.Row():
-        quality = gr.CheckboxGroup([ON, OFF], value=[ON], label="Quality phrases")
+        quality = gr.CheckboxGroup([ON, OFF], value=[ON], label="Quality phrases", elem_id="lab-quality")
         negative = gr.CheckboxGroup([ON, OFF], value=[ON], label="Negative prompt")
         guidance = gr.Textbox(label="Guidance values", placeholder="e.g. 3, 6; blank: the preset's")
         steps = gr.Textbox(label="Step values", placeholder="e.g. 25, 50; blank: the preset's")
     with gr.Row():
         seeds = gr.Slider(1, MAX_SEEDS, value=2, step=1, label="Seeds per variant")
-        seed = gr.Number(None, label="First seed", info="blank: random", precision=0)
-        duration = gr.Number(None, label="Duration (s)")
+        seed = gr.Textbox(label="First seed", info="blank: random")
+        duration = gr.Textbox(label="Duration (s)", info="blank: the preset's", elem_id="lab-duration")
         render = gr.Button("Render grid", variant="primary")
     status = gr.Markdown("")
     sort = gr.Dropdown([(label, key) for label, key in COLUMNS], value="number", label="Sort by")
@@ -135,8 +136,9 @@ def build_lab_tab(studio: Studio, file_url: Any) -> dict[str, gr.components.Comp
             text, preset = lab_words(words_v, category_v)
             variants, count = plan_grid(quality=quality_v, negative=negative_v, guidance=guidance_v,
                                         steps=steps_v, seeds=seeds_v)  # fmt: skip
-            first = random.SystemRandom().randint(0, MAX_SEED) if seed_v in (None, "") else int(seed_v)
-            dur = None if duration_v in (None, "") else float(duration_v)
+            typed = whole("First seed", seed_v)
+            first = random.SystemRandom().randint(0, MAX_SEED) if typed is None else typed
+            dur = number("Duration", duration_v)
             jobs = [row_job(engine.catalog, v, words=text, preset=preset, model=model_v, duration=dur,
                             seed=first, seeds=count) for v in variants]  # fmt: skip
         except (ValueError, RequestError) as exc:

@@ -99,6 +99,11 @@ def run_studio(args: argparse.Namespace) -> int:
 
     engine = engine_from_config(config)  # type: ignore[arg-type]
     files = StudioFiles()
+    # Gradio's own copies of what handlers return go inside the studio's folder too (read when
+    # the page's components are built), so exiting leaves nothing behind.
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(files.root / "gradio"))
+    log.info("studio files in %s (removed at exit; older than %.0f h pruned)", files.root,
+             files.max_age_s / 3600)  # fmt: skip
     try:
         try:
             engine.open()

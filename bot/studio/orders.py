@@ -32,7 +32,7 @@ def optional(value: object) -> object | None:
     return None if blank(value) else value
 
 
-def _whole(name: str, value: object) -> int | None:
+def whole(name: str, value: object) -> int | None:
     """A whole number typed in a box (None when blank); raises :class:`RequestError`."""
     if blank(value):
         return None
@@ -45,10 +45,23 @@ def _whole(name: str, value: object) -> int | None:
     return int(number)
 
 
+def number(name: str, value: object) -> float | None:
+    """A number typed in a box (None when blank); raises :class:`RequestError`."""
+    if blank(value):
+        return None
+    try:
+        result = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise RequestError(f"{name} must be a number; you typed '{str(value)[:40]}'.") from None
+    if not math.isfinite(result):
+        raise RequestError(f"{name} must be a number; you typed '{str(value)[:40]}'.")
+    return result
+
+
 def with_steps(request: GenerationRequest, recipe: Recipe, steps: object) -> tuple[GenerationRequest, Recipe]:
     """``steps`` (blank: the preset's) applied to the request and every layer; validated as the
     CLI's ``--steps``."""
-    count = _whole("Steps", steps)
+    count = whole("Steps", steps)
     if count is None:
         return request, recipe
     from generation.prompting import build_request
@@ -80,14 +93,14 @@ def create_order(
         prompt or "",
         preset=optional(preset),  # type: ignore[arg-type]
         raw=bool(raw),
-        duration=optional(duration),  # type: ignore[arg-type]
-        seed=_whole("Seed", seed),
+        duration=number("Duration", duration),
+        seed=whole("Seed", seed),
         negative=optional(negative),  # type: ignore[arg-type]
-        guidance=optional(guidance),  # type: ignore[arg-type]
+        guidance=number("Guidance", guidance),
         quality=optional(quality),  # type: ignore[arg-type]
         loop=bool(loop),
         length=optional(length),  # type: ignore[arg-type]
-        candidates=_whole("Candidates", candidates) or 1,
+        candidates=whole("Candidates", candidates) or 1,
         model=optional(model),  # type: ignore[arg-type]
         catalog=catalog,
     )
@@ -115,8 +128,8 @@ def compare_order(
         model_a=optional(model_a),  # type: ignore[arg-type]
         model_b=optional(model_b),  # type: ignore[arg-type]
         preset=optional(preset),  # type: ignore[arg-type]
-        duration=optional(duration),  # type: ignore[arg-type]
-        seed=_whole("Seed", seed),
+        duration=number("Duration", duration),
+        seed=whole("Seed", seed),
         quality=optional(quality),  # type: ignore[arg-type]
     )
     return RenderJob(request, recipe)
