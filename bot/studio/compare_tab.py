@@ -57,7 +57,7 @@ def build_compare_tab(studio: Studio) -> dict[str, gr.components.Component]:
         try:
             rendered = await engine.render(job, owner=request.session_hash or "", progress=sink)
         except Cancelled:
-            return "⏹ Stopped.", None, None, None
+            return "Stopped.", None, None, None
         except Exception as exc:
             raise gr.Error(user_message(exc), print_exception=False) from None
         paths = [

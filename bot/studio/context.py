@@ -48,7 +48,7 @@ class Studio:
     def stop_handler(self) -> Callable[[gr.Request], str]:
         def stop(request: gr.Request) -> str:
             if self.engine.stop(request.session_hash or ""):
-                return "⏹ Stopping after the current step…"
+                return "Stopping after the current step…"
             return "Nothing of yours is rendering."
 
         return stop

@@ -112,7 +112,7 @@ def build_create_tab(studio: Studio) -> dict[str, gr.components.Component]:
         except Cancelled:
             step = last()
             gr.Info(f"Stopped after step {step.step} of {step.total}." if step else "Stopped.")
-            return (f"⏹ Stopped after step {step.step} of {step.total}." if step else "⏹ Stopped.",
+            return (f"Stopped after step {step.step} of {step.total}." if step else "Stopped.",
                     *([gr.skip()] * 5), takes, gr.skip(), gr.skip())  # fmt: skip
         except Exception as exc:
             raise gr.Error(user_message(exc), print_exception=False) from None
@@ -126,7 +126,7 @@ def build_create_tab(studio: Studio) -> dict[str, gr.components.Component]:
         log.info("studio: take #%d (%s) in %.1fs", best.number, best.summary, rendered.seconds)
         spares = f" ({len(new) - 1} more candidate(s) listed below)" if len(new) > 1 else ""
         return (
-            f"✅ Take #{best.number}: {best.summary}{spares}",
+            f"Take #{best.number}: {best.summary}{spares}",
             gr.Audio(value=str(best.mp3), loop=best.loops),
             str(best.picture) if best.picture else None,
             best.words,

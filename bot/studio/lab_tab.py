@@ -178,11 +178,11 @@ def build_lab_tab(studio: Studio, file_url: Any) -> dict[str, gr.components.Comp
                     takes.append(take)
                     rows.append(take_row(take, variant.label(), file_url(take.mp3)))
         except Cancelled:
-            return "⏹ Stopped.", table_html(sort_rows(rows, sort_v)), rows, takes, rows, gr.skip()
+            return "Stopped.", table_html(sort_rows(rows, sort_v)), rows, takes, rows, gr.skip()
         except Exception as exc:
             raise gr.Error(user_message(exc), print_exception=False) from None
         scored = "" if engine.local else " (CLAP scores need the models in this process)"
-        text_v = f"✅ {len(rows)} takes of “{text}”{scored}."
+        text_v = f"Rendered {len(rows)} takes of “{text}”{scored}."
         choices = [(f"#{r['number']}: {r['variant']}, seed {r['seed']}", r["number"]) for r in rows]
         return (text_v, table_html(sort_rows(rows, sort_v)), rows, takes, rows,
                 gr.Dropdown(choices=choices, value=rows[0]["number"] if rows else None))  # fmt: skip

@@ -96,3 +96,14 @@ def test_a_gated_second_model_without_a_token_is_one_line_at_start(tmp_path: Pat
     assert result.returncode == 3
     line = one_line(result)
     assert "stabilityai/stable-audio-open-1.0 is gated" in line and "HF_TOKEN" in line
+
+
+def test_a_bad_presets_file_is_one_line_at_start(tmp_path: Path) -> None:
+    presets = tmp_path / "presets.json"
+    presets.write_text(
+        '{"presets": [{"key": "Bad Key", "label": "x", "template": "{text}"}]}', encoding="utf-8"
+    )
+    result = run_bot(tmp_path, tmp_path / "data", more=f'[presets]\nfile = "{presets.as_posix()}"\n')
+    assert result.returncode == 2
+    line = one_line(result)
+    assert "presets file" in line and "key must be lower-case" in line and "[presets] file" in line
