@@ -18,6 +18,7 @@ from bot.config import (
     ExecutorConfig,
     ModelConfig,
     ModelEntry,
+    PresetsConfig,
     QueueConfig,
     StorageConfig,
     VoiceConfig,
@@ -37,6 +38,7 @@ SECTIONS: dict[str, type] = {
     "voice": VoiceConfig,
     "executor": ExecutorConfig,
     "compare": CompareConfig,
+    "presets": PresetsConfig,
 }
 
 
@@ -410,6 +412,7 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("compare", "reveal_after_votes", -1, "between 0 and 1000"),
     ("compare", "reveal_after_votes", 1001, "between 0 and 1000"),
     ("compare", "reveal_after_votes", 2.5, "integer"),
+    ("presets", "file", 5, "file path"),
 ]
 
 
@@ -454,6 +457,12 @@ def test_test_only_keys_need_every_model_built_in(tmp_path: Path) -> None:
         tmp_path, '[model]\nid = "tiny"\nalso = [{ id = "cvssp/audioldm2" }]\ntest_step_delay_ms = 5\n'
     )
     assert "built-in tiny models" in message and '"cvssp/audioldm2"' in message
+
+
+def test_the_presets_file_is_anchored_like_data_dir(tmp_path: Path) -> None:
+    config = load_text(tmp_path, '[presets]\nfile = "presets.json"\n')
+    assert config.presets.file == tmp_path.resolve() / "presets.json"
+    assert load_config(None).presets.file is None
 
 
 def test_test_only_keys_work_with_the_tiny_model_alone(tmp_path: Path) -> None:
