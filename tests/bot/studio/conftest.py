@@ -4,7 +4,9 @@ through ``gradio_client``; the hold file holds its renders where a test needs on
 from __future__ import annotations
 
 import dataclasses
+import gc
 import socket
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ class RunningStudio:
     studio: object
     hold_file: Path
     presets_file: Path
+    clients: list[object] = dataclasses.field(default_factory=list)
 
     def hold(self) -> None:
         self.hold_file.write_text("*\n", encoding="utf-8")
@@ -36,7 +39,9 @@ class RunningStudio:
     def client(self) -> object:
         from gradio_client import Client
 
-        return Client(self.url, verbose=False)
+        client = Client(self.url, verbose=False)
+        self.clients.append(client)
+        return client
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +66,19 @@ def running_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
     page.launch(
         server_port=port, prevent_thread_lock=True, allowed_paths=[str(files.root)], css=CSS, quiet=True
     )
+    running = RunningStudio(f"http://127.0.0.1:{port}/", studio, hold, studio.presets_file)
     try:
-        yield RunningStudio(f"http://127.0.0.1:{port}/", studio, hold, studio.presets_file)
+        yield running
     finally:
+        for client in running.clients:
+            client.close()  # type: ignore[attr-defined]
         hold.unlink(missing_ok=True)
         page.close()
         engine.shutdown()
         files.cleanup()
         install_extra_presets([])
+        # Gradio's server and clients leave event loops of their own for the collector; collected
+        # here, where their ResourceWarnings are not this suite's to fix.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
