@@ -103,6 +103,8 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioProcess]:
         process.send_signal(signal.SIGINT)  # Ctrl-C: the studio cleans up and exits
         status = process.wait(60)
         reader.join(10)
+        if process.stderr is not None:
+            process.stderr.close()
     assert status == 0, "".join(running.lines[-20:])
     assert not [line for line in running.lines if " level=ERROR " in line], "".join(running.lines)
     assert not list(work.glob("ambientgen-studio-*")), "the studio left its files behind"
