@@ -1,5 +1,6 @@
 """The ``ambientgen`` command: ``generate`` (offline, to files), ``run`` (the Discord bot),
-``worker`` (a GPU worker taking the bot's jobs from Redis) and ``doctor`` (checks a machine)."""
+``worker`` (a GPU worker taking the bot's jobs from Redis), ``doctor`` (checks a machine) and
+``studio`` (the local web page)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--worker", action="store_true", help="check it as a GPU worker's machine (`ambientgen worker`)"
     )
-    for sub in (run, worker, doctor):
+
+    studio = commands.add_parser(
+        "studio", help="a local web page to shape soundscapes, compare models and tune presets (Gradio)"
+    )
+    for sub in (run, worker, doctor, studio):
         sub.add_argument(
             "-c",
             "--config",
@@ -47,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="port of this worker's /metrics, /healthz and /readyz (overrides [metrics] port; "
         "a worker beside the bot needs its own)",
     )
+    from bot.studio.launch import add_studio_arguments
+
+    add_studio_arguments(studio)
     return parser
 
 
@@ -59,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.doctor import run_doctor
 
         return run_doctor(args.config, worker=args.worker)
+    if args.command == "studio":
+        from bot.studio.launch import run_studio
+
+        return run_studio(args)
     if args.command == "worker":
         from bot.remote.worker import run_worker
 

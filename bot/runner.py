@@ -51,6 +51,9 @@ def run_bot(config_path: Path | None) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     use_format(config.logging.format)
+    problem = _install_presets(config)
+    if problem:
+        return _fail(problem)
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         return _fail(f"{TOKEN_ENV} is not set: export the bot token from the Discord developer portal first.")
@@ -77,6 +80,24 @@ def _exit_if_threads_hang(status: int) -> None:
         log.warning("a worker thread is still busy at exit; leaving without waiting for it")
         logging.shutdown()
         os._exit(status)
+
+
+def _install_presets(config: Config) -> str | None:
+    """Offer the extra presets of ``[presets] file`` (the studio saves them); why not, in one line."""
+    from generation.preset_file import PresetFileError, read_preset_file
+    from generation.preset_matching import install_extra_presets
+
+    path = config.presets.file
+    if path is None:
+        return None
+    try:
+        presets = read_preset_file(path)
+        install_extra_presets(presets)
+    except (PresetFileError, ValueError) as exc:
+        return f"{exc} (check [presets] file)"
+    log.info("presets: %d extra from %s%s", len(presets), path,
+             f": {', '.join(p.key for p in presets)}" if presets else " (none yet)")  # fmt: skip
+    return None
 
 
 def _open_data_dir(config: Config) -> str | None:

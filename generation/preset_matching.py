@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from generation.errors import RequestError
 from generation.presets import CATALOGUE, PRESETS, Preset
@@ -123,9 +124,9 @@ def _lookup_form(name: str) -> str:
     return "-".join(words(name))
 
 
-def _build_index() -> dict[str, Preset]:
+def _build_index(catalogue: Sequence[Preset] = CATALOGUE) -> dict[str, Preset]:
     index: dict[str, Preset] = {}
-    for preset in CATALOGUE:
+    for preset in catalogue:
         for name in (preset.key, preset.label, *preset.aliases):
             form = _lookup_form(name)
             other = index.setdefault(form, preset)
@@ -135,6 +136,33 @@ def _build_index() -> dict[str, Preset]:
 
 
 _INDEX = _build_index()
+_BUILT_IN = CATALOGUE
+
+
+def install_extra_presets(extra: Sequence[Preset]) -> None:
+    """Offer ``extra`` presets (from :mod:`generation.preset_file`) beside the catalogue's, by name
+    only (they have no keywords); replaces any installed before. Raises :class:`RequestError` when
+    a name is taken by a built-in preset."""
+    global CATALOGUE, _INDEX
+    built_in = {_lookup_form(n) for p in _BUILT_IN for n in (p.key, p.label, *p.aliases)}
+    for preset in extra:
+        for name in (preset.key, preset.label):
+            if _lookup_form(name) in built_in:
+                raise RequestError(f"the preset name {name!r} is a built-in preset's; choose another name")
+    catalogue = _BUILT_IN + tuple(extra)
+    try:
+        index = _build_index(catalogue)
+    except ValueError as exc:
+        raise RequestError(str(exc)) from None
+    CATALOGUE, _INDEX = catalogue, index
+    # PRESETS is shared by reference (labels on cards, /presets): updated in place.
+    PRESETS.clear()
+    PRESETS.update({p.key: p for p in CATALOGUE})
+
+
+def extra_presets() -> tuple[Preset, ...]:
+    """The presets installed by :func:`install_extra_presets`."""
+    return CATALOGUE[len(_BUILT_IN) :]
 
 
 def get_preset(key: str) -> Preset:

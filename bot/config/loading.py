@@ -27,6 +27,7 @@ from bot.config.sections import (
     ExecutorConfig,
     LoggingConfig,
     MetricsConfig,
+    PresetsConfig,
     QueueConfig,
     StorageConfig,
     VoiceConfig,
@@ -58,6 +59,7 @@ class Config(BaseSettings):
     compare: CompareConfig = Field(default_factory=CompareConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    presets: PresetsConfig = Field(default_factory=PresetsConfig)
     source: Path | None = None
     """The file this came from; None for built-in defaults (never read from the environment)."""
 
@@ -137,7 +139,12 @@ def _anchor(config: Config, base: Path) -> Config:
         if getattr(model, key) is not None:
             changes[key] = _anchored(getattr(model, key), base)
     storage = config.storage.model_copy(update={"data_dir": _anchored(config.storage.data_dir, base)})
-    return config.model_copy(update={"model": model.model_copy(update=changes), "storage": storage})
+    presets = config.presets
+    if presets.file is not None:
+        presets = presets.model_copy(update={"file": _anchored(presets.file, base)})
+    return config.model_copy(
+        update={"model": model.model_copy(update=changes), "storage": storage, "presets": presets}
+    )
 
 
 def _refuse_token(table: Mapping[str, Any], path: Path, where: str = "") -> None:

@@ -7,7 +7,18 @@ from typing import Any, ClassVar
 
 from pydantic import model_validator
 
-from bot.config.checks import Section, boolean, directory, fail, integer, invalid, number, one_of, setting
+from bot.config.checks import (
+    Section,
+    boolean,
+    directory,
+    fail,
+    integer,
+    invalid,
+    number,
+    one_of,
+    optional_path,
+    setting,
+)
 from bot.config.connections import (
     DEFAULT_API_BASE_URL,
     DEFAULT_REDIS_URL,
@@ -218,6 +229,15 @@ class CompareConfig(Section):
 
     reveal_after_votes: int = setting(5, integer(0, 1000))
     """The models are revealed once this many listeners voted; 0: only when the author reveals."""
+
+
+class PresetsConfig(Section):
+    """``[presets]``: extra presets beside the catalogue (the studio's **Save as preset** writes them)."""
+
+    SECTION: ClassVar[str] = "presets"
+
+    file: Path | None = setting(None, optional_path)
+    """A JSON presets file loaded at start and offered in ``/ambient preset:``; None: no extra presets."""
 
 
 class VoiceConfig(Section):

@@ -215,9 +215,12 @@ class LocalExecutor:
         return futures
 
 
-def build_local_executor(config: Config, *, offload: Offload = asyncio.to_thread) -> LocalExecutor:
+def build_local_executor(
+    config: Config, *, offload: Offload = asyncio.to_thread, warm: bool = True
+) -> LocalExecutor:
     """The models of ``[model]`` on a GPU thread, warmed up when started (``ambientgen run`` and
-    ``ambientgen worker`` load them the same way); each job's CPU part runs through ``offload``."""
+    ``ambientgen worker`` load them the same way; the studio, rendering one take at a time, skips
+    the warm-up with ``warm=False``); each job's CPU part runs through ``offload``."""
     from generation.backends.registry import load_backend
     from generation.prompting import warm_up_request
 
@@ -226,7 +229,7 @@ def build_local_executor(config: Config, *, offload: Offload = asyncio.to_thread
         # of the denoiser (when enabled) and the memory measurement that sizes automatic batches.
         # Every model is loaded before any is warmed: a model that can't load fails the start fast.
         engines = [load_backend(settings) for settings in config.model.all_engine_settings()]
-        for engine in engines:
+        for engine in engines if warm else ():
             seconds = engine.warm_up(warm_up_request(), (1, 2) if engine.compiled else (1,))
             log.info("warm-up of %s done in %.1fs (batch size now %d)", engine.model_name, seconds,
                      engine.max_batch(10.0))  # fmt: skip

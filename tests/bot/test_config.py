@@ -20,6 +20,7 @@ from bot.config import (
     MetricsConfig,
     ModelConfig,
     ModelEntry,
+    PresetsConfig,
     QueueConfig,
     StorageConfig,
     VoiceConfig,
@@ -41,6 +42,7 @@ SECTIONS: dict[str, type] = {
     "compare": CompareConfig,
     "metrics": MetricsConfig,
     "logging": LoggingConfig,
+    "presets": PresetsConfig,
 }
 
 
@@ -422,6 +424,7 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("metrics", "host", 127, "address to listen on"),
     ("logging", "format", "xml", '"text", "json"'),
     ("logging", "format", True, '"text", "json"'),
+    ("presets", "file", 5, "file path"),
 ]
 
 
@@ -466,6 +469,12 @@ def test_test_only_keys_need_every_model_built_in(tmp_path: Path) -> None:
         tmp_path, '[model]\nid = "tiny"\nalso = [{ id = "cvssp/audioldm2" }]\ntest_step_delay_ms = 5\n'
     )
     assert "built-in tiny models" in message and '"cvssp/audioldm2"' in message
+
+
+def test_the_presets_file_is_anchored_like_data_dir(tmp_path: Path) -> None:
+    config = load_text(tmp_path, '[presets]\nfile = "presets.json"\n')
+    assert config.presets.file == tmp_path.resolve() / "presets.json"
+    assert load_config(None).presets.file is None
 
 
 def test_test_only_keys_work_with_the_tiny_model_alone(tmp_path: Path) -> None:

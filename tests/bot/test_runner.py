@@ -121,3 +121,14 @@ def test_json_logs_from_the_real_process(tmp_path: Path) -> None:
     # Every log line is JSON; only the final one-line reason is plain text for the operator.
     others = [line for line in result.stderr.splitlines() if line and not line.startswith("{")]
     assert others == [one_line(result)], others
+
+
+def test_a_bad_presets_file_is_one_line_at_start(tmp_path: Path) -> None:
+    presets = tmp_path / "presets.json"
+    presets.write_text(
+        '{"presets": [{"key": "Bad Key", "label": "x", "template": "{text}"}]}', encoding="utf-8"
+    )
+    result = run_bot(tmp_path, tmp_path / "data", more=f'[presets]\nfile = "{presets.as_posix()}"\n')
+    assert result.returncode == 2
+    line = one_line(result)
+    assert "presets file" in line and "key must be lower-case" in line and "[presets] file" in line
