@@ -1,6 +1,6 @@
 """Write (or check) the generated documentation pages.
 
-    python -m tools.docs_reference           # rewrite docs/using/reference.md, examples.md, docs/running/configuration.md
+    python -m tools.docs_reference           # rewrite the pages listed in PAGES
     python -m tools.docs_reference --check   # exit 1, naming each stale page, when one differs
 
 ``tests/docs/test_references.py`` runs the same comparison, so a command, option, config key or
