@@ -234,7 +234,9 @@ class Delivery:
                 message = post.message(in_channel=False, reference=None)
                 outcome = await self.poster.to_interaction(job.application_id, job.interaction_token, message)
             else:
-                reference = reply_reference(job, job.reply_to_message_id or job.status_message_id)
+                # Replies to what it answers (a reroll's parent), never to its status message,
+                # which is deleted once the result is recorded.
+                reference = reply_reference(job, job.reply_to_message_id)
                 outcome = await self.poster.to_channel(
                     job.channel_id, post.message(in_channel=True, reference=reference)
                 )

@@ -223,16 +223,36 @@ class Messenger:
         self.forget(job)
         return shown
 
-    async def remove_status(self, job: Job) -> None:
-        """Delete the status message (its result is posted as its own message) and forget the job.
+    async def remove_status(self, job: Job, fallback: str | None = None) -> None:
+        """Delete the status message (its result is a message of its own) and forget the job.
 
-        Raises :class:`DiscordUnavailable` when Discord could not be reached.
+        Through the interaction token while it lasts (no permission needed), else as the bot's
+        own channel message. Where Discord refuses the deletion, ``fallback`` is shown on it
+        instead, so no stale progress line stays behind. Raises :class:`DiscordUnavailable` when
+        Discord could not be reached (the job is not forgotten: the outbox tries again).
         """
         self._cancel_pending(job)
         message_id = self.status_message_id(job)
         if message_id is not None and job.id not in self._dead_status:
-            await self.delete_message(job, message_id)
+            if not await self._delete_status(job, message_id) and fallback is not None:
+                await self._edit_status(job, content=fallback)
         self.forget(job)
+
+    async def _delete_status(self, job: Job, message_id: int) -> bool:
+        """True when the status message is gone (deleted now, or already)."""
+        if self.token_usable(job):
+            try:
+                await with_retries(
+                    f"job {job.id} status delete", lambda: self._webhook(job).delete_message(message_id)
+                )
+                return True
+            except discord.NotFound:
+                return True
+            except UNREACHABLE as exc:
+                raise DiscordUnavailable(f"deleting status {message_id}: {exc}") from exc
+            except discord.HTTPException as exc:
+                log.info("job %d: could not delete status %d by its token: %s", job.id, message_id, exc)
+        return await self.delete_message(job, message_id)
 
     def _cancel_pending(self, job: Job) -> None:
         task = self._pending.pop(job.id, None)
@@ -279,7 +299,8 @@ class Messenger:
         except discord.HTTPException as exc:
             log.info("could not add %s to message %d: %s", REROLL_EMOJI, message_id, exc)
 
-    async def delete_message(self, job: Job, message_id: int) -> None:
+    async def delete_message(self, job: Job, message_id: int) -> bool:
+        """Delete one of the bot's messages in the job's channel; True when it is gone."""
         try:
             await with_retries(
                 f"job {job.id} delete", lambda: self.channel(job).get_partial_message(message_id).delete()
@@ -290,3 +311,5 @@ class Messenger:
             raise DiscordUnavailable(f"deleting message {message_id}: {exc}") from exc
         except discord.HTTPException as exc:
             log.info("job %d: could not delete message %d: %s", job.id, message_id, exc)
+            return False
+        return True

@@ -10,7 +10,7 @@ import math
 
 import discord
 
-from bot.storage import KIND_AMBIENT, KIND_COMPARE, KIND_LAYER, KIND_REMIX, KIND_REROLL, KIND_TWEAK, Job
+from bot.storage import KIND_COMPARE, KIND_LAYER, KIND_REMIX, KIND_REROLL, KIND_TWEAK, Job
 from bot.ui.text import CONTENT_MAX, PROMPT_IN_CONTENT, clip, fit_content, shown
 from generation.errors import Cancelled, GenerationError, OutOfMemory, RequestError, StuckGeneration
 from generation.recipes.order import Progress
@@ -115,13 +115,11 @@ def result_content(job: Job, *, mention: bool) -> str:
     return f"<@{job.user_id}> {text}" if mention else text
 
 
-def done_status(job: Job) -> str | None:
-    """What the status message says once the result is posted (None: the status is deleted)."""
-    if job.kind == KIND_AMBIENT:
-        return f"✅ Done in {job.gen_seconds or 0:.1f} s — see below."
+def done_status(job: Job) -> str:
+    """What a status message says once the result is posted, where Discord refused to delete it."""
     if job.kind == KIND_COMPARE:
         return "✅ Both takes are ready — listen below and vote."
-    return None
+    return f"✅ Done in {job.gen_seconds or 0:.1f} s — see below."
 
 
 def failure_status(error: str) -> str:

@@ -21,6 +21,12 @@ async def ambient(world: World, user: User, **options: Any) -> InteractionHandle
     )
 
 
+async def status_gone(world: World, handle: InteractionHandle, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    """Wait until the job's status message (the command's ``@original``) is deleted: one message
+    per job, the result alone stays in the channel."""
+    await world.standin.wait_until(lambda: handle.original is None, timeout=timeout)
+
+
 def is_result(message: dict[str, Any]) -> bool:
     return bool(message.get("attachments")) and any(
         (e.get("footer") or {}).get("text", "").startswith("Job #") for e in message.get("embeds", [])

@@ -17,7 +17,7 @@ import pytest
 from bot.library.service import NOT_A_MEMBER
 from bot.ui.components import NOT_THIS_RESULT
 from tests.e2e.harness import World, running_world
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, job_id_of, rerollable
+from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, job_id_of, rerollable, status_gone
 from tests.e2e.screens import answer, make, open_screen, option_values, pick, press
 from tests.standin import Guild, InteractionHandle, User
 
@@ -236,7 +236,7 @@ async def test_tokens_leave_the_database_and_never_reach_the_debug_log(tmp_path:
     async with running_world(tmp_path, verbose=True) as world:
         handle = await ambient(world, world.alice, prompt="soft rain on leaves", duration=2.5)
         await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
-        await handle.wait_original(lambda m: m["content"].startswith("✅ Done"), timeout=30)
+        await status_gone(world, handle)
         assert await world.bot.stop() == 0  # the answer given, the token is no longer needed
         log = world.bot.log()
         assert "level=DEBUG" in log and "/interactions/" in log  # discord.py's debug log is on

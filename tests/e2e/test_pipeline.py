@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, is_result, job_id_of, rerollable, results
+from tests.e2e.helpers import (
+    RESULT_TIMEOUT_S,
+    ambient,
+    is_result,
+    job_id_of,
+    rerollable,
+    results,
+    status_gone,
+)
 from tests.standin import InteractionHandle
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +66,7 @@ async def test_faults_after_discord_stored_the_result_never_post_it_twice(world:
         standin.inject_fault_after("POST", webhook, **fault)
         handle = await ambient(world, world.alice, prompt=f"gentle rain {number}", duration=2.5)
         await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
-        await handle.wait_original(lambda m: m["content"].startswith("✅ Done"), timeout=30)
+        await status_gone(world, handle)
         handles.append(handle)
     # A reroll posts in the channel: the same there.
     first = (await handles[0].followup())["id"]
@@ -103,13 +111,60 @@ async def test_killed_between_the_post_and_done_the_restart_closes_the_job(
     assert killed and job_rows(world)[1]["status"] == "posting"
 
     await world.bot.start()
-    await handle.wait_original(lambda m: m["content"].startswith("✅ Done"), timeout=RESULT_TIMEOUT_S)
+    await status_gone(world, handle, timeout=RESULT_TIMEOUT_S)
     (result,) = [m for m in standin.messages_in(world.channel_id) if is_result(m)]
     await rerollable(world, result)  # the 🔁 was added by the restarted bot
     assert await world.bot.stop() == 0
     row = job_rows(world)[1]
     assert (row["status"], row["result_message_id"]) == ("done", int(result["id"]))
     assert row["answered_at"] is not None
+
+
+async def test_killed_between_the_result_and_removing_its_status_the_restart_removes_it(
+    world: World,
+) -> None:
+    """One message per job across a crash: SIGKILL after the result is posted and recorded but
+    before its status message is deleted (a slash job, then a reroll, whose status is a channel
+    message); each restart ends with one result per job and no status left behind."""
+    standin, bot = world.standin, world.bot
+    killed: list[str] = []
+
+    def kill(request: object) -> None:
+        assert bot.process is not None
+        bot.process.kill()  # the 🔁 is on: the job is recorded done, its status not yet deleted
+        killed.append(str(request))
+
+    reaction = r"/channels/\d+/messages/\d+/reactions/.+/@me$"
+    standin.inject_fault_after("PUT", reaction, status=None, on_hit=kill)
+    handle = await ambient(world, world.alice, prompt="crackling fire", duration=2.5)
+    await bot.wait_exit(timeout=RESULT_TIMEOUT_S)
+    assert killed and job_rows(world)[1]["status"] == "done" and handle.original is not None
+    await bot.start()
+    await status_gone(world, handle, timeout=RESULT_TIMEOUT_S)
+    (first,) = results(world)
+    await rerollable(world, first)
+
+    standin.inject_fault_after("PUT", reaction, status=None, on_hit=kill)
+    await standin.add_reaction(world.bob, world.channel_id, int(first["id"]), "🔁")
+    await bot.wait_exit(timeout=RESULT_TIMEOUT_S)
+    assert len(killed) == 2 and job_rows(world)[2]["status"] == "done"
+    status_id = job_rows(world)[2]["status_message_id"]
+    assert standin.message(status_id) is not None  # the reroll's status, still there
+    await bot.start()
+    await standin.wait_until(lambda: _deleted(world, status_id), timeout=RESULT_TIMEOUT_S)
+    assert results_per_job(world) == {1: 1, 2: 1}
+    # The channel holds the two results and the reaction, nothing else from the bot.
+    mine = [m for m in standin.messages_in(world.channel_id) if m["author"]["id"] == str(standin.bot.id)]
+    assert [job_id_of(m) for m in mine] == [1, 2]
+    assert await bot.stop() == 0
+    assert all(row["answered_at"] is not None for row in job_rows(world).values())
+
+
+def _deleted(world: World, message_id: int) -> bool:
+    try:
+        return world.standin.message(message_id) is None
+    except KeyError:
+        return True
 
 
 async def test_discord_unreachable_while_a_batch_of_two_fails(world: World) -> None:

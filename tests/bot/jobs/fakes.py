@@ -145,7 +145,7 @@ class FakeMessenger:
         self.finals.append((job.id, text))
         return job.status_message_id is not None
 
-    async def remove_status(self, job: Job) -> None:
+    async def remove_status(self, job: Job, fallback: str | None = None) -> None:
         self._write(f"status of {job.id}")
         self.removed.append(job.id)
 

@@ -125,7 +125,8 @@ async def test_a_plain_job_is_posted_once_and_closed(rig: Rig) -> None:
     assert done.status is JobStatus.DONE and done.result_message_id == rig.poster.results_for(job.id)[0]
     assert len(rig.poster.results_for(job.id)) == 1
     assert rig.messenger.reactions == [done.result_message_id]
-    assert (job.id, "✅ Done in 1.5 s — see below.") in rig.messenger.finals
+    assert rig.messenger.removed == [job.id]  # one message per job: the status goes
+    assert not rig.messenger.finals
     ((event, (delivered, message_id)),) = rig.messenger.events
     assert (event, delivered.id, message_id) == ("ambientgen_job_delivered", job.id, done.result_message_id)
 
