@@ -17,6 +17,7 @@ never raises, and one job's failure never touches another's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -164,8 +165,11 @@ class Delivery:
         for index, clip in enumerate(rendered.posted):
             model = HIDDEN_MODEL if job.recipe.compare else (clip.model or default)
             rel, sha = await self.files.save(clip.mp3)
+            request = clip.request
+            if job.recipe.layered:  # a mix's request is its first layer's: the row names the scene
+                request = dataclasses.replace(request, user_text=job.request.user_text)
             await self.generations.add(
-                job, index, clip.request, model=model, mp3_path=rel, mp3_sha256=sha,
+                job, index, request, model=model, mp3_path=rel, mp3_sha256=sha,
                 mp3_bytes=len(clip.mp3), lufs=clip.lufs, gen_seconds=rendered.seconds,
                 # History lists what was made: a loop's or a long render's real length.
                 duration_s=round(clip.duration_s, 2) if job.recipe.loop or job.recipe.length_s else None,

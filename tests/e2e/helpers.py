@@ -60,6 +60,24 @@ def field(message: dict[str, Any], name: str) -> str:
     raise KeyError(name)
 
 
+def asked_by(message: dict[str, Any]) -> str:
+    """Who asked for a result, as its compact card shows it (a mention that never pings)."""
+    match = re.search(r"<@\d+>$", message["embeds"][0].get("description") or "")
+    assert match, message["embeds"][0]
+    return match.group(0)
+
+
+async def details(world: World, message: dict[str, Any], user: User | None = None) -> dict[str, Any]:
+    """What the result's **Details** button answers privately: the card's full parameters (read
+    them with :func:`field`)."""
+    custom_id = f"ambientgen:details:{job_id_of(message)}"
+    handle = await world.standin.click_button(int(message["id"]), custom_id, user=user or world.alice)
+    response = await handle.response(timeout=30)
+    assert response.ephemeral and response.type == 4, response
+    assert handle.original is not None
+    return handle.original
+
+
 def decode(world: World, attachment: dict[str, Any]) -> tuple[int, int]:
     """(frames, sample rate) of an attached MP3, decoded as a player would."""
     data = world.standin.attachment_bytes(attachment)

@@ -13,7 +13,9 @@ from tests.e2e.harness import World
 from tests.e2e.helpers import (
     RESULT_TIMEOUT_S,
     ambient,
+    asked_by,
     decode,
+    details,
     field,
     is_result,
     job_id_of,
@@ -53,7 +55,8 @@ async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: Wo
     # The result: one MP3 named from the prompt, decoding to the asked duration.
     (attachment,) = mp3s(followup)
     assert picture(world, followup).size == (480, 160)  # the texture, at a glance
-    seed = int(field(followup, "Seed"))
+    info = await details(world, followup)  # the compact card's **Details**, answered privately
+    seed = int(field(info, "Seed"))
     assert attachment["filename"] == f"rain-with-crickets-{seed}.mp3"
     frames, rate = decode(world, attachment)
     assert rate == 16_000
@@ -62,13 +65,13 @@ async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: Wo
     embed = followup["embeds"][0]
     assert embed["title"] == "rain with crickets"
     assert "rain with crickets" in embed["description"] and "high quality recording" in embed["description"]
-    assert field(followup, "Preset") == "🌧️ Rain"
-    assert field(followup, "Duration") == "10 s"
-    assert field(followup, "Steps") == "50"
-    assert field(followup, "Guidance") == "6.5"
-    assert field(followup, "Model") == "tiny"
-    assert field(followup, "Asked by") == f"<@{world.alice.id}>"
-    assert re.match(r"^\d+\.\d s$", field(followup, "Generated in"))
+    assert field(info, "Preset") == "🌧️ Rain"
+    assert field(info, "Duration") == "10 s"
+    assert field(info, "Steps") == "50"
+    assert field(info, "Guidance") == "6.5"
+    assert field(info, "Model") == "tiny"
+    assert asked_by(followup) == f"<@{world.alice.id}>"
+    assert re.match(r"^\d+\.\d s$", field(info, "Generated in"))
     # Rerolls are offered both ways: the bot's own 🔁 and a persistent button.
     message = await rerollable(world, followup)
     assert [r["emoji"]["name"] for r in message["reactions"] if r["me"]] == ["🔁"]
@@ -119,7 +122,7 @@ async def test_three_variations_arrive_in_one_message(world: World) -> None:
     for attachment in attachments:
         frames, rate = decode(world, attachment)
         assert abs(frames / rate - 3.0) < 0.01
-    assert field(followup, "Seeds") == "100, 101, 102"
+    assert field(await details(world, followup), "Seeds") == "100, 101, 102"
     rows = world.bot.db_rows(
         "SELECT variation_index, seed, message_id FROM generations ORDER BY variation_index"
     )

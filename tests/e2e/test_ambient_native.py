@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     RESULT_TIMEOUT_S,
     ambient,
     decode,
+    details,
     field,
     job_id_of,
     mp3s,
@@ -42,8 +43,9 @@ async def test_loop_flows_from_its_end_into_its_start(world: World) -> None:
     samples, rate = samples_of(world, result)
     # Shorter than the clip by the crossfade and the trimmed ends, and said so in the card.
     assert 4.0 < samples.shape[0] / rate < 8.0
-    assert abs(float(field(result, "Duration").removesuffix(" s")) - samples.shape[0] / rate) < 0.01
-    assert field(result, "Loop") == "seamless"
+    info = await details(world, result)
+    assert abs(float(field(info, "Duration").removesuffix(" s")) - samples.shape[0] / rate) < 0.01
+    assert field(info, "Loop") == "seamless"
     # Played on repeat, the seam is no louder a step or a jump than the clip's own moments.
     report = seam_report(samples, rate)
     assert not report.stands_out, report
@@ -63,8 +65,9 @@ async def test_long_render_shows_segments_and_lands_at_the_exact_length(world: W
     frames, rate = decode(world, attachment)
     assert frames == 70 * rate
     assert attachment["size"] < 10 * 1024 * 1024
-    assert field(result, "Length") == "1 min 10 s" and field(result, "Duration") == "1 min 10 s"
-    assert field(result, "Sampler") == "fast (DPM-Solver++)" and field(result, "Steps") == "25"
+    info = await details(world, result)
+    assert field(info, "Length") == "1 min 10 s" and field(info, "Duration") == "1 min 10 s"
+    assert field(info, "Sampler") == "fast (DPM-Solver++)" and field(info, "Steps") == "25"
     (row,) = world.bot.db_rows("SELECT duration_s FROM generations")
     assert row["duration_s"] == 70.0  # the history lists the render's length, not a segment's
     assert picture(world, result).format == "PNG"
@@ -74,8 +77,13 @@ async def test_layered_scene_rerolls_one_layer_and_changes_levels_without_render
     handle = await ambient(world, world.alice, prompt="rain:0.8 + crickets:0.4", duration=4.0, seed=11)
     first = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
     job_id = job_id_of(first)
-    assert field(first, "Layers") == "rain (0.8) + crickets (0.4)"
-    assert field(first, "Seed") == "11"
+    info = await details(world, first)
+    assert field(info, "Layers") == "rain (0.8) + crickets (0.4)" and field(info, "Seed") == "11"
+    # The card names the whole scene, and so do its file and its history row.
+    assert first["embeds"][0]["title"] == "rain:0.8 + crickets:0.4"
+    assert mp3s(first)[0]["filename"] == "rain_crickets-11.mp3"
+    (scene_row,) = world.bot.db_rows("SELECT user_text FROM generations WHERE job_id = ?", (job_id,))
+    assert scene_row["user_text"] == "rain:0.8 + crickets:0.4"
     controls = [c for row in first["components"] for c in row["components"]]
     custom_ids = {c["custom_id"] for c in controls}
     assert {f"ambientgen:layer:{job_id}", f"ambientgen:levels:{job_id}"} <= custom_ids
@@ -114,7 +122,7 @@ async def test_layered_scene_rerolls_one_layer_and_changes_levels_without_render
     assert (await answer(good))["content"].startswith("🎚️ Remixing at rain 0.8, crickets 0")
     remix_job = int(world.bot.db_rows("SELECT MAX(id) AS id FROM jobs WHERE kind = 'remix'")[0]["id"])
     remixed = await result_for_job(world, remix_job)
-    assert field(remixed, "Layers") == "rain (0.8) + crickets (0)"
+    assert field(await details(world, remixed), "Layers") == "rain (0.8) + crickets (0)"
     (row,) = world.bot.db_rows("SELECT gen_seconds FROM jobs WHERE id = ?", (remix_job,))
     assert row["gen_seconds"] == 0  # no GPU work: the stored stems were remixed
     muted, _ = samples_of(world, remixed)
@@ -135,8 +143,9 @@ async def test_best_of_n_posts_the_top_candidate_and_reroll_serves_the_next_from
     assert scores == sorted(scores, reverse=True)
     seeds = [json_seed(r["request_json"]) for r in ranked]
     assert sorted(seeds) == [500, 501, 502]
-    assert int(field(result, "Seed")) == seeds[0]  # the posted take is the top-ranked one
-    assert field(result, "Best of") == "3"
+    info = await details(world, result)
+    assert int(field(info, "Seed")) == seeds[0]  # the posted take is the top-ranked one
+    assert field(info, "Best of") == "3"
     assert "next-best take (2 ready)" in result["embeds"][0]["footer"]["text"]
 
     # 🔁 serves the next-ranked candidate at once, with no GPU work, credited to the reactor.
@@ -149,7 +158,7 @@ async def test_best_of_n_posts_the_top_candidate_and_reroll_serves_the_next_from
             ),
             timeout=RESULT_TIMEOUT_S,
         )
-        assert int(field(served, "Seed")) == seeds[rank]
+        assert int(field(await details(world, served), "Seed")) == seeds[rank]
         (mp3,) = mp3s(served)
         stored = world.bot.data_dir / ranked[rank]["mp3_path"]
         assert world.standin.attachment_bytes(mp3) == stored.read_bytes()
@@ -164,7 +173,7 @@ async def test_best_of_n_posts_the_top_candidate_and_reroll_serves_the_next_from
         ),
         timeout=RESULT_TIMEOUT_S,
     )
-    assert int(field(fresh, "Seed")) not in seeds
+    assert int(field(await details(world, fresh), "Seed")) not in seeds
     (row,) = world.bot.db_rows("SELECT gen_seconds FROM jobs WHERE id = ?", (job_id_of(fresh),))
     assert row["gen_seconds"] > 0
 
@@ -236,7 +245,7 @@ async def test_cancelling_one_job_of_a_batch_keeps_the_others_going(world: World
     assert answer["content"].startswith("Stopping job #")
     world.bot.release()
     delivered = await rerollable(world, await batched[0].followup(timeout=RESULT_TIMEOUT_S))
-    assert field(delivered, "Duration") == "4 s"
+    assert field(await details(world, delivered), "Duration") == "4 s"
     await batched[1].wait_original(lambda m: m["content"] == "🛑 Cancelled.", timeout=RESULT_TIMEOUT_S)
     rows = world.bot.db_rows("SELECT user_id, status FROM jobs WHERE id > 1 ORDER BY id")
     assert [(r["user_id"], r["status"]) for r in rows] == [

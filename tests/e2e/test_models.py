@@ -22,7 +22,16 @@ from generation.audio.loudness import integrated_loudness
 from generation.audio.seam import seam_report
 from generation.audio.tags import read_tags
 from tests.e2e.harness import REPO, TORCH_THREADS, World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, field, is_result, job_id_of, mp3s, result_for_job
+from tests.e2e.helpers import (
+    RESULT_TIMEOUT_S,
+    ambient,
+    details,
+    field,
+    is_result,
+    job_id_of,
+    mp3s,
+    result_for_job,
+)
 from tests.e2e.screens import answer, press
 
 pytestmark = pytest.mark.e2e
@@ -115,7 +124,7 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
     assert integrated_loudness(samples, rate) == pytest.approx(-18.0, abs=0.5)
     tags = read_tags(data)
     assert tags["model"] == "tiny-sao" and "tiny-sao" in tags["comment"]
-    assert field(result, "Model") == "tiny-sao"
+    assert field(await details(world, result), "Model") == "tiny-sao"
     (row,) = world.bot.db_rows("SELECT model FROM generations WHERE job_id = ?", (job_id_of(result),))
     assert row["model"] == "tiny-sao"  # what history and the gallery show
 
@@ -146,7 +155,7 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
         world, world.alice, prompt="rain:0.8 + crickets:0.5@tiny-sao", duration=3.0, seed=5
     )
     scene = await handle.followup(timeout=RESULT_TIMEOUT_S)
-    assert field(scene, "Layers") == "rain (0.8) + crickets (0.5, tiny-sao)"
+    assert field(await details(world, scene), "Layers") == "rain (0.8) + crickets (0.5, tiny-sao)"
     (attachment,) = mp3s(scene)
     mixed, rate, data = audio_of(world, attachment)
     assert rate == 44_100 and mixed.shape == (3 * 44_100, 2)

@@ -12,6 +12,7 @@ from tests.e2e.harness import World
 from tests.e2e.helpers import (
     RESULT_TIMEOUT_S,
     ambient,
+    details,
     field,
     is_result,
     job_id_of,
@@ -156,7 +157,7 @@ async def test_discord_faults_end_with_every_job_delivered_or_reported(world: Wo
     jobs = world.bot.db_rows("SELECT status, error FROM jobs ORDER BY id")
     assert [j["status"] for j in jobs] == ["done", "done", "failed"]
     assert "missing a permission" in jobs[2]["error"]
-    assert field(delivered, "Model") == "tiny"
+    assert field(await details(world, delivered), "Model") == "tiny"
 
     # /status counts them, privately.
     status = await standin.invoke_command(
