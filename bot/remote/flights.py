@@ -247,16 +247,18 @@ def describe(
     offered: tuple[str, ...],
     state: str | None = None,
 ) -> ExecutorInfo:
-    """What ``/status`` shows: the workers online with their GPUs and models, the models on offer
-    that no worker serves, Redis, the batches out."""
+    """What ``/status``'s operator view shows: the workers online with their GPUs and models (never
+    their host names), the models on offer that no worker serves, the batches out (never the URL)."""
     if state is None:
         state = "waiting for a GPU worker" if not fleet.online else "generating" if out else "ready"
-    workers = "\n".join(f"{w.name} ({w.device}): {', '.join(w.models)}" for w in fleet.workers)
+    # Counts and devices only: host names and the Redis URL (which may carry a password) never
+    # reach Discord; the log names them for the operator.
+    workers = "\n".join(f"{w.device}: {', '.join(w.models)}" for w in fleet.workers)
     details = {"GPU workers": workers[:1000] or "none online"}
     missing = [model for model in offered if model not in fleet.models]
     if fleet.online and missing:
         details["Models without a GPU worker"] = ", ".join(missing)[:1000]
-    details["Redis"] = f"{settings.redis_url} · {settings.queue_name} · {out} batches out"
+    details["Redis"] = f"{out} batches out"
     return ExecutorInfo(
         kind=kind, models=offered, device=f"{fleet.online} GPU worker(s)", state=state, details=details
     )

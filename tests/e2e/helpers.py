@@ -71,6 +71,7 @@ async def details(world: World, message: dict[str, Any], user: User | None = Non
     """What the result's **Details** button answers privately: the card's full parameters (read
     them with :func:`field`)."""
     custom_id = f"ambientgen:details:{job_id_of(message)}"
+    await rerollable(world, message)  # recorded as the job's result (its 🔁 comes after that)
     handle = await world.standin.click_button(int(message["id"]), custom_id, user=user or world.alice)
     response = await handle.response(timeout=30)
     assert response.ephemeral and response.type == 4, response

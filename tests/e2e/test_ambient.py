@@ -61,17 +61,25 @@ async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: Wo
     frames, rate = decode(world, attachment)
     assert rate == 16_000
     assert abs(frames / rate - 10.0) < 0.01
-    # The embed tells the whole request.
+    # The card is compact: the words, one line of essentials and who asked, the picture; no fields.
     embed = followup["embeds"][0]
-    assert embed["title"] == "rain with crickets"
-    assert "rain with crickets" in embed["description"] and "high quality recording" in embed["description"]
+    assert embed["title"] == "rain with crickets" and not embed.get("fields")
+    assert embed["description"] == f"🌧️ Rain · 10 s · tiny · <@{world.alice.id}>"
+    assert asked_by(followup) == f"<@{world.alice.id}>" and not followup["mentions"]  # shown, not pinged
+    assert not followup.get("content")  # the command's header already says who asked
+    # **Details** tells the whole request, privately.
+    assert "rain with crickets" in info["embeds"][0]["description"]
+    assert "high quality recording" in info["embeds"][0]["description"]
     assert field(info, "Preset") == "🌧️ Rain"
     assert field(info, "Duration") == "10 s"
     assert field(info, "Steps") == "50"
     assert field(info, "Guidance") == "6.5"
     assert field(info, "Model") == "tiny"
-    assert asked_by(followup) == f"<@{world.alice.id}>"
+    assert field(info, "Asked by") == f"<@{world.alice.id}>"
     assert re.match(r"^\d+\.\d s$", field(info, "Generated in"))
+    # One message per job: the bot's only message in the channel is the result.
+    mine = [m for m in world.standin.messages_in(world.channel_id, include_ephemeral=False)]
+    assert [m["id"] for m in mine if m["author"]["id"] == str(world.standin.bot.id)] == [followup["id"]]
     # Rerolls are offered both ways: the bot's own 🔁 and a persistent button.
     message = await rerollable(world, followup)
     assert [r["emoji"]["name"] for r in message["reactions"] if r["me"]] == ["🔁"]

@@ -33,6 +33,7 @@ from tests.e2e.helpers import (
     result_for_job,
 )
 from tests.e2e.screens import answer, press
+from tests.standin import Perm
 
 pytestmark = pytest.mark.e2e
 
@@ -112,6 +113,11 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
     )
     await handle.wait_original(lambda m: m["content"].startswith("Generating"), timeout=RESULT_TIMEOUT_S)
     status = await answer(await invoke(world, "status", world.carol))
+    assert len(status["embeds"]) == 1  # a user's view: the models and what they are doing, no device
+    assert field(status, "Models") == "• tiny (default) — free\n• tiny-sao — 1 generating · 0 waiting"
+    admins = world.standin.add_role(world.guild.id, "admins", int(Perm.MANAGE_GUILD))
+    world.standin.add_member(world.guild.id, world.carol, roles=[admins])
+    status = await answer(await invoke(world, "status", world.carol))  # Manage Server: the operator's
     assert field(status, "Model tiny (default)") == "AudioLDM2 · 16 kHz mono · cpu (float32)\nidle · no jobs"
     assert field(status, "Model tiny-sao") == (
         "Stable Audio Open · 44.1 kHz stereo · cpu (float32)\ngenerating now · 1 running · 0 waiting"

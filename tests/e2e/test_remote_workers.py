@@ -7,6 +7,7 @@ the real ``ambientgen run`` with ``[executor] kind = "redis"`` against the stand
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from tests.e2e.harness import World
 from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of, rerollable
 from tests.e2e.remote import hold_everywhere, release_everywhere, remote_world
 from tests.e2e.workers import WorkerProcess
-from tests.standin import Guild, InteractionHandle, User
+from tests.standin import Guild, InteractionHandle, Perm, User
 
 pytestmark = pytest.mark.e2e
 
@@ -226,10 +227,22 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
             job_id_of(await rerollable(world, await h.followup(timeout=RESULT_TIMEOUT_S)))
             for h in tiny_handles
         ]
+        # A user's /status: health and counts, no host, port, URL or worker name.
+        status = await world.standin.invoke_command(
+            "status", user=world.carol, guild_id=a.id, channel_id=channel_of(world, a)
+        )
+        (users,) = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"]
+        shown = json.dumps(users)
+        assert "redis://" not in shown and "127.0.0.1" not in shown and "GPU workers" not in shown
+        assert {f["name"] for f in users["fields"]} == {"Queue", "Your jobs", "Models", "Voice"}
+        # Manage Server adds the operator's view: counts and devices, still never a host or the URL.
+        admins = world.standin.add_role(a.id, "admins", int(Perm.MANAGE_GUILD))
+        world.standin.add_member(a.id, world.alice, roles=[admins])
         status = await world.standin.invoke_command(
             "status", user=world.alice, guild_id=a.id, channel_id=channel_of(world, a)
         )
-        embed = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"][0]
+        _, embed = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"]
+        assert "redis://" not in json.dumps(embed) and "127.0.0.1" not in json.dumps(embed)
         fields = {f["name"]: f["value"] for f in embed["fields"]}
         assert fields["GPU workers"].endswith(": tiny") and fields["GPU workers"].count("\n") == 0
         assert fields["Models without a GPU worker"] == "tiny-sao"
