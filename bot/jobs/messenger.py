@@ -102,6 +102,10 @@ class Messenger:
         self._pending: dict[int, asyncio.Task[None]] = {}
         self._dead_status: set[int] = set()
         self._status_ids: dict[int, int] = {}
+        self._sealed: set[int] = set()
+        """Jobs whose status message is becoming their result: no more progress edits."""
+        self._editing: set[int] = set()
+        """Jobs with a progress edit under way (it is let finish, never cut off mid-request)."""
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -153,7 +157,7 @@ class Messenger:
 
         Only the latest text is sent; intermediate ones are skipped (coalesced).
         """
-        if job.id in self._dead_status:
+        if job.id in self._dead_status or job.id in self._sealed:
             return
         self._latest[job.id] = text
         if self.status_message_id(job) is None:
@@ -164,18 +168,38 @@ class Messenger:
 
     async def _flush(self, job: Job) -> None:
         try:
-            while True:
+            while job.id not in self._sealed:
                 wait = self._throttle.wait_time(job.id)
                 if wait > 0:
                     await asyncio.sleep(wait)
                 text = self._latest.get(job.id)
-                if text is None or text == self._sent.get(job.id):
+                if text is None or text == self._sent.get(job.id) or job.id in self._sealed:
                     return
                 self._throttle.mark(job.id)
                 self._sent[job.id] = text
-                await self._flush_edit(job, text)
+                self._editing.add(job.id)
+                try:
+                    await self._flush_edit(job, text)
+                finally:
+                    self._editing.discard(job.id)
         finally:
-            self._pending.pop(job.id, None)
+            if self._pending.get(job.id) is asyncio.current_task():
+                self._pending.pop(job.id, None)
+
+    async def stop_updates(self, job: Job) -> None:
+        """No more progress edits of the job's status message (it is becoming the result).
+
+        A progress edit already under way is waited for, never cut off: cancelled mid-request it
+        could still land after the result and replace its text.
+        """
+        self._sealed.add(job.id)
+        task = self._pending.pop(job.id, None)
+        if task is None or task.done():
+            return
+        if job.id in self._editing:
+            await asyncio.wait([task])
+        else:
+            task.cancel()
 
     async def _edit_status(self, job: Job, **fields: object) -> bool:
         """True when shown; False when it can't be (no status message, gone, token expired).
@@ -265,6 +289,7 @@ class Messenger:
         for table in (self._latest, self._sent, self._status_ids):
             table.pop(job.id, None)
         self._dead_status.discard(job.id)
+        self._sealed.discard(job.id)
         self._throttle.forget(job.id)
 
     async def post_status(self, job: Job, text: str, reply_to: int | None) -> int | None:

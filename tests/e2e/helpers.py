@@ -21,10 +21,29 @@ async def ambient(world: World, user: User, **options: Any) -> InteractionHandle
     )
 
 
+async def result_of(
+    world: World,
+    handle: InteractionHandle,
+    timeout: float = RESULT_TIMEOUT_S,  # noqa: ASYNC109
+) -> dict[str, Any]:
+    """A command's result: its status message (``@original``) once it became the result, or a
+    follow-up where the status could not become it (one message per job either way)."""
+
+    def found() -> dict[str, Any] | None:
+        original = handle.original
+        if original is not None and is_result(original):
+            return original
+        return next((m for m in handle.followups if is_result(m)), None)
+
+    return await world.standin.wait_until(found, timeout=timeout)
+
+
 async def status_gone(world: World, handle: InteractionHandle, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-    """Wait until the job's status message (the command's ``@original``) is deleted: one message
-    per job, the result alone stays in the channel."""
-    await world.standin.wait_until(lambda: handle.original is None, timeout=timeout)
+    """Wait until no status line of the command is left: its ``@original`` became the result or
+    was deleted (one message per job: the result alone stays in the channel)."""
+    await world.standin.wait_until(
+        lambda: handle.original is None or is_result(handle.original), timeout=timeout
+    )
 
 
 def is_result(message: dict[str, Any]) -> bool:

@@ -11,7 +11,6 @@ import pytest
 
 from tests.e2e.harness import World
 from tests.e2e.helpers import (
-    RESULT_TIMEOUT_S,
     ambient,
     asked_by,
     decode,
@@ -22,6 +21,7 @@ from tests.e2e.helpers import (
     mp3s,
     picture,
     rerollable,
+    result_of,
     status_gone,
 )
 from tests.e2e.screens import answer
@@ -43,14 +43,16 @@ async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: Wo
     held = await handle.wait_original(lambda m: bool(GENERATING.match(m["content"])), timeout=60)
     assert GENERATING.match(held["content"]).group(2) == "1"  # held after its first step
     world.bot.release()
-    followup = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    followup = await result_of(world, handle)
     await status_gone(world, handle)  # one message per job: the status goes, the result stays
     contents = [edit.payload.get("content") for edit in handle.edits if "content" in edit.payload]
     assert QUEUED.match(contents[0]), contents
     assert any(GENERATING.match(c or "") for c in contents), contents
-    # Status edits are throttled to one per 1.5 s per message.
+    # Status edits are throttled to one per 1.5 s per message (the last one, the result, may come
+    # sooner), and the result is the status message itself: one message per job.
     times = [edit.at for edit in handle.edits]
-    assert all(later - earlier >= 1.4 for earlier, later in itertools.pairwise(times)), times
+    assert all(later - earlier >= 1.4 for earlier, later in itertools.pairwise(times[:-1])), times
+    assert followup["id"] == handle.original["id"] and is_result(handle.edits[-1].message)
 
     # The result: one MP3 named from the prompt, decoding to the asked duration.
     (attachment,) = mp3s(followup)
@@ -117,7 +119,7 @@ async def test_three_variations_arrive_in_one_message(world: World) -> None:
     handle = await ambient(
         world, world.bob, prompt="ocean waves at night", duration=3.0, variations=3, seed=100
     )
-    followup = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
+    followup = await rerollable(world, await result_of(world, handle))  # recorded as done
     attachments = mp3s(followup)
     assert picture(world, followup).size[0] == 480  # one picture, the three takes stacked
     assert [a["filename"] for a in attachments] == [

@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     picture,
     rerollable,
     result_for_job,
+    result_of,
 )
 from tests.e2e.screens import answer, press
 
@@ -39,7 +40,7 @@ async def test_loop_flows_from_its_end_into_its_start(world: World) -> None:
     handle = await ambient(
         world, world.alice, prompt="waves on a pebble beach", duration=8.0, loop=True, seed=2335435112
     )
-    result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    result = await rerollable(world, await result_of(world, handle))
     samples, rate = samples_of(world, result)
     # Shorter than the clip by the crossfade and the trimmed ends, and said so in the card.
     assert 4.0 < samples.shape[0] / rate < 8.0
@@ -56,7 +57,7 @@ async def test_long_render_shows_segments_and_lands_at_the_exact_length(world: W
     handle = await ambient(
         world, world.bob, prompt="crackling campfire at night", length="1:10", quality="fast"
     )
-    result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    result = await rerollable(world, await result_of(world, handle))
     statuses = [edit.payload.get("content") or "" for edit in handle.edits]
     assert any(re.match(r"^Generating segment 2 of 3 — \d+ % \(step \d+/25\)$", s) for s in statuses), (
         statuses
@@ -75,7 +76,7 @@ async def test_long_render_shows_segments_and_lands_at_the_exact_length(world: W
 
 async def test_layered_scene_rerolls_one_layer_and_changes_levels_without_rendering(world: World) -> None:
     handle = await ambient(world, world.alice, prompt="rain:0.8 + crickets:0.4", duration=4.0, seed=11)
-    first = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    first = await rerollable(world, await result_of(world, handle))
     job_id = job_id_of(first)
     info = await details(world, first)
     assert field(info, "Layers") == "rain (0.8) + crickets (0.4)" and field(info, "Seed") == "11"
@@ -135,7 +136,7 @@ async def test_best_of_n_posts_the_top_candidate_and_reroll_serves_the_next_from
     handle = await ambient(
         world, world.alice, prompt="wind through pine trees", duration=3.0, candidates=3, seed=500
     )
-    result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    result = await rerollable(world, await result_of(world, handle))
     job_id = job_id_of(result)
     ranked = world.bot.db_rows("SELECT * FROM candidates WHERE job_id = ? ORDER BY rank", (job_id,))
     assert [r["rank"] for r in ranked] == [0, 1, 2]
@@ -207,7 +208,7 @@ async def test_waiting_compatible_jobs_run_as_one_batch(world: World) -> None:
         await handle.wait_original(lambda m: m["content"].startswith("Queued"))
     world.bot.release()
     for handle in waiting:
-        await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+        await rerollable(world, await result_of(world, handle))
     rows = world.bot.db_rows("SELECT id, started_at, gen_seconds FROM jobs WHERE id > 1 ORDER BY id")
     assert len(rows) == 3
     assert len({r["started_at"] is not None for r in rows}) == 1
@@ -217,7 +218,7 @@ async def test_waiting_compatible_jobs_run_as_one_batch(world: World) -> None:
     assert re.search(r"executor idle gap [\d.]+ ms with work waiting", log)
     # Batching does not change a request's audio: the same seed alone gives the same sound.
     alone = await ambient(world, world.bob, prompt="forest birds", duration=3.0, seed=7)
-    solo = await rerollable(world, await alone.followup(timeout=RESULT_TIMEOUT_S))
+    solo = await rerollable(world, await result_of(world, alone))
     batched = await result_for_job(world, rows[0]["id"])
     difference = np.abs(samples_of(world, solo)[0] - samples_of(world, batched)[0])
     assert difference.max() < 1e-3
@@ -244,7 +245,7 @@ async def test_cancelling_one_job_of_a_batch_keeps_the_others_going(world: World
     answer = await cancel.wait_original(lambda m: bool(m["content"]), timeout=10)
     assert answer["content"].startswith("Stopping job #")
     world.bot.release()
-    delivered = await rerollable(world, await batched[0].followup(timeout=RESULT_TIMEOUT_S))
+    delivered = await rerollable(world, await result_of(world, batched[0]))
     assert field(await details(world, delivered), "Duration") == "4 s"
     await batched[1].wait_original(lambda m: m["content"] == "🛑 Cancelled.", timeout=RESULT_TIMEOUT_S)
     rows = world.bot.db_rows("SELECT user_id, status FROM jobs WHERE id > 1 ORDER BY id")

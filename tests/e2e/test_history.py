@@ -14,12 +14,12 @@ import pytest
 
 from tests.e2e.harness import World, running_world
 from tests.e2e.helpers import (
-    RESULT_TIMEOUT_S,
     ambient,
     asked_by,
     details,
     field,
     result_for_job,
+    result_of,
 )
 from tests.e2e.screens import (
     answer,
@@ -60,7 +60,7 @@ async def test_history_pages_through_25_entries_filters_and_exports_them_all(bus
         for prompt, takes in [*prompts, ("crackling fireplace", 1)]
     ]
     for handle in handles:
-        await handle.followup(timeout=RESULT_TIMEOUT_S)
+        await result_of(world, handle)
     expected = _newest_first(world, world.alice.id)
     assert len(expected) == 25
 

@@ -31,6 +31,7 @@ from tests.e2e.helpers import (
     job_id_of,
     mp3s,
     result_for_job,
+    result_of,
 )
 from tests.e2e.screens import answer, press
 from tests.standin import Perm
@@ -123,7 +124,7 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
         "Stable Audio Open · 44.1 kHz stereo · cpu (float32)\ngenerating now · 1 running · 0 waiting"
     )
     world.bot.release()
-    result = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    result = await result_of(world, handle)
     (attachment,) = mp3s(result)
     samples, rate, data = audio_of(world, attachment)
     assert rate == 44_100 and samples.shape == (3 * 44_100, 2)
@@ -149,7 +150,7 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
     handle = await ambient(
         world, world.bob, prompt="wind in the pines", model="tiny-sao", length="40", loop=True, quality="fast"
     )
-    long = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    long = await result_of(world, handle)
     (attachment,) = mp3s(long)
     samples, rate, _ = audio_of(world, attachment)
     assert rate == 44_100 and samples.shape == (40 * 44_100, 2)
@@ -160,7 +161,7 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
     handle = await ambient(
         world, world.alice, prompt="rain:0.8 + crickets:0.5@tiny-sao", duration=3.0, seed=5
     )
-    scene = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    scene = await result_of(world, handle)
     assert field(await details(world, scene), "Layers") == "rain (0.8) + crickets (0.5, tiny-sao)"
     (attachment,) = mp3s(scene)
     mixed, rate, data = audio_of(world, attachment)
@@ -198,7 +199,7 @@ async def test_compare_is_blind_until_the_reveal_and_counts_one_vote_each(world:
         seed=7,
         quality="fast",
     )
-    post = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    post = await result_of(world, handle)
     assert is_result(post)
     job_id = job_id_of(post)
     takes = mp3s(post)

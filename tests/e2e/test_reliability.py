@@ -17,6 +17,7 @@ from tests.e2e.helpers import (
     is_result,
     job_id_of,
     rerollable,
+    result_of,
     results,
     status_gone,
 )
@@ -51,7 +52,7 @@ async def test_sigkill_with_six_jobs_then_restart_delivers_each_exactly_once(wor
     world.bot.release()
     await world.bot.start()
     for handle in [running, *queued]:
-        await handle.followup(timeout=RESULT_TIMEOUT_S)
+        await result_of(world, handle)
     # Every job's status message was brought up to date by the restarted bot.
     for handle in [running, *queued]:
         await status_gone(world, handle)
@@ -75,9 +76,9 @@ async def test_sigterm_finishes_the_running_job_and_keeps_the_queue(world: World
     assert "kept for the next start" in world.bot.log()
     states = {r["id"]: r["status"] for r in world.bot.db_rows("SELECT id, status FROM jobs")}
     assert states == {1: "done", 2: "queued"}
-    await running.followup(timeout=5)  # delivered before the bot exited
+    await result_of(world, running, timeout=5)  # delivered before the bot exited
     await world.bot.start()
-    await waiting.followup(timeout=RESULT_TIMEOUT_S)
+    await result_of(world, waiting)
 
 
 async def test_result_after_the_interaction_token_expired_arrives_in_the_channel(world: World) -> None:
@@ -115,7 +116,7 @@ async def test_round_robin_and_the_per_user_limit(world: World) -> None:
     await _queued(bob)
     world.bot.release()
     for handle in (first, *alice_more, bob):
-        await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
+        await rerollable(world, await result_of(world, handle))  # recorded as done
 
     rows = world.bot.db_rows(
         "SELECT request_json, status FROM jobs WHERE status = 'done' ORDER BY started_at"
@@ -136,12 +137,12 @@ async def test_discord_faults_end_with_every_job_delivered_or_reported(world: Wo
     standin.inject_fault("POST", rf"/webhooks/{app}/[^/]+$", status=502, times=2)
     standin.inject_disconnect("PATCH", rf"/webhooks/{app}/[^/]+/messages/\d+$", times=1)
     ok = await ambient(world, world.alice, prompt="crackling fireplace", duration=2.5)
-    delivered = await rerollable(world, await ok.followup(timeout=RESULT_TIMEOUT_S))
+    delivered = await rerollable(world, await result_of(world, ok))
 
     # An upload over the server's limit is re-encoded at a lower bitrate and delivered.
     standin.set_upload_limit(world.guild.id, 120_000)
     big = await ambient(world, world.bob, prompt="heavy rain on a tent", duration=10.0)
-    shrunk = await big.followup(timeout=RESULT_TIMEOUT_S)
+    shrunk = await result_of(world, big)
     (attachment,) = shrunk["attachments"]
     assert attachment["size"] <= 120_000
     assert "image" not in shrunk["embeds"][0]  # the picture was dropped to make room for the sound

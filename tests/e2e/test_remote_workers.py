@@ -16,7 +16,7 @@ import pytest
 
 from bot.jobs.fairness import FairScheduler, Pending
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of, rerollable
+from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of, rerollable, result_of
 from tests.e2e.remote import hold_everywhere, release_everywhere, remote_world
 from tests.e2e.workers import WorkerProcess
 from tests.standin import Guild, InteractionHandle, Perm, User
@@ -95,7 +95,7 @@ async def test_ten_jobs_three_users_two_servers_two_shards_two_workers(tmp_path:
 
         await asyncio.gather(*(w.start() for w in world.workers))
         # A result counts once the bot has finished it (its own 🔁 on it comes last).
-        results = [await rerollable(world, await h.followup(timeout=RESULT_TIMEOUT_S)) for h in handles]
+        results = [await rerollable(world, await result_of(world, h)) for h in handles]
         ids = [job_id_of(message) for message in results]
         assert len(set(ids)) == 10
         assert posts_per_job(world) == dict.fromkeys(ids, 1)
@@ -128,7 +128,7 @@ async def test_a_worker_killed_mid_job_its_job_is_delivered_once_by_the_other(tm
         victim.kill()
         assert victim.process is not None and await victim.process.wait() < 0
 
-        result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+        result = await rerollable(world, await result_of(world, handle))
         assert job_id_of(result) == job_id
         assert posts_per_job(world) == {job_id: 1}
         assert re.search(rf"jobs {job_id}: done on ", survivor.log())
@@ -163,7 +163,7 @@ async def test_redis_restarted_with_jobs_queued_and_running_all_are_delivered_on
         await asyncio.to_thread(world.redis.restart)  # comes back empty: no persistence
         release_everywhere(world)
 
-        results = [await rerollable(world, await h.followup(timeout=RESULT_TIMEOUT_S)) for h in handles]
+        results = [await rerollable(world, await result_of(world, h)) for h in handles]
         ids = [job_id_of(message) for message in results]
         assert sorted(ids) == list(range(1, 7))
         assert posts_per_job(world) == dict.fromkeys(ids, 1)
@@ -223,10 +223,7 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
                 timeout=RESULT_TIMEOUT_S,
             )
         # ... and do not hold up the model that has a worker.
-        tiny_ids = [
-            job_id_of(await rerollable(world, await h.followup(timeout=RESULT_TIMEOUT_S)))
-            for h in tiny_handles
-        ]
+        tiny_ids = [job_id_of(await rerollable(world, await result_of(world, h))) for h in tiny_handles]
         # A user's /status: health and counts, no host, port, URL or worker name.
         status = await world.standin.invoke_command(
             "status", user=world.carol, guild_id=a.id, channel_id=channel_of(world, a)
@@ -253,9 +250,7 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
 
         await sao_worker.start()  # their worker comes: they go, each once, on it
         for handle in sao_handles:
-            assert (
-                job_id_of(await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))) in sao_ids
-            )
+            assert job_id_of(await rerollable(world, await result_of(world, handle))) in sao_ids
         assert posts_per_job(world) == dict.fromkeys(tiny_ids + sao_ids, 1)
         assert [r["status"] for r in world.bot.db_rows("SELECT status FROM jobs")] == ["done"] * 4
         for job_id in tiny_ids:

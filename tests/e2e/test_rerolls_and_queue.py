@@ -15,6 +15,7 @@ from tests.e2e.helpers import (
     job_id_of,
     rerollable,
     result_for_job,
+    result_of,
     results,
 )
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 async def _first_result(world: World) -> dict:
     handle = await ambient(world, world.alice, prompt="crackling fireplace", duration=2.5, seed=7)
-    return await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    return await rerollable(world, await result_of(world, handle))
 
 
 async def test_reroll_reaction_posts_a_new_take_as_a_reply_once_per_user(world: World) -> None:
@@ -151,7 +152,7 @@ async def test_queue_shows_positions_and_cancel_removes_a_queued_job(world: Worl
 
     world.bot.release()
     for handle in (busy, waiting[0], waiting[2]):
-        await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
+        await rerollable(world, await result_of(world, handle))  # recorded as done
     rows = world.bot.db_rows(
         "SELECT j.id, j.status, COUNT(g.id) AS n FROM jobs j"
         " LEFT JOIN generations g ON g.job_id = j.id GROUP BY j.id ORDER BY j.id"
