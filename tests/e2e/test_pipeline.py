@@ -16,6 +16,8 @@ from tests.e2e.harness import World
 from tests.e2e.helpers import (
     RESULT_TIMEOUT_S,
     ambient,
+    details,
+    field,
     is_result,
     job_id_of,
     rerollable,
@@ -155,6 +157,8 @@ async def test_killed_between_the_result_and_removing_its_status_the_restart_rem
     (first,) = results(world)
     assert first["id"] == handle.original["id"]  # its status message became the result
     await rerollable(world, first)
+    # Its Details button, posted by the killed bot, answers the restarted one (privately).
+    assert field(await details(world, first, world.bob), "Asked by") == f"<@{world.alice.id}>"
 
     standin.inject_fault_after("PUT", reaction, status=None, on_hit=kill)
     await standin.add_reaction(world.bob, world.channel_id, int(first["id"]), "🔁")
