@@ -49,12 +49,13 @@ class StatusCog(commands.Cog):
         bot = self.bot
         info = bot.executor.info()
         view = bot.queue.view()
+        available = bot.executor.available()
         embed = discord.Embed(
             title="AmbientGen status",
-            description=health_line(info.state, bot.executor.available()),
+            description=health_line(info.state, available),
             colour=EMBED_COLOUR,
         )
-        busy = queue_line(len(view.running), len(view.waiting), view.new_wait_s)
+        busy = queue_line(len(view.running), len(view.waiting), view.new_wait_s, available=available)
         embed.add_field(name="Queue", value=busy, inline=False)
         mine = [(job.request.user_text, None, None) for job in view.running if job.user_id == user_id]
         mine += [

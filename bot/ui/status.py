@@ -55,8 +55,11 @@ def health_line(state: str, available: bool) -> str:
     return "🟢 Working normally."
 
 
-def queue_line(running: int, waiting: int, wait_s: float) -> str:
-    """E.g. "1 generating · 4 waiting · a new request starts in about 40 s"."""
+def queue_line(running: int, waiting: int, wait_s: float, *, available: bool = True) -> str:
+    """E.g. "1 generating · 4 waiting · a new request starts in about 40 s" (no made-up estimate
+    while no GPU is there to run anything)."""
+    if not available:
+        return f"{running} generating · {waiting} waiting · no estimate until a GPU is back"
     if not running and not waiting:
         return "Nothing queued — a new request starts right away."
     return f"{running} generating · {waiting} waiting · a new request starts in {format_eta(wait_s)}"

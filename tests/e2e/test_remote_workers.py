@@ -88,9 +88,10 @@ async def test_ten_jobs_three_users_two_servers_two_shards_two_workers(tmp_path:
         status = await world.standin.invoke_command(
             "status", user=world.alice, guild_id=a.id, channel_id=channel_of(world, a)
         )
-        embed = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"][0]
-        gpu = next(f["value"] for f in embed["fields"] if f["name"] == "GPU")
-        assert gpu == "waiting for a GPU worker (redis)"
+        (embed,) = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"]
+        assert embed["description"].startswith("🟡 Waiting for a GPU")  # a user's words, no internals
+        queue = next(f["value"] for f in embed["fields"] if f["name"] == "Queue")
+        assert queue == "0 generating · 10 waiting · no estimate until a GPU is back"  # none made up
         assert handed_out(world) == []
 
         await asyncio.gather(*(w.start() for w in world.workers))
