@@ -87,6 +87,7 @@ class AmbientBot(commands.AutoShardedBot):
 
     @staticmethod
     def _result_view(job: Job) -> discord.ui.View:
+        from bot.cogs.details import DetailsButton
         from bot.cogs.gallery import GalleryAddButton
         from bot.cogs.mix import mix_controls
         from bot.cogs.reroll import result_view
@@ -100,6 +101,7 @@ class AmbientBot(commands.AutoShardedBot):
         if job.guild_id is not None:  # galleries belong to servers
             view.add_item(GalleryAddButton(job.id))
             view.add_item(PlayInVoiceButton("job", job.id))  # voice channels too
+        view.add_item(DetailsButton(job.id))  # what the compact card leaves out, privately
         if job.recipe.layered:
             for item in mix_controls(job):
                 view.add_item(item)

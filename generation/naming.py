@@ -29,6 +29,33 @@ def slugify(text: str, max_len: int = 40) -> str:
     return slug or FALLBACK_SLUG[:max_len]
 
 
+# A scene's layer: its words, then an optional "@model" and ":level" (either order).
+_LAYER_TAIL = re.compile(r"\s*(@[^\s@:+]+|:\s*[-+]?[\d.,]+%?)\s*$")
+#: Longest slug of a file name (a scene's layers share it).
+FILENAME_SLUG_MAX = 60
+
+
+def scene_slug(text: str, max_len: int = FILENAME_SLUG_MAX) -> str:
+    """A layered scene ("rain:0.8 + distant thunder@tiny-sao + crickets") as one slug naming every
+    layer it can hold: "rain_distant-thunder_crickets". Layers that don't fit are counted
+    ("rain_distant-thunder_and-3-more"), never silently dropped; the first is always there."""
+    names = []
+    for part in text.split("+"):
+        words = part.strip()
+        while (tail := _LAYER_TAIL.search(words)) and tail.start() > 0:
+            words = words[: tail.start()]
+        names.append(slugify(words, max_len))
+    names = [n for n in names if n != FALLBACK_SLUG] or [FALLBACK_SLUG]
+    for keep in range(len(names), 0, -1):
+        rest = len(names) - keep
+        slug = "_".join(names[:keep]) + (f"_and-{rest}-more" if rest else "")
+        if len(slug) <= max_len or keep == 1:
+            return slug[:max_len].strip("-_") or FALLBACK_SLUG
+    raise AssertionError("unreachable")
+
+
 def mp3_filename(text: str, seed: int) -> str:
-    """The attachment name for a clip: "rain-with-crickets-1234.mp3"."""
-    return f"{slugify(text)}-{int(seed)}.mp3"
+    """The attachment name for a clip: "rain-with-crickets-1234.mp3"; a layered scene names its
+    layers: "rain_distant-thunder_crickets-1234.mp3"."""
+    slug = scene_slug(text) if "+" in text else slugify(text)
+    return f"{slug}-{int(seed)}.mp3"

@@ -14,7 +14,7 @@ import discord
 
 from bot.errors import UserError
 from bot.storage import Job, JobStatus
-from bot.ui.embeds import result_embed
+from bot.ui.embeds import details_embed, result_embed
 from bot.ui.job_texts import (
     done_status,
     failure_status,
@@ -42,7 +42,7 @@ HEADER = """\
 These are the bot's own texts, produced by the same functions the commands use, with sample
 inputs (a user "ada", job 42, the models `cvssp/audioldm2` and `stabilityai/stable-audio-open-1.0`).
 Cards (Discord embeds) are drawn as quotes: the title in bold, then the description, the fields
-as **name**: value, and the footer in italics. Which command shows what:
+as **name**: value, and the footer in italics; a mention is drawn as Discord shows it (@ada). Which command shows what:
 [Commands and buttons](commands.md).
 """
 
@@ -84,6 +84,7 @@ def _refusal(call: Callable[[], object]) -> str:
 
 
 def _quote(text: str) -> str:
+    text = text.replace("<@1>", "@ada")  # a mention, drawn as Discord shows it
     return "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
 
 
@@ -113,25 +114,21 @@ def _sections() -> Iterator[str]:
         yield f"- {failure_status(generation_failure(error))}"
     yield ""
     yield "## The result card\n"
-    yield "`/ambient prompt:rain on a tin roof` (posted with the MP3 and its spectrogram):\n"
+    yield "`/ambient prompt:rain on a tin roof` (the MP3 and its spectrogram are attached):\n"
     plain = _job("rain on a tin roof")
-    yield embed_markdown(
-        result_embed(
-            plain, [1234], model="cvssp/audioldm2", gen_seconds=8.4, requester="ada", image="spectrogram.png"
-        )
+    yield embed_markdown(result_embed(plain, model="cvssp/audioldm2", image="spectrogram.png"))
+    yield "\n**Details** under it answers privately with everything else:\n"
+    yield embed_markdown(details_embed(plain, [1234], model="cvssp/audioldm2", gen_seconds=8.4))
+    yield "\n`/ambient prompt:rain:0.8 + crickets:0.4 + distant thunder loop:True`, a layered loop:\n"
+    scene = dataclasses.replace(
+        _job("rain:0.8 + crickets:0.4 + distant thunder", loop=True), gen_seconds=21.0
     )
-    yield "\n`/ambient prompt:rain:0.8 + crickets:0.4 + distant thunder loop:True`:\n"
-    scene = _job("rain:0.8 + crickets:0.4 + distant thunder", loop=True)
     yield embed_markdown(
-        result_embed(
-            dataclasses.replace(scene, gen_seconds=21.0),
-            [1234],
-            model="cvssp/audioldm2",
-            gen_seconds=21.0,
-            requester="ada",
-            durations=[7.6],
-            image="spectrogram.png",
-        )
+        result_embed(scene, model="cvssp/audioldm2", durations=[7.6], image="spectrogram.png")
+    )
+    yield "\nand its **Details**:\n"
+    yield embed_markdown(
+        details_embed(scene, [1234], model="cvssp/audioldm2", gen_seconds=21.0, durations=[7.6])
     )
     yield "\n## `/presets`\n"
     yield embed_markdown(presets_embed(catalog))

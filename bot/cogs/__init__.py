@@ -5,6 +5,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.queue",
     "bot.cogs.presets",
     "bot.cogs.reroll",
+    "bot.cogs.details",
     "bot.cogs.mix",
     "bot.cogs.status",
     "bot.cogs.history",

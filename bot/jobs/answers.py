@@ -1,10 +1,12 @@
 """Telling a user how their job ended, once: the last word on its status, its 🔁, its failure.
 
 An ended job (done, failed, cancelled) owes its user an answer until ``answered_at`` is set:
-for a result, the status message closed ("✅ Done …", or deleted for rerolls) and the bot's 🔁 on
-it; for a failure, the reason on the status message, or in the channel when that message can't
-show it (marked with the job, so a notice whose post had an unknown outcome is found, not sent
-twice); for a cancellation, "🛑 Cancelled.". When Discord can't be reached the answer stays owed
+for a result, the bot's 🔁 on it, then its status message removed unless it became the result
+(one message per job: the result stays, alone; where Discord refuses the deletion it says "✅
+Done"); for a failure, the
+reason on the status message, or in the channel when that message can't show it (marked with the
+job, so a notice whose post had an unknown outcome is found, not sent twice); for a
+cancellation, "🛑 Cancelled.". When Discord can't be reached the answer stays owed
 and :class:`~bot.jobs.outbox.Outbox` tries again later — also after a restart.
 """
 
@@ -63,11 +65,11 @@ class Answers:
         assert job.result_message_id is not None
         if not job.recipe.compare:  # a blind comparison is voted on, not rerolled
             await self.messenger.add_reroll_reaction(job.channel_id, job.guild_id, job.result_message_id)
-        text = done_status(job)
-        if text is None:
-            await self.messenger.remove_status(job)
-        else:
-            await self.messenger.final_status(job, text)
+        if job.result_message_id == job.status_message_id:
+            self.messenger.forget(job)  # its status message became the result: nothing to remove
+            return
+        # After the 🔁, so a crash in between leaves the job owed and the restart finishes both.
+        await self.messenger.remove_status(job, fallback=done_status(job))
 
     async def _show_failure(self, job: Job) -> None:
         error = job.error or "Something went wrong."

@@ -5,18 +5,23 @@
     running ──store files and rows──▶ mark_posting ──▶ posting ──post once──▶ done ──▶ answered
        └── a failure on the way ──▶ failed (with the reason for its user) ──────────▶ answered
 
+One message per job: while a slash command's interaction lasts, "post" is an edit that turns its
+status message into the result (idempotent); otherwise the result is a message of its own and the
+status message is deleted when the job is answered (see :mod:`bot.jobs.answers`).
+
 The intent (``posting``, with the attempt counted) is recorded before each irreversible call.
 A post whose outcome is unknown — a 5xx, a time-out or a dropped connection after Discord may
-have stored the message — is never simply sent again: the job's marker is looked for in the
-channel, in a window bounded by message ids around the attempt, and the post is kept if found or
-made again if not. A post that still can't be confirmed stays ``posting`` and the outbox resolves
-it later, the same way (also after a crash). Every step is contained: :meth:`Delivery.deliver`
-never raises, and one job's failure never touches another's.
+have stored the message — is never simply sent again: the job's marker is looked for on its
+status message and in the channel, in a window bounded by message ids around the attempt, and
+the post is kept if found or made again if not. A post that still can't be confirmed stays
+``posting`` and the outbox resolves it later, the same way (also after a crash). Every step is
+contained: :meth:`Delivery.deliver` never raises, and one job's failure never touches another's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -24,7 +29,7 @@ from collections.abc import Awaitable, Callable
 import discord
 
 from bot.jobs.answers import Answers
-from bot.jobs.messenger import NETWORK_ERRORS, DiscordUnavailable, Messenger, reply_reference
+from bot.jobs.messenger import NETWORK_ERRORS, SLASH_KINDS, DiscordUnavailable, Messenger, reply_reference
 from bot.jobs.poster import Posted, Poster, Refused, Unknown, find_marked, snowflake_at
 from bot.jobs.result_post import ResultPost
 from bot.logs import job_context
@@ -164,8 +169,11 @@ class Delivery:
         for index, clip in enumerate(rendered.posted):
             model = HIDDEN_MODEL if job.recipe.compare else (clip.model or default)
             rel, sha = await self.files.save(clip.mp3)
+            request = clip.request
+            if job.recipe.layered:  # a mix's request is its first layer's: the row names the scene
+                request = dataclasses.replace(request, user_text=job.request.user_text)
             await self.generations.add(
-                job, index, clip.request, model=model, mp3_path=rel, mp3_sha256=sha,
+                job, index, request, model=model, mp3_path=rel, mp3_sha256=sha,
                 mp3_bytes=len(clip.mp3), lufs=clip.lufs, gen_seconds=rendered.seconds,
                 # History lists what was made: a loop's or a long render's real length.
                 duration_s=round(clip.duration_s, 2) if job.recipe.loop or job.recipe.length_s else None,
@@ -226,15 +234,26 @@ class Delivery:
         )  # fmt: skip
         limit = self._upload_limit(job)
         use_token = self.messenger.token_usable(job)
+        # One message per job: while its interaction lasts, the status message becomes the result.
+        edit_id = status_to_become_result(job)
         shrinks = unknown = 0
         while unknown < INLINE_ATTEMPTS:
             job = await self.jobs.note_post_attempt(job.id)
-            if use_token:
+            if use_token and edit_id is not None:
+                assert job.application_id is not None and job.interaction_token is not None
+                await self.messenger.stop_updates(job)  # no progress line may land on the result
+                message = post.message(in_channel=False, reference=None)
+                outcome = await self.poster.edit_interaction_message(
+                    job.application_id, job.interaction_token, edit_id, message
+                )
+            elif use_token:
                 assert job.application_id is not None and job.interaction_token is not None
                 message = post.message(in_channel=False, reference=None)
                 outcome = await self.poster.to_interaction(job.application_id, job.interaction_token, message)
             else:
-                reference = reply_reference(job, job.reply_to_message_id or job.status_message_id)
+                # Replies to what it answers (a reroll's parent), never to its status message,
+                # which is deleted once the result is recorded.
+                reference = reply_reference(job, job.reply_to_message_id)
                 outcome = await self.poster.to_channel(
                     job.channel_id, post.message(in_channel=True, reference=reference)
                 )
@@ -245,6 +264,10 @@ class Delivery:
                 if outcome.dead_token and use_token:
                     log.info("job %d: interaction token no longer valid; posting in the channel", job.id)
                     use_token = False
+                elif outcome.status == 404 and use_token and edit_id is not None:
+                    # Its status message was deleted (a moderator): the result comes as a follow-up.
+                    log.info("job %d: status message %d is gone; posting a follow-up", job.id, edit_id)
+                    edit_id = None
                 elif outcome.too_large and shrinks < UPLOAD_SHRINK_ATTEMPTS:
                     limit = await post.shrink(limit)
                     shrinks += 1
@@ -271,13 +294,21 @@ class Delivery:
         marker = JOB_MARKER.format(job_id=job.id) + " "
         since = (job.posting_started_at or job.created_at) - SEARCH_MARGIN_S
         me = getattr(self.messenger.client.user, "id", None)
+
+        def is_marked(message: discord.Message) -> bool:
+            return any((e.footer.text or "").startswith(marker) for e in message.embeds)
+
+        channel = self.messenger.channel(job)
         try:
-            return await find_marked(
-                self.messenger.channel(job),
-                author_id=me,
-                is_marked=lambda m: any((e.footer.text or "").startswith(marker) for e in m.embeds),
-                after=snowflake_at(since),
-            )
+            # The status message that became the result is older than the window: look at it first.
+            status_id = status_to_become_result(job)
+            if status_id is not None:
+                try:
+                    if is_marked(await channel.fetch_message(status_id)):
+                        return status_id
+                except (discord.NotFound, discord.Forbidden):
+                    pass  # gone, or not readable here: the window below still tells
+            return await find_marked(channel, author_id=me, is_marked=is_marked, after=snowflake_at(since))
         except (discord.HTTPException, *NETWORK_ERRORS) as exc:
             raise DiscordUnavailable(f"reading channel {job.channel_id}: {exc}") from exc
 
@@ -340,3 +371,9 @@ class Delivery:
             return
         log.info("job %d: cancelled while running", job.id)
         await self.answers.settle(job)
+
+
+def status_to_become_result(job: Job) -> int | None:
+    """The message a slash job's result is made of: its interaction's own status message (edited
+    into the result while the token lasts). None: the result is a message of its own."""
+    return job.status_message_id if job.kind in SLASH_KINDS and job.status_message_id else None

@@ -102,6 +102,10 @@ class Messenger:
         self._pending: dict[int, asyncio.Task[None]] = {}
         self._dead_status: set[int] = set()
         self._status_ids: dict[int, int] = {}
+        self._sealed: set[int] = set()
+        """Jobs whose status message is becoming their result: no more progress edits."""
+        self._editing: set[int] = set()
+        """Jobs with a progress edit under way (it is let finish, never cut off mid-request)."""
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -153,7 +157,7 @@ class Messenger:
 
         Only the latest text is sent; intermediate ones are skipped (coalesced).
         """
-        if job.id in self._dead_status:
+        if job.id in self._dead_status or job.id in self._sealed:
             return
         self._latest[job.id] = text
         if self.status_message_id(job) is None:
@@ -164,18 +168,38 @@ class Messenger:
 
     async def _flush(self, job: Job) -> None:
         try:
-            while True:
+            while job.id not in self._sealed:
                 wait = self._throttle.wait_time(job.id)
                 if wait > 0:
                     await asyncio.sleep(wait)
                 text = self._latest.get(job.id)
-                if text is None or text == self._sent.get(job.id):
+                if text is None or text == self._sent.get(job.id) or job.id in self._sealed:
                     return
                 self._throttle.mark(job.id)
                 self._sent[job.id] = text
-                await self._flush_edit(job, text)
+                self._editing.add(job.id)
+                try:
+                    await self._flush_edit(job, text)
+                finally:
+                    self._editing.discard(job.id)
         finally:
-            self._pending.pop(job.id, None)
+            if self._pending.get(job.id) is asyncio.current_task():
+                self._pending.pop(job.id, None)
+
+    async def stop_updates(self, job: Job) -> None:
+        """No more progress edits of the job's status message (it is becoming the result).
+
+        A progress edit already under way is waited for, never cut off: cancelled mid-request it
+        could still land after the result and replace its text.
+        """
+        self._sealed.add(job.id)
+        task = self._pending.pop(job.id, None)
+        if task is None or task.done():
+            return
+        if job.id in self._editing:
+            await asyncio.wait([task])
+        else:
+            task.cancel()
 
     async def _edit_status(self, job: Job, **fields: object) -> bool:
         """True when shown; False when it can't be (no status message, gone, token expired).
@@ -223,16 +247,36 @@ class Messenger:
         self.forget(job)
         return shown
 
-    async def remove_status(self, job: Job) -> None:
-        """Delete the status message (its result is posted as its own message) and forget the job.
+    async def remove_status(self, job: Job, fallback: str | None = None) -> None:
+        """Delete the status message (its result is a message of its own) and forget the job.
 
-        Raises :class:`DiscordUnavailable` when Discord could not be reached.
+        Through the interaction token while it lasts (no permission needed), else as the bot's
+        own channel message. Where Discord refuses the deletion, ``fallback`` is shown on it
+        instead, so no stale progress line stays behind. Raises :class:`DiscordUnavailable` when
+        Discord could not be reached (the job is not forgotten: the outbox tries again).
         """
         self._cancel_pending(job)
         message_id = self.status_message_id(job)
         if message_id is not None and job.id not in self._dead_status:
-            await self.delete_message(job, message_id)
+            if not await self._delete_status(job, message_id) and fallback is not None:
+                await self._edit_status(job, content=fallback)
         self.forget(job)
+
+    async def _delete_status(self, job: Job, message_id: int) -> bool:
+        """True when the status message is gone (deleted now, or already)."""
+        if self.token_usable(job):
+            try:
+                await with_retries(
+                    f"job {job.id} status delete", lambda: self._webhook(job).delete_message(message_id)
+                )
+                return True
+            except discord.NotFound:
+                return True
+            except UNREACHABLE as exc:
+                raise DiscordUnavailable(f"deleting status {message_id}: {exc}") from exc
+            except discord.HTTPException as exc:
+                log.info("job %d: could not delete status %d by its token: %s", job.id, message_id, exc)
+        return await self.delete_message(job, message_id)
 
     def _cancel_pending(self, job: Job) -> None:
         task = self._pending.pop(job.id, None)
@@ -245,6 +289,7 @@ class Messenger:
         for table in (self._latest, self._sent, self._status_ids):
             table.pop(job.id, None)
         self._dead_status.discard(job.id)
+        self._sealed.discard(job.id)
         self._throttle.forget(job.id)
 
     async def post_status(self, job: Job, text: str, reply_to: int | None) -> int | None:
@@ -279,7 +324,8 @@ class Messenger:
         except discord.HTTPException as exc:
             log.info("could not add %s to message %d: %s", REROLL_EMOJI, message_id, exc)
 
-    async def delete_message(self, job: Job, message_id: int) -> None:
+    async def delete_message(self, job: Job, message_id: int) -> bool:
+        """Delete one of the bot's messages in the job's channel; True when it is gone."""
         try:
             await with_retries(
                 f"job {job.id} delete", lambda: self.channel(job).get_partial_message(message_id).delete()
@@ -290,3 +336,5 @@ class Messenger:
             raise DiscordUnavailable(f"deleting message {message_id}: {exc}") from exc
         except discord.HTTPException as exc:
             log.info("job %d: could not delete message %d: %s", job.id, message_id, exc)
+            return False
+        return True

@@ -12,6 +12,7 @@ caller resolves by looking for the message's marker (:func:`find_marked`) before
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -80,6 +81,9 @@ class Message:
     view: discord.ui.View | None = None
     allowed_mentions: discord.AllowedMentions | None = None
     reference: discord.MessageReference | None = None
+    edit: bool = False
+    """An edit that turns a message into this one: its text is replaced (cleared when None) and
+    the files become its attachments."""
 
 
 class Poster:
@@ -111,6 +115,18 @@ class Poster:
                       webhook_token=token)  # fmt: skip
         return await self._post(route.url, message, params={"wait": "true"})
 
+    async def edit_interaction_message(
+        self, application_id: int, token: str, message_id: int, message: Message
+    ) -> Outcome:
+        """Turn one of the interaction's messages (its status) into ``message``, in one attempt.
+
+        An edit is idempotent: doing it twice leaves the same message, so an unknown outcome is
+        resolved by looking (or by editing again), never by posting.
+        """
+        route = Route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+                      webhook_id=application_id, webhook_token=token, message_id=message_id)  # fmt: skip
+        return await self._post(route.url, dataclasses.replace(message, edit=True), method="PATCH")
+
     async def _post(
         self,
         url: str,
@@ -118,9 +134,10 @@ class Poster:
         *,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
+        method: str = "POST",
     ) -> Outcome:
         for attempt in range(RATE_LIMIT_RETRIES + 1):
-            outcome, retry_after = await self._once(url, message, headers or {}, params)
+            outcome, retry_after = await self._once(url, message, headers or {}, params, method)
             if retry_after is None:
                 return outcome
             if attempt == RATE_LIMIT_RETRIES:
@@ -130,13 +147,22 @@ class Poster:
         return Refused(429, 0, "rate limited")
 
     async def _once(
-        self, url: str, message: Message, headers: dict[str, str], params: dict[str, str] | None
+        self,
+        url: str,
+        message: Message,
+        headers: dict[str, str],
+        params: dict[str, str] | None,
+        method: str = "POST",
     ) -> tuple[Outcome, float | None]:
         files = list(message.files()) if message.files is not None else []
+        missing = discord.utils.MISSING
         parameters = handle_message_parameters(
-            content=message.content if message.content is not None else discord.utils.MISSING,
-            embed=message.embed if message.embed is not None else discord.utils.MISSING,
-            files=files if files else discord.utils.MISSING,
+            # An edit clears the text it replaces (the status line) when the new message has none.
+            content=message.content if message.content is not None or message.edit else missing,
+            embed=message.embed if message.embed is not None else missing,
+            files=files if files and not message.edit else missing,
+            # An edit names every attachment the message keeps: exactly the new files.
+            attachments=files if message.edit else missing,
             view=message.view if message.view is not None else discord.utils.MISSING,
             allowed_mentions=message.allowed_mentions or discord.utils.MISSING,
             message_reference=(
@@ -153,8 +179,8 @@ class Poster:
                 data = json.dumps(parameters.payload)
                 headers = {**headers, "Content-Type": "application/json"}
             try:
-                async with self._http().post(
-                    url, data=data, headers=headers, params=params,
+                async with self._http().request(
+                    method, url, data=data, headers=headers, params=params,
                     timeout=aiohttp.ClientTimeout(total=self.timeout_s),
                 ) as response:  # fmt: skip
                     body = await response.read()

@@ -43,6 +43,9 @@ class QueueView:
     running: tuple[Job, ...]
     waiting: tuple[Waiting, ...]
     by_id: dict[int, Waiting]
+    new_wait_s: float = 0.0
+    """Seconds until a request queued now would start, behind every job (fair turns may start
+    it sooner): ``/status``'s wait estimate."""
 
     def place(self, job_id: int) -> Waiting | None:
         return self.by_id.get(job_id)
@@ -162,7 +165,9 @@ class JobQueue:
             for position, job in enumerate(self.ordered(), start=1):
                 waiting.append(Waiting(job, position, ahead / lanes))
                 ahead += self._units[job.id] * seconds_per_unit
-            self._view = QueueView(tuple(self.running), tuple(waiting), {w.job.id: w for w in waiting})
+            self._view = QueueView(
+                tuple(self.running), tuple(waiting), {w.job.id: w for w in waiting}, ahead / lanes
+            )
         return self._view
 
     def position(self, job_id: int) -> tuple[int, int] | None:

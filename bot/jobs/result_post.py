@@ -68,10 +68,7 @@ class ResultPost:
         picture = await offload(picture_of, [data for _, data in payloads])
         embed = result_embed(
             job,
-            [g.seed for g in stored],
             model=stored[0].model if stored else model,
-            gen_seconds=job.gen_seconds or 0.0,
-            requester=f"<@{job.user_id}>",
             durations=picture.durations,
             image=SPECTROGRAM_FILENAME if picture.png else None,
             candidates_left=await candidates.unserved(job.id) if job.recipe.candidates > 1 else None,

@@ -178,7 +178,7 @@ class JobSubmission:
         cost = self.check_size(request, recipe, 1)
         job = await self._create(
             cost=cost, kind=kind, request=request, recipe=recipe, parent_job_id=parent_job_id,
-            **asked_by(interaction),
+            reply_to_message_id=reply_to, **asked_by(interaction),
         )  # fmt: skip
         await self._enqueue_with_channel_status(job, label, reply_to=reply_to)
         log.info("job %d: %s by %s (%d)", job.id, kind, interaction.user.display_name, interaction.user.id)

@@ -45,23 +45,64 @@ def preset_label(request: GenerationRequest) -> str:
     return "raw" if request.raw else "none"
 
 
+def essentials(job: Job, *, model: str, durations: Sequence[float] = ()) -> str:
+    """The card's one line of essentials: "🌧️ Rain · 10 s · tiny" (a scene: "3 layers · …").
+
+    ``durations`` are the posted files' real lengths (a loop is shorter than its clip); several
+    variations of one length read "10 s ×3".
+    """
+    request, recipe = job.request, job.recipe
+    what = f"{len(recipe.layers)} layers" if recipe.layered else preset_label(request)
+    lengths = list(dict.fromkeys(_seconds(d) for d in (durations or [request.duration_s])))
+    length = ", ".join(lengths) + (f" ×{len(durations)}" if len(durations) > 1 and len(lengths) == 1 else "")
+    if recipe.loop:
+        length += " loop"
+    return " · ".join((what, length, shown(model_display_name(model), 100)))
+
+
 def result_embed(
+    job: Job,
+    *,
+    model: str,
+    durations: Sequence[float] = (),
+    image: str | None = None,
+    candidates_left: int | None = None,
+) -> discord.Embed:
+    """The result card, compact: the words as typed (or the scene), one line of essentials and
+    who asked, the picture, and the job's marker. Everything else is behind **Details**
+    (:func:`details_embed`) and in ``/history``.
+
+    ``image`` names the attached spectrogram; ``candidates_left`` says how many best-of-N takes a
+    🔁 can still serve at once.
+    """
+    embed = discord.Embed(
+        title=shown(job.request.user_text, TITLE_MAX),
+        # A mention in an embed shows who asked and never pings.
+        description=f"{essentials(job, model=model, durations=durations)} · <@{job.user_id}>",
+        colour=EMBED_COLOUR,
+    )
+    if image is not None:
+        embed.set_image(url=f"attachment://{image}")
+    if candidates_left:
+        hint = f"{REROLL_EMOJI} for the next-best take ({candidates_left} ready)"
+    else:
+        hint = f"{REROLL_EMOJI} for a new take"
+    # The footer marks the message as this job's result: after a crash between posting and
+    # recording, the bot finds it again by this marker instead of posting twice.
+    embed.set_footer(text=f"{JOB_MARKER.format(job_id=job.id)} · {hint}")
+    return fit_embed(embed)
+
+
+def details_embed(
     job: Job,
     seeds: Sequence[int],
     *,
     model: str,
     gen_seconds: float,
-    requester: str,
     durations: Sequence[float] = (),
-    image: str | None = None,
-    candidates_left: int | None = None,
 ) -> discord.Embed:
-    """The result card: the user's words, what the model saw, every parameter, and a picture.
-
-    ``durations`` are the real lengths of the posted files (a loop is shorter than the clip it
-    was cut from); ``image`` names the attached spectrogram; ``candidates_left`` says how many
-    best-of-N takes a 🔁 can still serve at once.
-    """
+    """Everything about a result, shown privately by its **Details** button: the words the model
+    saw, every parameter, the timing. Carries no job marker (it is not the result)."""
     request, recipe = job.request, job.recipe
     if recipe.layered:
         prompts = "\n".join(f"{i + 1}. {escape(r.prompt)}" for i, r in enumerate(recipe.layer_requests))
@@ -99,16 +140,8 @@ def result_embed(
             name="Negative prompt", value=shown(request.negative_prompt, FIELD_VALUE_MAX), inline=False
         )
     embed.add_field(name="Generated in", value=f"{gen_seconds:.1f} s")
-    embed.add_field(name="Asked by", value=clip(requester, 1024))
-    if image is not None:
-        embed.set_image(url=f"attachment://{image}")
-    if candidates_left:
-        hint = f"react {REROLL_EMOJI} for the next-best take ({candidates_left} ready)"
-    else:
-        hint = f"react {REROLL_EMOJI} for a new take"
-    # The footer marks the message as this job's result: after a crash between posting and
-    # recording, the bot finds it again by this marker instead of posting twice.
-    embed.set_footer(text=f"{JOB_MARKER.format(job_id=job.id)} · {hint}")
+    embed.add_field(name="Asked by", value=f"<@{job.user_id}>")
+    embed.set_footer(text=f"Details of job #{job.id}")
     return fit_embed(embed)
 
 

@@ -10,8 +10,8 @@ import math
 
 import discord
 
-from bot.storage import KIND_AMBIENT, KIND_COMPARE, KIND_LAYER, KIND_REMIX, KIND_REROLL, KIND_TWEAK, Job
-from bot.ui.text import CONTENT_MAX, PROMPT_IN_CONTENT, clip, fit_content, shown
+from bot.storage import KIND_COMPARE, KIND_LAYER, KIND_REMIX, KIND_REROLL, KIND_TWEAK, Job
+from bot.ui.text import CONTENT_MAX, clip, fit_content, shown
 from generation.errors import Cancelled, GenerationError, OutOfMemory, RequestError, StuckGeneration
 from generation.recipes.order import Progress
 
@@ -109,19 +109,22 @@ _VERBS = {
 }
 
 
-def result_content(job: Job, *, mention: bool) -> str:
-    """The line above a result card; ``mention`` (a channel post) pings the user, and only them."""
-    text = f"🎧 {_VERBS.get(job.kind, 'Here is')} **{shown(job.request.user_text, PROMPT_IN_CONTENT)}**"
-    return f"<@{job.user_id}> {text}" if mention else text
+def result_content(job: Job, *, mention: bool) -> str | None:
+    """The line above a result card: what kind of take it is ("🎧 Rerolled"; the card's title has
+    the words); ``mention`` (a channel post) pings the user, and only them. None: no line at all
+    (an ``/ambient`` answer, whose header already says who used the command)."""
+    verb = _VERBS.get(job.kind)
+    text = f"🎧 {verb}" if verb else None
+    if mention:
+        return f"<@{job.user_id}> {text}" if text else f"<@{job.user_id}>"
+    return text
 
 
-def done_status(job: Job) -> str | None:
-    """What the status message says once the result is posted (None: the status is deleted)."""
-    if job.kind == KIND_AMBIENT:
-        return f"✅ Done in {job.gen_seconds or 0:.1f} s — see below."
+def done_status(job: Job) -> str:
+    """What a status message says once the result is posted, where Discord refused to delete it."""
     if job.kind == KIND_COMPARE:
         return "✅ Both takes are ready — listen below and vote."
-    return None
+    return f"✅ Done in {job.gen_seconds or 0:.1f} s — see below."
 
 
 def failure_status(error: str) -> str:

@@ -130,8 +130,15 @@ def history_entry_embed(entry: HistoryEntry, place: Place) -> discord.Embed:
     embed.add_field(name="Seed", value=str(g.seed))
     if not hidden:
         embed.add_field(name="Steps", value=str(g.steps))
+        if g.scheduler != "default":
+            sampler = "fast (DPM-Solver++)" if g.scheduler == "dpm++" else g.scheduler
+            embed.add_field(name="Sampler", value=sampler)
         embed.add_field(name="Guidance", value=format_number(g.guidance))
     embed.add_field(name="Model", value=shown(model_display_name(g.model), FIELD_VALUE_MAX))
+    if not hidden and g.negative_prompt:
+        embed.add_field(name="Negative prompt", value=shown(g.negative_prompt, FIELD_VALUE_MAX), inline=False)
+    if not hidden and g.gen_seconds:
+        embed.add_field(name="Generated in", value=f"{g.gen_seconds:.1f} s")
     embed.add_field(name="Made", value=when(g.created_at))
     embed.add_field(name="Where", value=clip(place(g.guild_id, g.channel_id), FIELD_VALUE_MAX))
     embed.add_field(name="File", value="expired" if entry.file_expired else "stored")

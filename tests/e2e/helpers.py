@@ -25,6 +25,31 @@ async def ambient(world: World, user: User, **options: Any) -> InteractionHandle
     )
 
 
+async def result_of(
+    world: World,
+    handle: InteractionHandle,
+    timeout: float = RESULT_TIMEOUT_S,  # noqa: ASYNC109
+) -> dict[str, Any]:
+    """A command's result: its status message (``@original``) once it became the result, or a
+    follow-up where the status could not become it (one message per job either way)."""
+
+    def found() -> dict[str, Any] | None:
+        original = handle.original
+        if original is not None and is_result(original):
+            return original
+        return next((m for m in handle.followups if is_result(m)), None)
+
+    return await world.standin.wait_until(found, timeout=timeout)
+
+
+async def status_gone(world: World, handle: InteractionHandle, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    """Wait until no status line of the command is left: its ``@original`` became the result or
+    was deleted (one message per job: the result alone stays in the channel)."""
+    await world.standin.wait_until(
+        lambda: handle.original is None or is_result(handle.original), timeout=timeout
+    )
+
+
 def is_result(message: dict[str, Any]) -> bool:
     return bool(message.get("attachments")) and any(
         (e.get("footer") or {}).get("text", "").startswith("Job #") for e in message.get("embeds", [])
@@ -56,6 +81,25 @@ def field(message: dict[str, Any], name: str) -> str:
             if item["name"] == name:
                 return item["value"]
     raise KeyError(name)
+
+
+def asked_by(message: dict[str, Any]) -> str:
+    """Who asked for a result, as its compact card shows it (a mention that never pings)."""
+    match = re.search(r"<@\d+>$", message["embeds"][0].get("description") or "")
+    assert match, message["embeds"][0]
+    return match.group(0)
+
+
+async def details(world: World, message: dict[str, Any], user: User | None = None) -> dict[str, Any]:
+    """What the result's **Details** button answers privately: the card's full parameters (read
+    them with :func:`field`)."""
+    custom_id = f"ambientgen:details:{job_id_of(message)}"
+    await rerollable(world, message)  # recorded as the job's result (its 🔁 comes after that)
+    handle = await world.standin.click_button(int(message["id"]), custom_id, user=user or world.alice)
+    response = await handle.response(timeout=30)
+    assert response.ephemeral and response.type == 4, response
+    assert handle.original is not None
+    return handle.original
 
 
 def decode(world: World, attachment: dict[str, Any]) -> tuple[int, int]:

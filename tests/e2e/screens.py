@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient
+from tests.e2e.helpers import ambient, result_of
 from tests.standin import Guild, InteractionHandle, User
 
 #: How long the bot may take to answer a screen (it defers at once, then reads SQLite).
@@ -49,7 +49,7 @@ async def make(
             "ambient", {"prompt": prompt, **options}, user=user, guild_id=guild.id,
             channel_id=world.standin.text_channel(guild.id).id,
         )  # fmt: skip
-    return await handle.followup(timeout=RESULT_TIMEOUT_S)
+    return await result_of(world, handle)
 
 
 def description_lines(message: dict[str, Any]) -> list[str]:

@@ -11,15 +11,18 @@ import pytest
 
 from tests.e2e.harness import World
 from tests.e2e.helpers import (
-    RESULT_TIMEOUT_S,
     ambient,
+    asked_by,
     decode,
+    details,
     field,
     is_result,
     job_id_of,
     mp3s,
     picture,
     rerollable,
+    result_of,
+    status_gone,
 )
 from tests.e2e.screens import answer
 
@@ -40,35 +43,45 @@ async def test_ambient_defers_shows_progress_and_posts_a_decodable_mp3(world: Wo
     held = await handle.wait_original(lambda m: bool(GENERATING.match(m["content"])), timeout=60)
     assert GENERATING.match(held["content"]).group(2) == "1"  # held after its first step
     world.bot.release()
-    followup = await handle.followup(timeout=RESULT_TIMEOUT_S)
-    await handle.wait_original(lambda m: m["content"].startswith("✅"))
+    followup = await result_of(world, handle)
+    await status_gone(world, handle)  # one message per job: the status goes, the result stays
     contents = [edit.payload.get("content") for edit in handle.edits if "content" in edit.payload]
     assert QUEUED.match(contents[0]), contents
     assert any(GENERATING.match(c or "") for c in contents), contents
-    assert contents[-1].startswith("✅ Done in")
-    # Status edits are throttled to one per 1.5 s per message (the final one may come sooner).
+    # Status edits are throttled to one per 1.5 s per message (the last one, the result, may come
+    # sooner), and the result is the status message itself: one message per job.
     times = [edit.at for edit in handle.edits]
     assert all(later - earlier >= 1.4 for earlier, later in itertools.pairwise(times[:-1])), times
+    assert followup["id"] == handle.original["id"] and is_result(handle.edits[-1].message)
 
     # The result: one MP3 named from the prompt, decoding to the asked duration.
     (attachment,) = mp3s(followup)
     assert picture(world, followup).size == (480, 160)  # the texture, at a glance
-    seed = int(field(followup, "Seed"))
+    info = await details(world, followup)  # the compact card's **Details**, answered privately
+    seed = int(field(info, "Seed"))
     assert attachment["filename"] == f"rain-with-crickets-{seed}.mp3"
     frames, rate = decode(world, attachment)
     assert rate == 16_000
     assert abs(frames / rate - 10.0) < 0.01
-    # The embed tells the whole request.
+    # The card is compact: the words, one line of essentials and who asked, the picture; no fields.
     embed = followup["embeds"][0]
-    assert embed["title"] == "rain with crickets"
-    assert "rain with crickets" in embed["description"] and "high quality recording" in embed["description"]
-    assert field(followup, "Preset") == "🌧️ Rain"
-    assert field(followup, "Duration") == "10 s"
-    assert field(followup, "Steps") == "50"
-    assert field(followup, "Guidance") == "6.5"
-    assert field(followup, "Model") == "tiny"
-    assert field(followup, "Asked by") == f"<@{world.alice.id}>"
-    assert re.match(r"^\d+\.\d s$", field(followup, "Generated in"))
+    assert embed["title"] == "rain with crickets" and not embed.get("fields")
+    assert embed["description"] == f"🌧️ Rain · 10 s · tiny · <@{world.alice.id}>"
+    assert asked_by(followup) == f"<@{world.alice.id}>" and not followup["mentions"]  # shown, not pinged
+    assert not followup.get("content")  # the command's header already says who asked
+    # **Details** tells the whole request, privately.
+    assert "rain with crickets" in info["embeds"][0]["description"]
+    assert "high quality recording" in info["embeds"][0]["description"]
+    assert field(info, "Preset") == "🌧️ Rain"
+    assert field(info, "Duration") == "10 s"
+    assert field(info, "Steps") == "50"
+    assert field(info, "Guidance") == "6.5"
+    assert field(info, "Model") == "tiny"
+    assert field(info, "Asked by") == f"<@{world.alice.id}>"
+    assert re.match(r"^\d+\.\d s$", field(info, "Generated in"))
+    # One message per job: the bot's only message in the channel is the result.
+    mine = [m for m in world.standin.messages_in(world.channel_id, include_ephemeral=False)]
+    assert [m["id"] for m in mine if m["author"]["id"] == str(world.standin.bot.id)] == [followup["id"]]
     # Rerolls are offered both ways: the bot's own 🔁 and a persistent button.
     message = await rerollable(world, followup)
     assert [r["emoji"]["name"] for r in message["reactions"] if r["me"]] == ["🔁"]
@@ -106,7 +119,7 @@ async def test_three_variations_arrive_in_one_message(world: World) -> None:
     handle = await ambient(
         world, world.bob, prompt="ocean waves at night", duration=3.0, variations=3, seed=100
     )
-    followup = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
+    followup = await rerollable(world, await result_of(world, handle))  # recorded as done
     attachments = mp3s(followup)
     assert picture(world, followup).size[0] == 480  # one picture, the three takes stacked
     assert [a["filename"] for a in attachments] == [
@@ -119,7 +132,7 @@ async def test_three_variations_arrive_in_one_message(world: World) -> None:
     for attachment in attachments:
         frames, rate = decode(world, attachment)
         assert abs(frames / rate - 3.0) < 0.01
-    assert field(followup, "Seeds") == "100, 101, 102"
+    assert field(await details(world, followup), "Seeds") == "100, 101, 102"
     rows = world.bot.db_rows(
         "SELECT variation_index, seed, message_id FROM generations ORDER BY variation_index"
     )

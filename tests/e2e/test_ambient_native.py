@@ -15,12 +15,14 @@ from tests.e2e.helpers import (
     RESULT_TIMEOUT_S,
     ambient,
     decode,
+    details,
     field,
     job_id_of,
     mp3s,
     picture,
     rerollable,
     result_for_job,
+    result_of,
 )
 from tests.e2e.screens import answer, press
 
@@ -38,12 +40,13 @@ async def test_loop_flows_from_its_end_into_its_start(world: World) -> None:
     handle = await ambient(
         world, world.alice, prompt="waves on a pebble beach", duration=8.0, loop=True, seed=2335435112
     )
-    result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    result = await rerollable(world, await result_of(world, handle))
     samples, rate = samples_of(world, result)
     # Shorter than the clip by the crossfade and the trimmed ends, and said so in the card.
     assert 4.0 < samples.shape[0] / rate < 8.0
-    assert abs(float(field(result, "Duration").removesuffix(" s")) - samples.shape[0] / rate) < 0.01
-    assert field(result, "Loop") == "seamless"
+    info = await details(world, result)
+    assert abs(float(field(info, "Duration").removesuffix(" s")) - samples.shape[0] / rate) < 0.01
+    assert field(info, "Loop") == "seamless"
     # Played on repeat, the seam is no louder a step or a jump than the clip's own moments.
     report = seam_report(samples, rate)
     assert not report.stands_out, report
@@ -54,7 +57,7 @@ async def test_long_render_shows_segments_and_lands_at_the_exact_length(world: W
     handle = await ambient(
         world, world.bob, prompt="crackling campfire at night", length="1:10", quality="fast"
     )
-    result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    result = await rerollable(world, await result_of(world, handle))
     statuses = [edit.payload.get("content") or "" for edit in handle.edits]
     assert any(re.match(r"^Generating segment 2 of 3 — \d+ % \(step \d+/25\)$", s) for s in statuses), (
         statuses
@@ -63,8 +66,9 @@ async def test_long_render_shows_segments_and_lands_at_the_exact_length(world: W
     frames, rate = decode(world, attachment)
     assert frames == 70 * rate
     assert attachment["size"] < 10 * 1024 * 1024
-    assert field(result, "Length") == "1 min 10 s" and field(result, "Duration") == "1 min 10 s"
-    assert field(result, "Sampler") == "fast (DPM-Solver++)" and field(result, "Steps") == "25"
+    info = await details(world, result)
+    assert field(info, "Length") == "1 min 10 s" and field(info, "Duration") == "1 min 10 s"
+    assert field(info, "Sampler") == "fast (DPM-Solver++)" and field(info, "Steps") == "25"
     (row,) = world.bot.db_rows("SELECT duration_s FROM generations")
     assert row["duration_s"] == 70.0  # the history lists the render's length, not a segment's
     assert picture(world, result).format == "PNG"
@@ -72,10 +76,15 @@ async def test_long_render_shows_segments_and_lands_at_the_exact_length(world: W
 
 async def test_layered_scene_rerolls_one_layer_and_changes_levels_without_rendering(world: World) -> None:
     handle = await ambient(world, world.alice, prompt="rain:0.8 + crickets:0.4", duration=4.0, seed=11)
-    first = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    first = await rerollable(world, await result_of(world, handle))
     job_id = job_id_of(first)
-    assert field(first, "Layers") == "rain (0.8) + crickets (0.4)"
-    assert field(first, "Seed") == "11"
+    info = await details(world, first)
+    assert field(info, "Layers") == "rain (0.8) + crickets (0.4)" and field(info, "Seed") == "11"
+    # The card names the whole scene, and so do its file and its history row.
+    assert first["embeds"][0]["title"] == "rain:0.8 + crickets:0.4"
+    assert mp3s(first)[0]["filename"] == "rain_crickets-11.mp3"
+    (scene_row,) = world.bot.db_rows("SELECT user_text FROM generations WHERE job_id = ?", (job_id,))
+    assert scene_row["user_text"] == "rain:0.8 + crickets:0.4"
     controls = [c for row in first["components"] for c in row["components"]]
     custom_ids = {c["custom_id"] for c in controls}
     assert {f"ambientgen:layer:{job_id}", f"ambientgen:levels:{job_id}"} <= custom_ids
@@ -114,7 +123,7 @@ async def test_layered_scene_rerolls_one_layer_and_changes_levels_without_render
     assert (await answer(good))["content"].startswith("🎚️ Remixing at rain 0.8, crickets 0")
     remix_job = int(world.bot.db_rows("SELECT MAX(id) AS id FROM jobs WHERE kind = 'remix'")[0]["id"])
     remixed = await result_for_job(world, remix_job)
-    assert field(remixed, "Layers") == "rain (0.8) + crickets (0)"
+    assert field(await details(world, remixed), "Layers") == "rain (0.8) + crickets (0)"
     (row,) = world.bot.db_rows("SELECT gen_seconds FROM jobs WHERE id = ?", (remix_job,))
     assert row["gen_seconds"] == 0  # no GPU work: the stored stems were remixed
     muted, _ = samples_of(world, remixed)
@@ -127,7 +136,7 @@ async def test_best_of_n_posts_the_top_candidate_and_reroll_serves_the_next_from
     handle = await ambient(
         world, world.alice, prompt="wind through pine trees", duration=3.0, candidates=3, seed=500
     )
-    result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    result = await rerollable(world, await result_of(world, handle))
     job_id = job_id_of(result)
     ranked = world.bot.db_rows("SELECT * FROM candidates WHERE job_id = ? ORDER BY rank", (job_id,))
     assert [r["rank"] for r in ranked] == [0, 1, 2]
@@ -135,8 +144,9 @@ async def test_best_of_n_posts_the_top_candidate_and_reroll_serves_the_next_from
     assert scores == sorted(scores, reverse=True)
     seeds = [json_seed(r["request_json"]) for r in ranked]
     assert sorted(seeds) == [500, 501, 502]
-    assert int(field(result, "Seed")) == seeds[0]  # the posted take is the top-ranked one
-    assert field(result, "Best of") == "3"
+    info = await details(world, result)
+    assert int(field(info, "Seed")) == seeds[0]  # the posted take is the top-ranked one
+    assert field(info, "Best of") == "3"
     assert "next-best take (2 ready)" in result["embeds"][0]["footer"]["text"]
 
     # 🔁 serves the next-ranked candidate at once, with no GPU work, credited to the reactor.
@@ -149,7 +159,7 @@ async def test_best_of_n_posts_the_top_candidate_and_reroll_serves_the_next_from
             ),
             timeout=RESULT_TIMEOUT_S,
         )
-        assert int(field(served, "Seed")) == seeds[rank]
+        assert int(field(await details(world, served), "Seed")) == seeds[rank]
         (mp3,) = mp3s(served)
         stored = world.bot.data_dir / ranked[rank]["mp3_path"]
         assert world.standin.attachment_bytes(mp3) == stored.read_bytes()
@@ -164,7 +174,7 @@ async def test_best_of_n_posts_the_top_candidate_and_reroll_serves_the_next_from
         ),
         timeout=RESULT_TIMEOUT_S,
     )
-    assert int(field(fresh, "Seed")) not in seeds
+    assert int(field(await details(world, fresh), "Seed")) not in seeds
     (row,) = world.bot.db_rows("SELECT gen_seconds FROM jobs WHERE id = ?", (job_id_of(fresh),))
     assert row["gen_seconds"] > 0
 
@@ -198,7 +208,7 @@ async def test_waiting_compatible_jobs_run_as_one_batch(world: World) -> None:
         await handle.wait_original(lambda m: m["content"].startswith("Queued"))
     world.bot.release()
     for handle in waiting:
-        await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+        await rerollable(world, await result_of(world, handle))
     rows = world.bot.db_rows("SELECT id, started_at, gen_seconds FROM jobs WHERE id > 1 ORDER BY id")
     assert len(rows) == 3
     assert len({r["started_at"] is not None for r in rows}) == 1
@@ -208,7 +218,7 @@ async def test_waiting_compatible_jobs_run_as_one_batch(world: World) -> None:
     assert re.search(r"executor idle gap [\d.]+ ms with work waiting", log)
     # Batching does not change a request's audio: the same seed alone gives the same sound.
     alone = await ambient(world, world.bob, prompt="forest birds", duration=3.0, seed=7)
-    solo = await rerollable(world, await alone.followup(timeout=RESULT_TIMEOUT_S))
+    solo = await rerollable(world, await result_of(world, alone))
     batched = await result_for_job(world, rows[0]["id"])
     difference = np.abs(samples_of(world, solo)[0] - samples_of(world, batched)[0])
     assert difference.max() < 1e-3
@@ -235,8 +245,8 @@ async def test_cancelling_one_job_of_a_batch_keeps_the_others_going(world: World
     answer = await cancel.wait_original(lambda m: bool(m["content"]), timeout=10)
     assert answer["content"].startswith("Stopping job #")
     world.bot.release()
-    delivered = await rerollable(world, await batched[0].followup(timeout=RESULT_TIMEOUT_S))
-    assert field(delivered, "Duration") == "4 s"
+    delivered = await rerollable(world, await result_of(world, batched[0]))
+    assert field(await details(world, delivered), "Duration") == "4 s"
     await batched[1].wait_original(lambda m: m["content"] == "🛑 Cancelled.", timeout=RESULT_TIMEOUT_S)
     rows = world.bot.db_rows("SELECT user_id, status FROM jobs WHERE id > 1 ORDER BY id")
     assert [(r["user_id"], r["status"]) for r in rows] == [

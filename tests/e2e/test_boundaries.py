@@ -17,7 +17,7 @@ import pytest
 from bot.library.service import NOT_A_MEMBER
 from bot.ui.components import NOT_THIS_RESULT
 from tests.e2e.harness import World, running_world
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, job_id_of, rerollable
+from tests.e2e.helpers import ambient, job_id_of, rerollable, result_of, status_gone
 from tests.e2e.screens import answer, make, open_screen, option_values, pick, press
 from tests.standin import Guild, InteractionHandle, User
 
@@ -97,7 +97,7 @@ async def test_queue_shows_other_servers_and_dms_only_as_counts(with_dms: World)
 
     world.bot.release()
     for handle in (here, *waiting):
-        await handle.followup(timeout=RESULT_TIMEOUT_S)
+        await result_of(world, handle)
 
 
 def shown_plainly(text: str, *, mention_id: int) -> None:
@@ -126,7 +126,7 @@ async def test_user_text_is_shown_as_typed_and_whole_scenes_are_checked_at_once(
     await handle.wait_original(lambda m: m["content"].startswith("Generating"), timeout=60)
     shown_plainly(await queue_seen_by(world, bob, world.guild), mention_id=carol.id)
     world.bot.release()
-    result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    result = await rerollable(world, await result_of(world, handle))
     for text in message_texts(result):
         shown_plainly(text, mention_id=carol.id)
     assert result["embeds"][0]["title"].startswith("\\# \\[Claim Nitro\\](https:\u200b//evil.example/gift)")
@@ -158,7 +158,7 @@ async def test_result_controls_act_only_on_their_own_message(two_servers: World)
     assert other is not None
     plain = await make(world, world.alice, "quiet harbour")
     scene_handle = await ambient(world, world.alice, prompt="rain:0.8 + crickets:0.4", duration=2.5)
-    scene = await rerollable(world, await scene_handle.followup(timeout=RESULT_TIMEOUT_S))
+    scene = await rerollable(world, await result_of(world, scene_handle))
     elsewhere = await make(world, world.alice, "city street", guild=other)
     await rerollable(world, plain)
     await rerollable(world, elsewhere)
@@ -243,8 +243,8 @@ async def test_adding_to_a_gallery_needs_membership_of_its_server(with_dms: Worl
 async def test_tokens_leave_the_database_and_never_reach_the_debug_log(tmp_path: Path) -> None:
     async with running_world(tmp_path, verbose=True) as world:
         handle = await ambient(world, world.alice, prompt="soft rain on leaves", duration=2.5)
-        await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
-        await handle.wait_original(lambda m: m["content"].startswith("✅ Done"), timeout=30)
+        await rerollable(world, await result_of(world, handle))
+        await status_gone(world, handle)
         assert await world.bot.stop() == 0  # the answer given, the token is no longer needed
         log = world.bot.log()
         assert "level=DEBUG" in log and "/interactions/" in log  # discord.py's debug log is on

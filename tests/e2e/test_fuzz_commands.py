@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from generation.presets import PRESETS
 from tests.e2e.harness import BackgroundWorld
+from tests.e2e.helpers import is_result
 from tests.standin import InteractionHandle
 
 pytestmark = pytest.mark.e2e
@@ -69,8 +70,8 @@ def _ended(handle: InteractionHandle) -> str | None:
     original = handle.original or {}
     if original.get("content", "").startswith("⚠️"):
         return original["content"]
-    if handle.followups and handle.followups[0].get("attachments"):
-        return "posted"
+    if is_result(original) or (handle.followups and handle.followups[0].get("attachments")):
+        return "posted"  # the status message became the result (or, failing that, a follow-up)
     return None
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from generation.request import MAX_NEGATIVE_CHARS, MAX_PROMPT_CHARS, MAX_SCENE_CHARS
 from tests.e2e.harness import BackgroundWorld, World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of, rerollable, result_for_job
+from tests.e2e.helpers import is_result, job_id_of, rerollable, result_for_job, result_of
 from tests.e2e.screens import answer, open_screen, option_values, pick, press
 from tests.standin import User
 
@@ -131,7 +131,7 @@ async def exercise(world: World, user: User, kind: str, order: str, negative: st
             )
     finally:
         world.bot.release()
-    result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    result = await rerollable(world, await result_of(world, handle))
     assert is_result(result)
     job, message = job_id_of(result), int(result["id"])
     pending: list[int] = []

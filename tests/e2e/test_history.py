@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import World, running_world
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, field, result_for_job
+from tests.e2e.helpers import (
+    ambient,
+    asked_by,
+    details,
+    field,
+    result_for_job,
+    result_of,
+)
 from tests.e2e.screens import (
     answer,
     component,
@@ -53,7 +60,7 @@ async def test_history_pages_through_25_entries_filters_and_exports_them_all(bus
         for prompt, takes in [*prompts, ("crackling fireplace", 1)]
     ]
     for handle in handles:
-        await handle.followup(timeout=RESULT_TIMEOUT_S)
+        await result_of(world, handle)
     expected = _newest_first(world, world.alice.id)
     assert len(expected) == 25
 
@@ -168,12 +175,9 @@ async def test_replay_reroll_and_tweak_from_a_history_card(world: World) -> None
     tweak_job = int(note["content"].split("#")[1].split(")")[0])
     tweaked = await result_for_job(world, tweak_job)
     assert tweaked["embeds"][0]["title"] == "rain with distant thunder"
-    assert (field(tweaked, "Duration"), field(tweaked, "Guidance"), field(tweaked, "Seed")) == (
-        "3 s",
-        "4.5",
-        "7",
-    )
-    assert field(tweaked, "Asked by") == f"<@{world.alice.id}>"
+    info = await details(world, tweaked)
+    assert (field(info, "Duration"), field(info, "Guidance"), field(info, "Seed")) == ("3 s", "4.5", "7")
+    assert asked_by(tweaked) == f"<@{world.alice.id}>"
     (job,) = world.bot.db_rows("SELECT kind, user_id, parent_job_id FROM jobs WHERE id = ?", (tweak_job,))
     assert (job["kind"], job["user_id"], job["parent_job_id"]) == ("tweak", world.alice.id, row["job_id"])
 
@@ -181,7 +185,10 @@ async def test_replay_reroll_and_tweak_from_a_history_card(world: World) -> None
     note = await answer(await press(world, card, f"ambientgen:hist:reroll:{row['id']}", world.alice))
     assert note["content"].startswith("🔁 Queued a new take (job #")
     reroll = await result_for_job(world, int(note["content"].split("#")[1].split(")")[0]))
-    assert reroll["embeds"][0]["title"] == "rain with crickets" and field(reroll, "Seed") != "42"
+    assert (
+        reroll["embeds"][0]["title"] == "rain with crickets"
+        and field(await details(world, reroll), "Seed") != "42"
+    )
     assert len(_newest_first(world, world.alice.id)) == 3
 
 

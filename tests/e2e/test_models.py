@@ -22,8 +22,19 @@ from generation.audio.loudness import integrated_loudness
 from generation.audio.seam import seam_report
 from generation.audio.tags import read_tags
 from tests.e2e.harness import REPO, TORCH_THREADS, World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, field, is_result, job_id_of, mp3s, result_for_job
+from tests.e2e.helpers import (
+    RESULT_TIMEOUT_S,
+    ambient,
+    details,
+    field,
+    is_result,
+    job_id_of,
+    mp3s,
+    result_for_job,
+    result_of,
+)
 from tests.e2e.screens import answer, press
+from tests.standin import Perm
 
 pytestmark = pytest.mark.e2e
 
@@ -103,19 +114,24 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
     )
     await handle.wait_original(lambda m: m["content"].startswith("Generating"), timeout=RESULT_TIMEOUT_S)
     status = await answer(await invoke(world, "status", world.carol))
+    assert len(status["embeds"]) == 1  # a user's view: the models and what they are doing, no device
+    assert field(status, "Models") == "• tiny (default) — free\n• tiny-sao — 1 generating · 0 waiting"
+    admins = world.standin.add_role(world.guild.id, "admins", int(Perm.MANAGE_GUILD))
+    world.standin.add_member(world.guild.id, world.carol, roles=[admins])
+    status = await answer(await invoke(world, "status", world.carol))  # Manage Server: the operator's
     assert field(status, "Model tiny (default)") == "AudioLDM2 · 16 kHz mono · cpu (float32)\nidle · no jobs"
     assert field(status, "Model tiny-sao") == (
         "Stable Audio Open · 44.1 kHz stereo · cpu (float32)\ngenerating now · 1 running · 0 waiting"
     )
     world.bot.release()
-    result = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    result = await result_of(world, handle)
     (attachment,) = mp3s(result)
     samples, rate, data = audio_of(world, attachment)
     assert rate == 44_100 and samples.shape == (3 * 44_100, 2)
     assert integrated_loudness(samples, rate) == pytest.approx(-18.0, abs=0.5)
     tags = read_tags(data)
     assert tags["model"] == "tiny-sao" and "tiny-sao" in tags["comment"]
-    assert field(result, "Model") == "tiny-sao"
+    assert field(await details(world, result), "Model") == "tiny-sao"
     (row,) = world.bot.db_rows("SELECT model FROM generations WHERE job_id = ?", (job_id_of(result),))
     assert row["model"] == "tiny-sao"  # what history and the gallery show
 
@@ -134,7 +150,7 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
     handle = await ambient(
         world, world.bob, prompt="wind in the pines", model="tiny-sao", length="40", loop=True, quality="fast"
     )
-    long = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    long = await result_of(world, handle)
     (attachment,) = mp3s(long)
     samples, rate, _ = audio_of(world, attachment)
     assert rate == 44_100 and samples.shape == (40 * 44_100, 2)
@@ -145,8 +161,8 @@ async def test_choosing_a_model_layers_of_two_models_and_the_clis_parity(world: 
     handle = await ambient(
         world, world.alice, prompt="rain:0.8 + crickets:0.5@tiny-sao", duration=3.0, seed=5
     )
-    scene = await handle.followup(timeout=RESULT_TIMEOUT_S)
-    assert field(scene, "Layers") == "rain (0.8) + crickets (0.5, tiny-sao)"
+    scene = await result_of(world, handle)
+    assert field(await details(world, scene), "Layers") == "rain (0.8) + crickets (0.5, tiny-sao)"
     (attachment,) = mp3s(scene)
     mixed, rate, data = audio_of(world, attachment)
     assert rate == 44_100 and mixed.shape == (3 * 44_100, 2)
@@ -183,7 +199,7 @@ async def test_compare_is_blind_until_the_reveal_and_counts_one_vote_each(world:
         seed=7,
         quality="fast",
     )
-    post = await handle.followup(timeout=RESULT_TIMEOUT_S)
+    post = await result_of(world, handle)
     assert is_result(post)
     job_id = job_id_of(post)
     takes = mp3s(post)

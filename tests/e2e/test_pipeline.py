@@ -13,12 +13,24 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, is_result, job_id_of, rerollable, results
+from tests.e2e.helpers import (
+    RESULT_TIMEOUT_S,
+    ambient,
+    details,
+    field,
+    is_result,
+    job_id_of,
+    rerollable,
+    result_of,
+    results,
+    status_gone,
+)
 from tests.standin import InteractionHandle
 
 pytestmark = pytest.mark.e2e
 
-WEBHOOK_POST = r"/webhooks/{app}/[^/]+$"
+#: An edit of an interaction's message: how a slash job's status message becomes its result.
+WEBHOOK_EDIT = r"/webhooks/{app}/[^/]+/messages/\d+$"
 CHANNEL_POST = r"/channels/\d+/messages$"
 
 
@@ -47,7 +59,7 @@ def job_rows(world: World) -> dict[int, Any]:
 @pytest.mark.bot_config({"discord": {"post_timeout_s": 2.0}})
 async def test_faults_after_discord_stored_the_result_never_post_it_twice(world: World) -> None:
     standin = world.standin
-    webhook = WEBHOOK_POST.format(app=standin.application_id)
+    webhook = WEBHOOK_EDIT.format(app=standin.application_id)
     faults = [
         {"status": 500},  # created, then "500 Internal Server Error"
         {"disconnect": True},  # created, then the connection drops
@@ -55,13 +67,13 @@ async def test_faults_after_discord_stored_the_result_never_post_it_twice(world:
     ]
     handles = []
     for number, fault in enumerate(faults, start=1):
-        standin.inject_fault_after("POST", webhook, **fault)
+        standin.inject_fault_after("PATCH", webhook, when=is_result_post, **fault)
         handle = await ambient(world, world.alice, prompt=f"gentle rain {number}", duration=2.5)
-        await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
-        await handle.wait_original(lambda m: m["content"].startswith("✅ Done"), timeout=30)
+        await rerollable(world, await result_of(world, handle))
+        await status_gone(world, handle)
         handles.append(handle)
     # A reroll posts in the channel: the same there.
-    first = (await handles[0].followup())["id"]
+    first = (await result_of(world, handles[0]))["id"]
     standin.inject_fault_after("POST", CHANNEL_POST, status=502, when=is_result_post)
     await standin.add_reaction(world.bob, world.channel_id, int(first), "🔁")
     await world.standin.wait_until(lambda: len(results(world)) == 4 or None, timeout=RESULT_TIMEOUT_S)
@@ -94,21 +106,81 @@ async def test_killed_between_the_post_and_done_the_restart_closes_the_job(
     if busy_channel:  # people talk while it generates: the result lands after 300 other messages
         for i in range(300):
             await standin.send_user_message(world.carol, world.channel_id, f"chatter {i}")
+    # Its status message becomes the result: SIGKILL once that edit is stored, before the record.
     standin.inject_fault_after(
-        "POST", WEBHOOK_POST.format(app=standin.application_id), status=500, on_hit=kill
+        "PATCH", WEBHOOK_EDIT.format(app=standin.application_id), status=500, on_hit=kill, when=is_result_post
     )
     world.bot.release()
     await world.bot.wait_exit(timeout=RESULT_TIMEOUT_S)
     assert killed and job_rows(world)[1]["status"] == "posting"
 
     await world.bot.start()
-    await handle.wait_original(lambda m: m["content"].startswith("✅ Done"), timeout=RESULT_TIMEOUT_S)
+    await status_gone(world, handle, timeout=RESULT_TIMEOUT_S)
     (result,) = [m for m in standin.messages_in(world.channel_id) if is_result(m)]
+    assert handle.original is not None and result["id"] == handle.original["id"]  # found, not re-sent
     await rerollable(world, result)  # the 🔁 was added by the restarted bot
     assert await world.bot.stop() == 0
     row = job_rows(world)[1]
     assert (row["status"], row["result_message_id"]) == ("done", int(result["id"]))
     assert row["answered_at"] is not None
+
+
+async def test_killed_between_the_result_and_removing_its_status_the_restart_removes_it(
+    world: World,
+) -> None:
+    """One message per job across a crash: SIGKILL after the result is recorded, before the job
+    is settled (a slash job, whose status message became the result; then a reroll, whose status
+    is a channel message of its own, still to delete); each restart ends with one result per job
+    and no status left behind."""
+    standin, bot = world.standin, world.bot
+    killed: list[str] = []
+
+    def kill(request: object) -> None:
+        assert bot.process is not None
+        bot.process.kill()  # the 🔁 is on: the job is recorded done, its status not yet deleted
+        killed.append(str(request))
+
+    reaction = r"/channels/\d+/messages/\d+/reactions/.+/@me$"
+    standin.inject_fault_after("PUT", reaction, status=None, on_hit=kill)
+    handle = await ambient(world, world.alice, prompt="crackling fire", duration=2.5)
+    await bot.wait_exit(timeout=RESULT_TIMEOUT_S)
+    assert killed and job_rows(world)[1]["status"] == "done" and handle.original is not None
+    since = len(standin.events)
+    await bot.start()
+
+    def settling(event: object) -> bool:  # the restarted bot puts its 🔁 on again (idempotent)
+        return getattr(event, "method", None) == "PUT" and "/reactions/" in getattr(event, "path", "")
+
+    await standin.wait_for(settling, since=since, timeout=RESULT_TIMEOUT_S)
+    await status_gone(world, handle, timeout=RESULT_TIMEOUT_S)
+    (first,) = results(world)
+    assert first["id"] == handle.original["id"]  # its status message became the result
+    await rerollable(world, first)
+    # Its Details button, posted by the killed bot, answers the restarted one (privately).
+    assert field(await details(world, first, world.bob), "Asked by") == f"<@{world.alice.id}>"
+
+    standin.inject_fault_after("PUT", reaction, status=None, on_hit=kill)
+    await standin.add_reaction(world.bob, world.channel_id, int(first["id"]), "🔁")
+    await bot.wait_exit(timeout=RESULT_TIMEOUT_S)
+    assert len(killed) == 2 and job_rows(world)[2]["status"] == "done"
+    status_id = job_rows(world)[2]["status_message_id"]
+    assert standin.message(status_id) is not None  # the reroll's status, still there
+    await bot.start()
+    await standin.wait_until(lambda: _deleted(world, status_id), timeout=RESULT_TIMEOUT_S)
+    assert results_per_job(world) == {1: 1, 2: 1}
+    # The channel holds the two results and the reaction, nothing else from the bot.
+    public = standin.messages_in(world.channel_id, include_ephemeral=False)  # not Details' answer
+    mine = [m for m in public if m["author"]["id"] == str(standin.bot.id)]
+    assert [job_id_of(m) for m in mine] == [1, 2]
+    assert await bot.stop() == 0
+    assert all(row["answered_at"] is not None for row in job_rows(world).values())
+
+
+def _deleted(world: World, message_id: int) -> bool:
+    try:
+        return world.standin.message(message_id) is None
+    except KeyError:
+        return True
 
 
 async def test_discord_unreachable_while_a_batch_of_two_fails(world: World) -> None:
@@ -138,9 +210,9 @@ async def test_discord_unreachable_while_a_batch_of_two_fails(world: World) -> N
         await handle.wait_original(
             lambda m: m["content"].startswith("⚠️ The model failed"), timeout=RESULT_TIMEOUT_S
         )
-    await rerollable(world, await blocker.followup(timeout=RESULT_TIMEOUT_S))
+    await rerollable(world, await result_of(world, blocker))
     after = await ambient(world, world.alice, prompt="after the outage", duration=2.5)
-    await rerollable(world, await after.followup(timeout=RESULT_TIMEOUT_S))
+    await rerollable(world, await result_of(world, after))
     assert results_per_job(world) == {1: 1, 4: 1}
     started = time.monotonic()
     assert await bot.stop(signal.SIGTERM, timeout=45) == 0
@@ -179,7 +251,7 @@ async def test_a_storage_failure_while_delivering_fails_the_job_and_frees_the_sl
         (bot.data_dir / "mp3").unlink()
     bot.release()
     await bot.start()
-    await rerollable(world, await again.followup(timeout=RESULT_TIMEOUT_S))
+    await rerollable(world, await result_of(world, again))
     rows = job_rows(world)
     assert (rows[1]["status"], rows[1]["attempts"]) == ("failed", 1)  # never generated again
     assert [r["job_id"] for r in bot.db_rows("SELECT job_id FROM generations")] == [2]
@@ -200,7 +272,7 @@ async def test_a_job_that_kills_the_bot_twice_fails_on_the_third_start(world: Wo
     bot.release()
     await bot.start()
     await poison.wait_original(lambda m: "stopped the bot 2 times" in m["content"], timeout=RESULT_TIMEOUT_S)
-    await rerollable(world, await other.followup(timeout=RESULT_TIMEOUT_S))
+    await rerollable(world, await result_of(world, other))
     rows = job_rows(world)
     assert (rows[1]["status"], rows[1]["attempts"], rows[2]["status"]) == ("failed", 2, "done")
     assert results_per_job(world) == {2: 1}
@@ -271,7 +343,7 @@ async def test_a_failed_queued_edit_never_says_nothing_was_queued(world: World) 
     original = rf"/webhooks/{standin.application_id}/[^/]+/messages/@original$"
     standin.inject_fault("PATCH", original, status=400, body={"message": "Bad Request", "code": 0})
     handle = await ambient(world, world.alice, prompt="soft rain", duration=2.5)
-    await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    await rerollable(world, await result_of(world, handle))
     texts = [m.get("content", "") for m in standin.messages_in(world.channel_id)]
     assert not any("nothing was queued" in text for text in texts)
     assert job_rows(world)[1]["status"] == "done"

@@ -9,7 +9,18 @@ from collections import Counter
 import pytest
 
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, ambient, field, is_result, job_id_of, rerollable, results
+from tests.e2e.helpers import (
+    RESULT_TIMEOUT_S,
+    ambient,
+    details,
+    field,
+    is_result,
+    job_id_of,
+    rerollable,
+    result_of,
+    results,
+    status_gone,
+)
 from tests.standin import InteractionHandle, Perm
 
 pytestmark = pytest.mark.e2e
@@ -41,10 +52,10 @@ async def test_sigkill_with_six_jobs_then_restart_delivers_each_exactly_once(wor
     world.bot.release()
     await world.bot.start()
     for handle in [running, *queued]:
-        await handle.followup(timeout=RESULT_TIMEOUT_S)
+        await result_of(world, handle)
     # Every job's status message was brought up to date by the restarted bot.
     for handle in [running, *queued]:
-        await handle.wait_original(lambda m: m["content"].startswith("✅ Done"), timeout=30)
+        await status_gone(world, handle)
     posted = Counter(job_id_of(m) for m in results(world))
     assert posted == dict.fromkeys(range(1, 7), 1)
     assert {r["status"] for r in world.bot.db_rows("SELECT status FROM jobs")} == {"done"}
@@ -65,9 +76,9 @@ async def test_sigterm_finishes_the_running_job_and_keeps_the_queue(world: World
     assert "kept for the next start" in world.bot.log()
     states = {r["id"]: r["status"] for r in world.bot.db_rows("SELECT id, status FROM jobs")}
     assert states == {1: "done", 2: "queued"}
-    await running.followup(timeout=5)  # delivered before the bot exited
+    await result_of(world, running, timeout=5)  # delivered before the bot exited
     await world.bot.start()
-    await waiting.followup(timeout=RESULT_TIMEOUT_S)
+    await result_of(world, waiting)
 
 
 async def test_result_after_the_interaction_token_expired_arrives_in_the_channel(world: World) -> None:
@@ -80,9 +91,11 @@ async def test_result_after_the_interaction_token_expired_arrives_in_the_channel
     assert message.get("webhook_id") is None  # a plain channel message, not an interaction follow-up
     assert message["content"].startswith(f"<@{world.alice.id}>")
     assert [u["id"] for u in message["mentions"]] == [str(world.alice.id)]
-    status_id = world.bot.db_rows("SELECT status_message_id FROM jobs")[0]["status_message_id"]
-    assert message["message_reference"]["message_id"] == str(status_id)
     await rerollable(world, message)
+    # Not a reply to its status message: that is deleted once the result is recorded (by the
+    # bot's own channel delete, the token being gone).
+    assert message.get("message_reference") is None
+    await status_gone(world, handle)
     assert world.bot.db_rows("SELECT status FROM jobs")[0]["status"] == "done"
 
 
@@ -103,7 +116,7 @@ async def test_round_robin_and_the_per_user_limit(world: World) -> None:
     await _queued(bob)
     world.bot.release()
     for handle in (first, *alice_more, bob):
-        await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
+        await rerollable(world, await result_of(world, handle))  # recorded as done
 
     rows = world.bot.db_rows(
         "SELECT request_json, status FROM jobs WHERE status = 'done' ORDER BY started_at"
@@ -124,12 +137,12 @@ async def test_discord_faults_end_with_every_job_delivered_or_reported(world: Wo
     standin.inject_fault("POST", rf"/webhooks/{app}/[^/]+$", status=502, times=2)
     standin.inject_disconnect("PATCH", rf"/webhooks/{app}/[^/]+/messages/\d+$", times=1)
     ok = await ambient(world, world.alice, prompt="crackling fireplace", duration=2.5)
-    delivered = await rerollable(world, await ok.followup(timeout=RESULT_TIMEOUT_S))
+    delivered = await rerollable(world, await result_of(world, ok))
 
     # An upload over the server's limit is re-encoded at a lower bitrate and delivered.
     standin.set_upload_limit(world.guild.id, 120_000)
     big = await ambient(world, world.bob, prompt="heavy rain on a tent", duration=10.0)
-    shrunk = await big.followup(timeout=RESULT_TIMEOUT_S)
+    shrunk = await result_of(world, big)
     (attachment,) = shrunk["attachments"]
     assert attachment["size"] <= 120_000
     assert "image" not in shrunk["embeds"][0]  # the picture was dropped to make room for the sound
@@ -145,7 +158,7 @@ async def test_discord_faults_end_with_every_job_delivered_or_reported(world: Wo
     jobs = world.bot.db_rows("SELECT status, error FROM jobs ORDER BY id")
     assert [j["status"] for j in jobs] == ["done", "done", "failed"]
     assert "missing a permission" in jobs[2]["error"]
-    assert field(delivered, "Model") == "tiny"
+    assert field(await details(world, delivered), "Model") == "tiny"
 
     # /status counts them, privately.
     status = await standin.invoke_command(
@@ -153,5 +166,6 @@ async def test_discord_faults_end_with_every_job_delivered_or_reported(world: Wo
     )
     assert (await status.response()).ephemeral
     card = await status.wait_original(lambda m: bool(m.get("embeds")), timeout=10)
-    assert (field(card, "Model"), field(card, "Done"), field(card, "Failed")) == ("tiny", "2", "1")
-    assert field(card, "Device").startswith("cpu")
+    (users,) = card["embeds"]  # alice has no Manage Server: health and counts only
+    assert users["footer"]["text"].startswith("2 done · 1 failed · up for")
+    assert "tiny (default)" in field(card, "Models") and "cpu" not in json.dumps(users)

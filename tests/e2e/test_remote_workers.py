@@ -18,10 +18,19 @@ import pytest
 from bot.jobs.fairness import FairScheduler, Pending
 from bot.remote.routes import route_name
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, Endpoints, free_port, is_result, job_id_of, rerollable, value
+from tests.e2e.helpers import (
+    RESULT_TIMEOUT_S,
+    Endpoints,
+    free_port,
+    is_result,
+    job_id_of,
+    rerollable,
+    result_of,
+    value,
+)
 from tests.e2e.remote import hold_everywhere, release_everywhere, remote_world
 from tests.e2e.workers import WorkerProcess
-from tests.standin import Guild, InteractionHandle, User
+from tests.standin import Guild, InteractionHandle, Perm, User
 
 pytestmark = pytest.mark.e2e
 
@@ -90,14 +99,15 @@ async def test_ten_jobs_three_users_two_servers_two_shards_two_workers(tmp_path:
         status = await world.standin.invoke_command(
             "status", user=world.alice, guild_id=a.id, channel_id=channel_of(world, a)
         )
-        embed = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"][0]
-        gpu = next(f["value"] for f in embed["fields"] if f["name"] == "GPU")
-        assert gpu == "waiting for a GPU worker (redis)"
+        (embed,) = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"]
+        assert embed["description"].startswith("🟡 Waiting for a GPU")  # a user's words, no internals
+        queue = next(f["value"] for f in embed["fields"] if f["name"] == "Queue")
+        assert queue == "0 generating · 10 waiting · no estimate until a GPU is back"  # none made up
         assert handed_out(world) == []
 
         await asyncio.gather(*(w.start() for w in world.workers))
         # A result counts once the bot has finished it (its own 🔁 on it comes last).
-        results = [await rerollable(world, await h.followup(timeout=RESULT_TIMEOUT_S)) for h in handles]
+        results = [await rerollable(world, await result_of(world, h)) for h in handles]
         ids = [job_id_of(message) for message in results]
         assert len(set(ids)) == 10
         assert posts_per_job(world) == dict.fromkeys(ids, 1)
@@ -130,7 +140,7 @@ async def test_a_worker_killed_mid_job_its_job_is_delivered_once_by_the_other(tm
         victim.kill()
         assert victim.process is not None and await victim.process.wait() < 0
 
-        result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+        result = await rerollable(world, await result_of(world, handle))
         assert job_id_of(result) == job_id
         assert posts_per_job(world) == {job_id: 1}
         assert re.search(rf"jobs {job_id}: done on ", survivor.log())
@@ -165,7 +175,7 @@ async def test_redis_restarted_with_jobs_queued_and_running_all_are_delivered_on
         await asyncio.to_thread(world.redis.restart)  # comes back empty: no persistence
         release_everywhere(world)
 
-        results = [await rerollable(world, await h.followup(timeout=RESULT_TIMEOUT_S)) for h in handles]
+        results = [await rerollable(world, await result_of(world, h)) for h in handles]
         ids = [job_id_of(message) for message in results]
         assert sorted(ids) == list(range(1, 7))
         assert posts_per_job(world) == dict.fromkeys(ids, 1)
@@ -238,14 +248,23 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
                 timeout=RESULT_TIMEOUT_S,
             )
         # ... and do not hold up the model that has a worker.
-        tiny_ids = [
-            job_id_of(await rerollable(world, await h.followup(timeout=RESULT_TIMEOUT_S)))
-            for h in tiny_handles
-        ]
+        tiny_ids = [job_id_of(await rerollable(world, await result_of(world, h))) for h in tiny_handles]
+        # A user's /status: health and counts, no host, port, URL or worker name.
+        status = await world.standin.invoke_command(
+            "status", user=world.carol, guild_id=a.id, channel_id=channel_of(world, a)
+        )
+        (users,) = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"]
+        shown = json.dumps(users)
+        assert "redis://" not in shown and "127.0.0.1" not in shown and "GPU workers" not in shown
+        assert {f["name"] for f in users["fields"]} == {"Queue", "Your jobs", "Models", "Voice"}
+        # Manage Server adds the operator's view: counts and devices, still never a host or the URL.
+        admins = world.standin.add_role(a.id, "admins", int(Perm.MANAGE_GUILD))
+        world.standin.add_member(a.id, world.alice, roles=[admins])
         status = await world.standin.invoke_command(
             "status", user=world.alice, guild_id=a.id, channel_id=channel_of(world, a)
         )
-        embed = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"][0]
+        _, embed = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"]
+        assert "redis://" not in json.dumps(embed) and "127.0.0.1" not in json.dumps(embed)
         fields = {f["name"]: f["value"] for f in embed["fields"]}
         assert fields["GPU workers"] == "1 online · tiny ×1"  # counts only: no worker names (hosts)
         assert fields["Models without a GPU worker"] == "tiny-sao"
@@ -273,9 +292,7 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
 
         await sao_worker.start()  # their worker comes: they go, each once, on it
         for handle in sao_handles:
-            assert (
-                job_id_of(await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))) in sao_ids
-            )
+            assert job_id_of(await rerollable(world, await result_of(world, handle))) in sao_ids
         assert posts_per_job(world) == dict.fromkeys(tiny_ids + sao_ids, 1)
         assert [r["status"] for r in world.bot.db_rows("SELECT status FROM jobs")] == ["done"] * 4
         for job_id in tiny_ids:

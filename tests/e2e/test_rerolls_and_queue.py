@@ -8,11 +8,14 @@ from tests.e2e.harness import World
 from tests.e2e.helpers import (
     RESULT_TIMEOUT_S,
     ambient,
+    asked_by,
+    details,
     field,
     is_result,
     job_id_of,
     rerollable,
     result_for_job,
+    result_of,
     results,
 )
 
@@ -21,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 async def _first_result(world: World) -> dict:
     handle = await ambient(world, world.alice, prompt="crackling fireplace", duration=2.5, seed=7)
-    return await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+    return await rerollable(world, await result_of(world, handle))
 
 
 async def test_reroll_reaction_posts_a_new_take_as_a_reply_once_per_user(world: World) -> None:
@@ -35,8 +38,8 @@ async def test_reroll_reaction_posts_a_new_take_as_a_reply_once_per_user(world: 
         timeout=RESULT_TIMEOUT_S,
     )
     assert reroll["type"] == 19  # a reply
-    assert field(reroll, "Seed") != field(original, "Seed")
-    assert field(reroll, "Asked by") == f"<@{world.bob.id}>"  # credited to who reacted
+    assert field(await details(world, reroll), "Seed") != field(await details(world, original), "Seed")
+    assert asked_by(reroll) == f"<@{world.bob.id}>"  # credited to who reacted
     assert reroll["content"].startswith(f"<@{world.bob.id}>")
     assert [u["id"] for u in reroll["mentions"]] == [str(world.bob.id)]
     assert reroll["embeds"][0]["title"] == original["embeds"][0]["title"]
@@ -47,11 +50,11 @@ async def test_reroll_reaction_posts_a_new_take_as_a_reply_once_per_user(world: 
     await world.standin.add_reaction(world.bob, world.channel_id, original_id, "🔁")
     await world.standin.add_reaction(world.carol, world.channel_id, original_id, "🔁")
     carols = await world.standin.wait_until(
-        lambda: next((m for m in results(world) if field(m, "Asked by") == f"<@{world.carol.id}>"), None),
+        lambda: next((m for m in results(world) if asked_by(m) == f"<@{world.carol.id}>"), None),
         timeout=RESULT_TIMEOUT_S,
     )
     await rerollable(world, carols)  # the bot reacts once the job is recorded as done
-    by_user = [field(m, "Asked by") for m in results(world)]
+    by_user = [asked_by(m) for m in results(world)]
     assert by_user.count(f"<@{world.bob.id}>") == 1
     jobs = world.bot.db_rows("SELECT kind, user_id, status FROM jobs ORDER BY id")
     assert [(j["kind"], j["user_id"]) for j in jobs] == [
@@ -96,7 +99,7 @@ async def test_reroll_button(world: World) -> None:
     new_job = int(note["content"].split("#")[1].split(")")[0])
     reroll = await result_for_job(world, new_job)
     assert (reroll.get("message_reference") or {}).get("message_id") == original["id"]
-    assert field(reroll, "Asked by") == f"<@{world.carol.id}>"
+    assert asked_by(reroll) == f"<@{world.carol.id}>"
 
 
 async def test_queue_shows_positions_and_cancel_removes_a_queued_job(world: World) -> None:
@@ -149,7 +152,7 @@ async def test_queue_shows_positions_and_cancel_removes_a_queued_job(world: Worl
 
     world.bot.release()
     for handle in (busy, waiting[0], waiting[2]):
-        await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
+        await rerollable(world, await result_of(world, handle))  # recorded as done
     rows = world.bot.db_rows(
         "SELECT j.id, j.status, COUNT(g.id) AS n FROM jobs j"
         " LEFT JOIN generations g ON g.job_id = j.id GROUP BY j.id ORDER BY j.id"

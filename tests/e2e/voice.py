@@ -9,7 +9,7 @@ import numpy as np
 
 from bot.voice.loops import playable_loop
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of, mp3s
+from tests.e2e.helpers import is_result, job_id_of, mp3s, result_of
 from tests.standin import Channel, InteractionHandle, User
 
 FRAME = 960
@@ -55,7 +55,7 @@ async def loop_result(world: World, user: User, prompt: str, **options: Any) -> 
     """A short looping soundscape made with ``/ambient``: its posted result."""
     options = {"duration": 4.0, "loop": True, **options}
     handle = await command(world, "ambient", user, prompt=prompt, **options)
-    return await handle.followup(timeout=RESULT_TIMEOUT_S)
+    return await result_of(world, handle)
 
 
 async def play_button(world: World, result: dict[str, Any], user: User) -> InteractionHandle:

@@ -63,3 +63,16 @@ def test_slug_is_always_safe(text: str, max_len: int) -> None:
     slug = slugify(text, max_len)
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug)
     assert len(slug) <= max_len
+
+
+def test_a_scene_file_names_its_layers_not_only_the_first() -> None:
+    from generation.naming import FILENAME_SLUG_MAX, scene_slug
+
+    assert mp3_filename("rain:0.8 + distant thunder@tiny-sao:0.4 + crickets", 7) == (
+        "rain_distant-thunder_crickets-7.mp3"
+    )
+    many = " + ".join(f"layer number {i} of wind" for i in range(6))
+    slug = scene_slug(many)
+    assert len(slug) <= FILENAME_SLUG_MAX and slug.startswith("layer-number-0-of-wind_")
+    assert slug.endswith("-more")  # the layers that did not fit are counted, not dropped silently
+    assert mp3_filename("rain with crickets", 3) == "rain-with-crickets-3.mp3"

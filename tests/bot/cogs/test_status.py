@@ -93,3 +93,23 @@ async def test_the_local_executor_reports_each_model_and_the_one_on_the_gpu() ->
     finally:
         release.set()
         await executor.close()
+
+
+def test_the_users_status_lines_say_what_they_can_act_on_and_nothing_internal() -> None:
+    from bot.ui.status import health_line, models_line, own_jobs_line, queue_line
+
+    assert health_line("ready", True).startswith("🟢")
+    assert health_line("waiting for a GPU worker", False).startswith("🟡 Waiting for a GPU")
+    assert queue_line(0, 0, 0.0) == "Nothing queued — a new request starts right away."
+    assert queue_line(1, 4, 41.0) == "1 generating · 4 waiting · a new request starts in about 40 s"
+    no_gpu = queue_line(0, 3, 1.0, available=False)
+    assert no_gpu == "0 generating · 3 waiting · no estimate until a GPU is back"  # none made up
+    mine = own_jobs_line([("rain", None, None), ("[x](https://evil.example) @everyone", 2, 30.0)])
+    assert mine.startswith("• **rain** — generating now\n• ")
+    assert "https://" not in mine and "@everyone" not in mine and mine.endswith("#2 in line, about 30 s")
+    assert own_jobs_line([]) == "None — try `/ambient`!"
+    assert models_line([("tiny", True, 0, 0), ("tiny-sao", False, 1, 2)]) == (
+        "• tiny (default) — free\n• tiny-sao — 1 generating · 2 waiting"
+    )
+    long = own_jobs_line([("m" * 300, i, 1.0) for i in range(40)])
+    assert len(long) <= FIELD_VALUE_MAX

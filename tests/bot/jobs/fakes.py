@@ -122,6 +122,7 @@ class FakeMessenger:
     updates: list[tuple[int, str]] = field(default_factory=list)
     finals: list[tuple[int, str]] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
+    stopped: list[int] = field(default_factory=list)
     reactions: list[int] = field(default_factory=list)
     events: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     client: Any = field(default_factory=lambda: SimpleNamespace(user=SimpleNamespace(id=1)))
@@ -149,7 +150,12 @@ class FakeMessenger:
         self.finals.append((job.id, text))
         return job.status_message_id is not None
 
-    async def remove_status(self, job: Job) -> None:
+    async def stop_updates(self, job: Job) -> None:
+        self.stopped.append(job.id)
+
+    def forget(self, job: Job) -> None: ...
+
+    async def remove_status(self, job: Job, fallback: str | None = None) -> None:
         self._write(f"status of {job.id}")
         self.removed.append(job.id)
 
@@ -176,6 +182,8 @@ class FakePoster:
     stored: list[Message] = field(default_factory=list)
     ids: list[int] = field(default_factory=list)
     attempts: int = 0
+    edits: list[int] = field(default_factory=list)
+    """Message ids edited into results (status messages that became them)."""
 
     async def _post(self, message: Message) -> Outcome:
         self.attempts += 1
@@ -194,6 +202,24 @@ class FakePoster:
 
     async def to_interaction(self, application_id: int, token: str, message: Message) -> Outcome:
         return await self._post(message)
+
+    async def edit_interaction_message(
+        self, application_id: int, token: str, message_id: int, message: Message
+    ) -> Outcome:
+        """An edit: the message keeps its id and now shows ``message`` (idempotent)."""
+        self.attempts += 1
+        self.edits.append(message_id)
+        script = self.outcomes.pop(0) if self.outcomes else "ok"
+        if not isinstance(script, str):
+            return script
+        if script == "lost":
+            return Unknown("connection lost")
+        if message_id in self.ids:
+            self.stored[self.ids.index(message_id)] = message
+        else:
+            self.stored.append(message)
+            self.ids.append(message_id)
+        return Posted(message_id) if script == "ok" else Unknown("Discord answered 502")
 
     def results_for(self, job_id: int) -> list[int]:
         marker = f"Job #{job_id} "

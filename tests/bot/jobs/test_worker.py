@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -125,9 +126,31 @@ async def test_a_plain_job_is_posted_once_and_closed(rig: Rig) -> None:
     assert done.status is JobStatus.DONE and done.result_message_id == rig.poster.results_for(job.id)[0]
     assert len(rig.poster.results_for(job.id)) == 1
     assert rig.messenger.reactions == [done.result_message_id]
-    assert (job.id, "✅ Done in 1.5 s — see below.") in rig.messenger.finals
+    # No interaction to edit through: the result is its own message and the status goes.
+    assert rig.messenger.removed == [job.id] and not rig.messenger.finals and not rig.poster.edits
     ((event, (delivered, message_id)),) = rig.messenger.events
     assert (event, delivered.id, message_id) == ("ambientgen_job_delivered", job.id, done.result_message_id)
+
+
+async def test_a_slash_jobs_status_message_becomes_its_result_once_whatever_the_answers(rig: Rig) -> None:
+    """One message per job: the status is edited into the result (progress edits stopped first).
+    An edit whose answer is lost is found on the status message, never posted a second time; a
+    status message deleted meanwhile gets the result as a follow-up, and nothing to remove."""
+    token = {"application_id": 7, "interaction_token": "t", "interaction_created_at": time.time()}
+    rig.poster.outcomes = ["stored-then-5xx"]
+    job = await rig.queue_job(**token)
+    done = await rig.settled(job.id)
+    assert done.status is JobStatus.DONE and done.result_message_id == done.status_message_id
+    assert rig.poster.edits == rig.poster.results_for(job.id) == [done.status_message_id]
+    assert rig.messenger.stopped == [job.id] and not rig.messenger.removed
+    assert rig.messenger.reactions == [done.status_message_id]
+
+    rig.poster.outcomes = [Refused(404, 10008, "Unknown Message"), "ok"]
+    gone = await rig.queue_job(text="wind", **token)
+    ended_gone = await rig.settled(gone.id)
+    (follow_up,) = rig.poster.results_for(gone.id)
+    assert ended_gone.result_message_id == follow_up != ended_gone.status_message_id
+    assert rig.messenger.removed == [gone.id]  # the (already deleted) status: removal is idempotent
 
 
 async def test_a_failing_batch_while_discord_is_unreachable_never_stops_the_loop(rig: Rig) -> None:
