@@ -225,3 +225,5 @@ class VoiceConfig(Section):
     """How long the bot stays in a voice channel nobody else is in."""
     bitrate_kbps: int = setting(128, integer(16, 512))
     """Opus bitrate sent to Discord (it may lower it to the channel's bitrate)."""
+    max_players: int = setting(50, integer(1, 10_000))
+    """How many servers may play in voice at once (each costs a few MiB and some CPU)."""

@@ -374,6 +374,7 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("voice", "empty_timeout_s", 3601, "between 1 and 3600"),
     ("voice", "bitrate_kbps", 8, "between 16 and 512"),
     ("voice", "bitrate_kbps", True, "integer"),
+    ("voice", "max_players", 0, "between 1 and 10000"),
     ("discord", "shard_count", -1, "between 0 and 100000"),
     ("discord", "shard_count", 2.0, "integer"),
     ("discord", "shard_ids", 1, "list"),
