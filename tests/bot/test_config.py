@@ -375,6 +375,8 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("voice", "bitrate_kbps", 8, "between 16 and 512"),
     ("voice", "bitrate_kbps", True, "integer"),
     ("voice", "max_players", 0, "between 1 and 10000"),
+    ("voice", "evolve_every_s", 4, "between 5 and 3600"),
+    ("voice", "background_share", 1.5, "between 0 and 1"),
     ("discord", "shard_count", -1, "between 0 and 100000"),
     ("discord", "shard_count", 2.0, "integer"),
     ("discord", "shard_ids", 1, "list"),
