@@ -12,26 +12,42 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import Protocol
 
 from bot.voice.memory import return_large_allocations
-from bot.voice.stream import StreamingLoop
 
 log = logging.getLogger(__name__)
+
+
+class Fed(Protocol):
+    """What the feeder serves: a streaming source, or an endless scene holding several."""
+
+    closed: bool
+    wake: Callable[[], None]
+
+    @property
+    def name(self) -> str: ...
+
+    def refill(self) -> None: ...
+
+    def release(self) -> None: ...
+
 
 #: The feeder looks at every source at least this often.
 POLL_S = 0.05
 
 
 class Feeder:
-    """Refills registered :class:`StreamingLoop` sources on one daemon thread."""
+    """Refills registered sources (:class:`Fed`) on one daemon thread."""
 
     def __init__(self) -> None:
-        self._sources: list[StreamingLoop] = []
+        self._sources: list[Fed] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, source: StreamingLoop) -> None:
+    def add(self, source: Fed) -> None:
         """Keep ``source`` fed until it is closed."""
         source.wake = self._wake.set
         return_large_allocations()
@@ -59,18 +75,18 @@ class Feeder:
                 except Exception:  # never let one round end the thread
                     log.exception("voice feeder round failed")
 
-    def _serve(self, source: StreamingLoop) -> None:
+    def _serve(self, source: Fed) -> None:
         try:
             if not source.closed:
                 source.refill()
                 return
         except Exception:
-            log.exception("voice source %s failed; it plays silence from now on", source.cycle.path.name)
+            log.exception("voice source %s failed; it plays silence from now on", source.name)
             source.closed = True
         try:
             source.release()
         except Exception:
-            log.exception("closing voice source %s failed", source.cycle.path.name)
+            log.exception("closing voice source %s failed", source.name)
         with self._lock:
             if source in self._sources:
                 self._sources.remove(source)

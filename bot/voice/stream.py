@@ -77,8 +77,14 @@ def _stereo(x: np.ndarray) -> np.ndarray:
 class StreamingLoop:
     """A :class:`Cycle` played round and round, decoded and resampled a block at a time."""
 
-    def __init__(self, cycle: Cycle, *, ahead_s: float = AHEAD_S, block_s: float = BLOCK_S) -> None:
+    def __init__(
+        self, cycle: Cycle, *, ahead_s: float = AHEAD_S, block_s: float = BLOCK_S, once: bool = False
+    ) -> None:
         self.cycle = cycle
+        self.once = once
+        """Play the cycle through once, then silence (an endless scene's take), instead of looping."""
+        self.finished = False
+        """``once`` and every sample has been decoded and resampled."""
         self.ahead = round(ahead_s * SAMPLE_RATE)
         self.low_water = min(self.ahead, round(LOW_WATER_S * SAMPLE_RATE))
         self.block = max(256, round(block_s * cycle.rate))
@@ -109,9 +115,13 @@ class StreamingLoop:
         with self._lock:
             return self._ready_frames - self._head
 
+    @property
+    def name(self) -> str:
+        return self.cycle.path.name
+
     def refill(self) -> None:
         """Decode until :data:`AHEAD_S` of audio is ready (feeder thread, or a test)."""
-        while not self.closed and self.buffered < self.ahead:
+        while not self.closed and not self.finished and self.buffered < self.ahead:
             self._push(self._next_block())
 
     def _next_block(self) -> np.ndarray:
@@ -144,7 +154,10 @@ class StreamingLoop:
         return x
 
     def _turn(self) -> None:
-        """Back to the top of the body for the next turn."""
+        """Back to the top of the body for the next turn (or the end, played once)."""
+        if self.once:
+            self.finished = True
+            return
         self._cursor = self.cycle.body_start
         self._seam_at = 0
         if self._file is not None:
@@ -152,7 +165,7 @@ class StreamingLoop:
 
     def _push(self, x: np.ndarray) -> None:
         if self._resampler is not None:
-            x = self._resampler.resample_chunk(x)
+            x = self._resampler.resample_chunk(x, last=self.finished)
         if x.shape[0] == 0:
             return
         out = _stereo(np.ascontiguousarray(x, dtype=np.float32))
