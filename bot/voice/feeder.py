@@ -83,13 +83,13 @@ class Feeder:
         except Exception:
             log.exception("voice source %s failed; it plays silence from now on", source.name)
             source.closed = True
+        with self._lock:
+            if source in self._sources:
+                self._sources.remove(source)
         try:
             source.release()
         except Exception:
             log.exception("closing voice source %s failed", source.name)
-        with self._lock:
-            if source in self._sources:
-                self._sources.remove(source)
 
 
 #: The process's feeder (one thread for all players).

@@ -118,16 +118,20 @@ def test_the_feeder_keeps_sources_ahead_and_drops_closed_ones(tmp_path: Path) ->
         if source.buffered >= source.ahead:
             ready.set()
 
+    released = threading.Event()
+    original_release = source.release
+
+    def release() -> None:
+        original_release()
+        released.set()
+
     source.refill = refill  # type: ignore[method-assign]
+    source.release = release  # type: ignore[method-assign]
     feeder.add(source)
     assert ready.wait(10.0)
     source.close()
-    assert source.closed
-    # Closing wakes the feeder, which releases the file and forgets the source.
-    for _ in range(200):
-        if feeder.sources == 0:
-            break
-        threading.Event().wait(0.01)
+    # Closing wakes the feeder, which forgets the source and then releases its file.
+    assert released.wait(10.0)
     assert feeder.sources == 0
 
 
