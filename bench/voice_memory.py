@@ -5,6 +5,8 @@ then, each in a fresh process so the figures do not mix:
 
 - ``whole``: the old way, :func:`bot.voice.loops.playable_loop` (decode all, loop, resample
   all) for one player, then a crossfade into a second copy (two loops held at once);
+- ``endless`` (``--endless``): ``--players`` endless scenes of 8 takes each, every take played
+  through once with 3 s crossfades (:mod:`bot.voice.endless`);
 - ``stream``: ``--players`` players streaming the file (:mod:`bot.voice.cycle`,
   :mod:`bot.voice.stream`) through their mixers, 20 ms at a time, with a crossfade into a
   second stream half-way, for ``--seconds`` of audio each.
@@ -143,6 +145,51 @@ def stream(path: Path, players: int, seconds: float) -> dict[str, float]:
     }
 
 
+def endless(path: Path, players: int, seconds: float) -> dict[str, float]:
+    """``players`` endless scenes of 8 takes each (the file under 8 take ids: memory does not
+    depend on what the takes sound like), played ``seconds`` as fast as they decode."""
+    from bot.voice.endless import BedLane, EndlessScene, take_frames
+    from bot.voice.memory import return_large_allocations
+    from bot.voice.mixer import LoopMixer
+    from bot.voice.timeline import BedTimeline, Take
+
+    return_large_allocations()
+    frames, _, _ = take_frames(path)
+
+    def scene(seed: int) -> tuple[EndlessScene, LoopMixer]:
+        lane = BedLane({}, BedTimeline(crossfade=3 * 48_000, seed=seed))
+        for take_id in range(1, 9):
+            lane.add_take(Take(take_id, frames), path)
+        s = EndlessScene([lane], [100])
+        s.refill()
+        return s, LoopMixer(s)
+
+    warm, warm_mixer = scene(0)
+    for _ in range(100):
+        warm.refill()
+        warm_mixer.read_pcm()
+    warm.release()
+    del warm, warm_mixer
+    base = _status("VmRSS")
+    _reset_peak()
+    scenes = [scene(i + 1) for i in range(players)]
+    started = time.process_time()
+    for _ in range(round(seconds * 50)):
+        for s, mixer in scenes:
+            s.refill()
+            mixer.read_pcm()
+    cpu = time.process_time() - started
+    crossfades = sum(len(s.lanes[0].timeline.played) - 1 for s, _ in scenes)  # type: ignore[union-attr]
+    return {
+        "players": players,
+        "peak_growth_mib": (_status("VmHWM") - base) / MIB,
+        "peak_growth_mib_per_player": (_status("VmHWM") - base) / MIB / players,
+        "playing_mib_per_player": (_status("VmRSS") - base) / MIB / players,
+        "cpu_ms_per_player_second": 1000 * cpu / (players * seconds),
+        "crossfades": crossfades,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -150,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--players", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--skip-whole", action="store_true", help="skip the old whole-file way (~2 GB)")
-    parser.add_argument("--child", choices=["make", "whole", "stream"], help=argparse.SUPPRESS)
+    parser.add_argument("--endless", action="store_true", help="also endless scenes of 8 takes each")
+    parser.add_argument("--child", choices=["make", "whole", "stream", "endless"], help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child == "make":
@@ -162,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.child == "stream":
         print(json.dumps(stream(args.path, args.players, args.seconds)))
         return 0
+    if args.child == "endless":
+        print(json.dumps(endless(args.path, args.players, args.seconds)))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "long.mp3"
         common = [sys.executable, "-m", "bench.voice_memory", "--path", str(path)]
@@ -171,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.minutes:g} min at {args.rate} Hz stereo: {path.stat().st_size / MIB:.1f} MiB of MP3")
         modes = [] if args.skip_whole else [("whole", [])]
         modes.append(("stream", ["--players", str(args.players), "--seconds", str(args.seconds)]))
+        if args.endless:
+            modes.append(("endless", ["--players", str(args.players), "--seconds", str(args.seconds)]))
         for mode, extra in modes:
             out = subprocess.run(
                 [*common, "--child", mode, *extra], check=True, capture_output=True, text=True
