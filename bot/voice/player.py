@@ -123,12 +123,12 @@ class Player:
         """Join the voice channel and play the saved track (also after a restart)."""
         loop = await self._loop_of(self.state.track)
         channel = self.channel()
-        if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
-            raise UserError("That voice channel no longer exists.")
         try:
+            if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+                raise UserError("That voice channel no longer exists.")
             self.voice = await channel.connect(self_deaf=True, timeout=CONNECT_TIMEOUT_S)
         except BaseException:
-            loop.close()
+            loop.close()  # not playing after all: the feeder lets go of the file
             raise
         self.mixer = LoopMixer(loop, volume=self.state.volume / 100)
         self._play()
