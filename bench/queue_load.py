@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.jobs.admission import size_of
 from bot.jobs.queue import JobQueue
 from bot.jobs.queue_status import QueueStatus
 from bot.storage import Database, Job, JobStore
@@ -102,7 +101,7 @@ def naive_refresh(queue: JobQueue) -> int:
         for ahead in order():  # the old eta_for re-read the order for each job
             if ahead.id == job.id:
                 break
-            eta += queue.estimator.estimate_units(size_of(ahead).units)
+            eta += queue.estimator.estimate_units(queue.sizes.of(ahead).units)
         queued_text(position, len(waiting), eta)
         shown += 1
     return shown

@@ -16,6 +16,7 @@ import discord.gateway
 import yarl
 from discord.ext import commands
 
+from bot import observed
 from bot.cogs import EXTENSIONS
 from bot.config import Config
 from bot.errors import AmbientTree
@@ -23,6 +24,7 @@ from bot.jobs.cpu_pool import CpuPool
 from bot.jobs.executor import Executor
 from bot.jobs.pipeline import SHUTDOWN_GRACE_S, Pipeline, Stores
 from bot.library import Library, Pruner
+from bot.metrics import metrics
 from bot.monitor import LoopMonitor
 from bot.storage import Database, GalleryStore, HistoryStore, Job, JobStatus, RetentionStore, UserStore
 from bot.token_sweep import TokenSweeper
@@ -75,9 +77,12 @@ class AmbientBot(commands.AutoShardedBot):
         )
         self.pruner = Pruner(RetentionStore(db), self.files, config.storage.retention_days, stems=self.stems)
         self.token_sweeper = TokenSweeper(self.jobs, ttl_s=config.discord.interaction_ttl_s)
+        observed.attach(self, metrics())  # /metrics reads the queue, the players and the loop monitor
         self._closing = False
         self._max_concurrency = 1
         self._identified: dict[int, float] = {}
+        self.shards_down: set[int] = set()
+        """Shards disconnected since their last READY or RESUMED (``/readyz``)."""
         """Identify bucket → when a shard of it last identified."""
 
     @staticmethod
@@ -156,7 +161,15 @@ class AmbientBot(commands.AutoShardedBot):
         )  # fmt: skip
 
     async def on_shard_ready(self, shard_id: int) -> None:
+        self.shards_down.discard(shard_id)
         log.info("shard %d ready", shard_id)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.shards_down.discard(shard_id)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        # Down until its session is READY or RESUMED again (a socket that merely opened is not).
+        self.shards_down.add(shard_id)
 
     async def on_resumed(self) -> None:
         self.pipeline.outbox.wake()  # Discord is back: what is owed can go now

@@ -1,5 +1,5 @@
-"""The ``ambientgen`` command: ``generate`` (offline, to files), ``run`` (the Discord bot) and
-``worker`` (a GPU worker taking the bot's jobs from Redis)."""
+"""The ``ambientgen`` command: ``generate`` (offline, to files), ``run`` (the Discord bot),
+``worker`` (a GPU worker taking the bot's jobs from Redis) and ``doctor`` (checks a machine)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser(
         "worker", help='run a GPU worker for a bot with [executor] kind = "redis" (one per GPU)'
     )
-    for sub in (run, worker):
+    doctor = commands.add_parser(
+        "doctor",
+        help="check this machine before the first start: GPU, weights, database, voice, Redis, token",
+    )
+    doctor.add_argument(
+        "--worker", action="store_true", help="check it as a GPU worker's machine (`ambientgen worker`)"
+    )
+    for sub in (run, worker, doctor):
         sub.add_argument(
             "-c",
             "--config",
@@ -33,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
             default=os.environ.get(CONFIG_ENV),
             help=f"TOML config file (default: ${CONFIG_ENV}, else built-in defaults)",
         )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="port of this worker's /metrics, /healthz and /readyz (overrides [metrics] port; "
+        "a worker beside the bot needs its own)",
+    )
     return parser
 
 
@@ -41,10 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     if args.command == "generate":
         return run_generate(args)
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor(args.config, worker=args.worker)
     if args.command == "worker":
         from bot.remote.worker import run_worker
 
-        return run_worker(args.config)
+        return run_worker(args.config, metrics_port=args.metrics_port)
     from bot.runner import run_bot
 
     return run_bot(args.config)

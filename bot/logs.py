@@ -1,4 +1,5 @@
-"""Log lines as ``key=value`` records, each carrying the job it belongs to (``job=-`` when none).
+"""Log lines as ``key=value`` records, each carrying the job it belongs to (``job=-`` when none),
+or, with ``[logging] format = "json"``, as one JSON object per line for log collectors.
 
 No line ever shows a credential: the formatter redacts interaction and webhook tokens (which
 discord.py's debug log prints inside URLs and gateway payloads) and the bot token, whatever
@@ -8,6 +9,8 @@ the level and wherever in the line, tracebacks included.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -54,6 +57,45 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``,
+    ``job_id`` when the line belongs to a job, ``exception`` with the traceback when there is one.
+
+    Each text field is redacted before it is encoded (a token escaped inside JSON would no longer
+    look like one to the patterns).
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        job = getattr(record, "job", "-")
+        if job != "-":
+            entry["job_id"] = int(job) if job.isdigit() else job
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exception"] = redact(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = redact(self.formatStack(record.stack_info))
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+FORMATS = ("text", "json")
+
+
+def formatter(kind: str = "text") -> logging.Formatter:
+    """The formatter of ``[logging] format``: "text" (``key=value``) or "json"."""
+    if kind == "json":
+        return JsonFormatter()
+    if kind == "text":
+        return RedactingFormatter(FORMAT)
+    raise ValueError(f"log format must be one of {', '.join(FORMATS)}; got {kind!r}")
+
+
 class JobFilter(logging.Filter):
     """Adds ``record.job`` from the context, so every line names its job."""
 
@@ -72,13 +114,21 @@ def job_context(job_id: int) -> Iterator[None]:
         current_job.reset(token)
 
 
-def configure_logging(verbose: bool = False) -> None:
+def configure_logging(verbose: bool = False, kind: str = "text") -> None:
+    """Log to stderr in ``kind`` ("text" or "json"); ``verbose``: at debug level."""
     handler = logging.StreamHandler()
     handler.addFilter(JobFilter())
-    handler.setFormatter(RedactingFormatter(FORMAT))
+    handler.setFormatter(formatter(kind))
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
     # Library chatter (download retries, dtype notes) is not for operators unless asked.
     for noisy in ("diffusers", "transformers", "huggingface_hub", "httpx"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
     # aiosqlite's debug lines repeat every SQL parameter: users' words and credentials.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
+def use_format(kind: str) -> None:
+    """Switch the handlers :func:`configure_logging` installed to ``kind`` (once the config is read)."""
+    for handler in logging.getLogger().handlers:
+        if any(isinstance(f, JobFilter) for f in handler.filters):
+            handler.setFormatter(formatter(kind))

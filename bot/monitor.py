@@ -23,6 +23,8 @@ class LoopMonitor:
         self.worst_ms = 0.0
         #: The loop thread's own CPU time during its worst late tick (blocking code on the loop).
         self.worst_busy_ms = 0.0
+        self._window_worst_ms = 0.0
+        """The worst lateness since :meth:`take_window_worst_s` was last called (for each scrape)."""
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -36,6 +38,11 @@ class LoopMonitor:
             except asyncio.CancelledError:
                 pass
 
+    def take_window_worst_s(self) -> float:
+        """The worst lateness (seconds) since the previous call, which starts a new window."""
+        worst, self._window_worst_ms = self._window_worst_ms, 0.0
+        return max(0.0, worst) / 1000
+
     async def _run(self) -> None:
         while True:
             before, cpu_before = time.perf_counter(), time.thread_time()
@@ -43,6 +50,7 @@ class LoopMonitor:
             late_ms = (time.perf_counter() - before - self.interval_s) * 1000
             busy_ms = (time.thread_time() - cpu_before) * 1000
             self.worst_busy_ms = max(self.worst_busy_ms, busy_ms)
+            self._window_worst_ms = max(self._window_worst_ms, late_ms)
             if late_ms > self.worst_ms:
                 self.worst_ms = late_ms
                 # Logged so operators (and the end-to-end tests) can see the worst stall.

@@ -26,8 +26,10 @@ import discord
 from bot.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
+    from bot.app import AmbientBot
     from bot.jobs.cpu_pool import CpuPool
-from bot.logs import add_secret
+    from bot.jobs.executor import Executor
+from bot.logs import add_secret, use_format
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ def run_bot(config_path: Path | None) -> int:
         config = load_config(config_path)
     except ConfigError as exc:
         return _fail(str(exc))
+    use_format(config.logging.format)
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         return _fail(f"{TOKEN_ENV} is not set: export the bot token from the Discord developer portal first.")
@@ -115,19 +118,46 @@ async def _serve(config: Config, token: str) -> int:
 
 
 async def _serve_with(config: Config, token: str, db: object) -> int:
-    from bot.app import AmbientBot
+    from bot import observed
+    from bot.health import HealthUnavailable, start_health
     from bot.jobs.cpu_pool import CpuPool
-    from bot.jobs.executor import Executor, ExecutorUnavailable
+    from bot.storage.identity import database_identity
+
+    running: list[AmbientBot] = []
+    waiting_for = "GPU workers (Redis)" if config.executor.remote else "the model to load"
+    try:
+        # First: /healthz answers while the model loads (a container's health check waits on it).
+        health = await start_health(
+            config.metrics.host,
+            config.metrics.port,
+            lambda: observed.bot_problem(running[0]) if running else f"starting: waiting for {waiting_for}",
+        )
+    except HealthUnavailable as exc:
+        return _fail(str(exc))
+    cpu = CpuPool()
+    # Work handed to GPU workers is bound to this database (see bot.storage.identity).
+    executor: Executor = _executor(config, cpu, await database_identity(db))  # type: ignore[arg-type]
+    try:
+        return await _serve_started(config, token, db, cpu, executor, running)
+    finally:
+        if health is not None:
+            await health.stop()
+
+
+async def _serve_started(
+    config: Config, token: str, db: object, cpu: CpuPool, executor: Executor, running: list[AmbientBot]
+) -> int:
+    from bot.app import AmbientBot
+    from bot.jobs.executor import ExecutorUnavailable
     from generation.errors import ModelUnavailable
 
-    cpu = CpuPool()
-    executor: Executor = _executor(config, cpu)
     try:
         # Load the model (or reach Redis) before logging in: a bad model id or Redis URL fails
         # fast, before users see the bot.
         await executor.start()
     except (ModelUnavailable, ExecutorUnavailable) as exc:
         await executor.close()
+        await cpu.close()
         return _fail(str(exc), 3)
     # Everything loaded so far (the libraries, the model's Python objects) lives as long as the
     # process: keep it out of the garbage collector's full passes, which would otherwise walk
@@ -135,6 +165,7 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
     gc.freeze()
     try:
         bot = AmbientBot(config=config, db=db, executor=executor, cpu=cpu)  # type: ignore[arg-type]
+        running.append(bot)
         loop = asyncio.get_running_loop()
         stopping: list[asyncio.Task[None]] = []
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -154,13 +185,14 @@ async def _serve_with(config: Config, token: str, db: object) -> int:
     return 0
 
 
-def _executor(config: Config, cpu: CpuPool) -> object:
-    """The model in this process, or GPU workers through Redis (``[executor] kind``)."""
+def _executor(config: Config, cpu: CpuPool, identity: str) -> object:
+    """The model in this process, or GPU workers through Redis (``[executor] kind``); ``identity``
+    is the database's."""
     if config.executor.remote:
         # No model here, and no torch either: the remote executor's modules never import it.
         from bot.remote.executor import RemoteExecutor
 
-        return RemoteExecutor.from_config(config)
+        return RemoteExecutor.from_config(config, identity)
     from bot.jobs.local_executor import build_local_executor
 
     return build_local_executor(config, offload=cpu.run)

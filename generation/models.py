@@ -3,8 +3,9 @@
 A model is named by its display name (:func:`generation.settings.model_display_name`): the hub id
 ("cvssp/audioldm2"), a built-in name ("tiny-sao") or a folder's own name — what ``/ambient
 model:`` offers, what requests carry (:attr:`GenerationRequest.model`) and what cards and tags
-show. The first model is the default: requests that name none are made by it. Pure data: no
-torch, no Discord.
+show. The first model is the default: requests that name none are made by it. Each model's
+family says what a clip costs it (:meth:`ModelCatalog.denoised_seconds`). Pure data: no torch,
+no Discord.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from generation.backends.registry import ModelFamily, family_of
 from generation.craft import ModelCraft, craft_for
 from generation.errors import RequestError
 from generation.request import GenerationRequest
@@ -27,10 +29,17 @@ class ModelChoice:
 
     name: str
     craft: ModelCraft
+    family: ModelFamily | None = None
+    """What it computes per clip (:meth:`ModelFamily.denoised_seconds`); None: unknown, a clip
+    costs its own length."""
 
     @classmethod
     def of(cls, model_id: str) -> ModelChoice:
-        return cls(model_display_name(model_id), craft_for(model_id))
+        return cls(model_display_name(model_id), craft_for(model_id), family_of(model_id))
+
+    def denoised_seconds(self, duration_s: float) -> float:
+        """Seconds of audio this model denoises for a clip of ``duration_s`` (its GPU work)."""
+        return duration_s if self.family is None else self.family.denoised_seconds(duration_s)
 
     def describe(self) -> str:
         """E.g. "tiny-sao (Stable Audio Open)"."""
@@ -89,6 +98,15 @@ class ModelCatalog:
     def name_of(self, request: GenerationRequest) -> str:
         """The model that makes ``request``: its own, or the default for requests that name none."""
         return request.model or self.default.name
+
+    def denoised_seconds(self, request: GenerationRequest) -> float:
+        """Seconds of audio the model of ``request`` denoises for it: what it costs the GPU, the
+        same on every model for the same work (a model no longer on offer: its own length)."""
+        try:
+            choice = self.get(request.model)
+        except RequestError:
+            return request.duration_s
+        return choice.denoised_seconds(request.duration_s)
 
     def search(self, current: str, limit: int = MAX_CHOICES) -> list[ModelChoice]:
         """Models for autocomplete: those whose name or family contains ``current`` (all when empty),

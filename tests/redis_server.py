@@ -122,3 +122,35 @@ def redis_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("AMBIENTGEN_REDIS_PASSWORD", None)
     return env
+
+
+#: The key :func:`fill` writes and :func:`make_room` deletes.
+FILLER_KEY = "test:filler"
+FILLER_BYTES = 8_000_000
+
+
+async def fill(url: str) -> None:
+    """Configure Redis as docs/deploy.md says (``maxmemory-policy noeviction``) with a ``maxmemory``
+    below what it holds once a filler key is written: from then on every write is refused with
+    ``OOM command not allowed`` (reads still answer) until :func:`make_room`."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        await client.config_set("maxmemory-policy", "noeviction")
+        used = int((await client.info("memory"))["used_memory"])
+        await client.set(FILLER_KEY, b"x" * FILLER_BYTES)
+        await client.config_set("maxmemory", str(used + FILLER_BYTES // 2))
+    finally:
+        await client.aclose()
+
+
+async def make_room(url: str) -> None:
+    """Delete the filler (allowed while full): Redis has room again, half the filler's size."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        await client.delete(FILLER_KEY)
+    finally:
+        await client.aclose()

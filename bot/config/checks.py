@@ -1,84 +1,90 @@
-"""The value checks every config key goes through, and the base of the section dataclasses."""
+"""How a key is declared (:func:`setting`), the value checks it goes through, and the section base.
+
+A key is one line in a section model: ``name: type = setting(default, check)`` and a docstring.
+``check`` is either a rule pydantic enforces itself (:func:`integer`, :func:`number`,
+:data:`boolean`: strict types and bounds, so ``"30"`` or ``true`` is not a number) or a
+function ``value -> normalised value`` that raises :func:`fail` (run before pydantic's own type
+check). Either way a refused value becomes one line: the key, what is allowed, the value.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
+
+from bot.config.messages import explain, show
+
 
 class ConfigError(Exception):
-    """The configuration is unusable; the message names the key, the problem and what is allowed."""
+    """The configuration is unusable; each line names a key, the problem and what is allowed."""
 
 
-Check = Callable[[str, Any], Any]
-"""``check(key, value)`` returns the normalised value or raises ConfigError naming ``key``."""
+def invalid(text: str, *, whole: bool = False) -> PydanticCustomError:
+    """A refusal pydantic carries to :func:`bot.config.messages.explain`.
+
+    ``text`` follows the key's name ("must be …; got …"); with ``whole`` it is the entire line
+    (checks over several keys name them themselves).
+    """
+    # The text goes in the context, not the template, so braces in it are not format fields.
+    return PydanticCustomError("config", "{text}", {"text": text, "whole": whole})
 
 
-def show(value: Any) -> str:
-    """A value as it would be written in TOML, shortened so a message stays one readable line."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        text = json.dumps(value if len(value) <= 60 else value[:57] + "...", ensure_ascii=False)
-    elif isinstance(value, float) and not math.isfinite(value):
-        text = "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"
-    elif isinstance(value, list | tuple):
-        text = "[" + ", ".join(show(v) for v in value) + "]"
-    elif isinstance(value, Mapping):
-        text = "a table"
-    else:
-        text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+def fail(expected: str, value: Any) -> PydanticCustomError:
+    return invalid(f"must be {expected}; got {show(value)}")
 
 
-def fail(key: str, expected: str, value: Any) -> ConfigError:
-    return ConfigError(f"{key} must be {expected}; got {show(value)}")
+Check = Callable[[Any], Any]
+"""``check(value)`` returns the normalised value or raises :func:`fail`."""
 
 
-def integer(low: int | None = None, high: int | None = None) -> Check:
+@dataclass(frozen=True)
+class Rule:
+    """A check pydantic runs itself: ``Field`` arguments and the words for what is allowed."""
+
+    expected: str
+    constraints: dict[str, Any] = field(default_factory=dict)
+
+
+def integer(low: int | None = None, high: int | None = None) -> Rule:
     expected = "an integer" if low is None or high is None else f"an integer between {low} and {high}"
-
-    def check(key: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise fail(key, expected, value)
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise fail(key, expected, value)
-        return value
-
-    return check
+    return Rule(expected, {"strict": True, "ge": low, "le": high})
 
 
-def number(low: float | None = None, high: float | None = None, unit: str = "") -> Check:
+def number(low: float | None = None, high: float | None = None, unit: str = "") -> Rule:
     noun = f"a number of {unit}" if unit else "a number"
     expected = f"{noun} between {low:g} and {high:g}" if low is not None and high is not None else noun
-
-    def check(key: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise fail(key, expected, value)
-        number = float(value)
-        if not math.isfinite(number):
-            raise fail(key, f"a finite {expected.removeprefix('a ')}", value)
-        if (low is not None and number < low) or (high is not None and number > high):
-            raise fail(key, expected, value)
-        return number
-
-    return check
+    # strict: an int is a number, a bool or a string is not; allow_inf_nan: nan and inf are refused.
+    return Rule(expected, {"strict": True, "ge": low, "le": high, "allow_inf_nan": False})
 
 
-def boolean(key: str, value: Any) -> bool:
+boolean = Rule("true or false", {"strict": True})
+
+
+def setting(default: Any, check: Rule | Check) -> Any:
+    """A section field: its default and its check (see the module docstring)."""
+    if isinstance(check, Rule):
+        return Field(default, json_schema_extra={"expected": check.expected}, **check.constraints)
+    info = Field(default)
+    info.metadata.append(BeforeValidator(check))
+    return info
+
+
+def true_or_false(value: Any) -> bool:
+    """The check of :data:`boolean` for a value pydantic does not see as a field (a list's entry)."""
     if not isinstance(value, bool):
-        raise fail(key, "true or false", value)
+        raise fail(boolean.expected, value)
     return value
 
 
-def nonblank_text(key: str, value: Any, expected: str) -> str:
+def nonblank_text(value: Any, expected: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise fail(key, expected, value)
+        raise fail(expected, value)
     return value.strip()
 
 
@@ -87,49 +93,52 @@ def one_of(options: tuple[str, ...], *, auto_is_none: bool = False) -> Check:
     allowed = (("auto",) if auto_is_none else ()) + options
     expected = "one of " + ", ".join(json.dumps(o) for o in allowed)
 
-    def check(key: str, value: Any) -> str | None:
+    def check(value: Any) -> str | None:
         if value is None and auto_is_none:
             return None
         if not isinstance(value, str) or value.strip().lower() not in allowed:
-            raise fail(key, expected, value)
+            raise fail(expected, value)
         choice = value.strip().lower()
         return None if auto_is_none and choice == "auto" else choice
 
     return check
 
 
-def directory(key: str, value: Any) -> Path:
+def directory(value: Any) -> Path:
     if isinstance(value, Path):
         return value.expanduser()
-    return Path(nonblank_text(key, value, "a folder path")).expanduser()
+    return Path(nonblank_text(value, "a folder path")).expanduser()
 
 
-def optional_path(key: str, value: Any) -> Path | None:
+def optional_path(value: Any) -> Path | None:
     """A file path; "" (or None) means none."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, Path):
         return value.expanduser()
-    return Path(nonblank_text(key, value, 'a file path, or "" for none')).expanduser()
+    return Path(nonblank_text(value, 'a file path, or "" for none')).expanduser()
 
 
-def setting(default: Any, check: Check) -> Any:
-    """A dataclass field whose value ``check`` validates and normalises on construction."""
-    return field(default=default, metadata={"check": check})
+class Section(BaseModel):
+    """Base of the section models: frozen, no unknown keys, and ConfigError instead of pydantic's
+    ValidationError when one is built in code."""
 
-
-class Section:
-    """Base of the section dataclasses: runs each field's check and stores the normalised value."""
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     SECTION: ClassVar[str]
 
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = f.metadata["check"](f"[{self.SECTION}] {f.name}", getattr(self, f.name))
-            object.__setattr__(self, f.name, value)
+    def __init__(self, /, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(explain(exc, type(self))) from None
+
+    # Nested in Config, pydantic validates a section itself instead of calling this __init__, so
+    # the errors of every section come together (and name their environment variables).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     def summary(self) -> str:
-        values = " ".join(f"{f.name}={brief(getattr(self, f.name))}" for f in dataclasses.fields(self))
+        values = " ".join(f"{name}={brief(getattr(self, name))}" for name in type(self).model_fields)
         return f"[{self.SECTION}] {values}"
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from bot.config.checks import ConfigError, fail, number, show
+from bot.config.checks import fail, invalid
+from bot.config.messages import show
 
 #: The only place the bot token is read from.
 TOKEN_ENV = "DISCORD_TOKEN"
@@ -31,29 +33,34 @@ REDIS_PASSWORD_ENV = "AMBIENTGEN_REDIS_PASSWORD"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-def api_base_url(key: str, value: Any) -> str:
+def api_base_url(value: Any) -> str:
     expected = f'an http:// or https:// URL such as "{DEFAULT_API_BASE_URL}"'
     if not isinstance(value, str):
-        raise fail(key, expected, value)
+        raise fail(expected, value)
     url = value.strip().rstrip("/")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError:
-        raise fail(key, expected, value) from None
+        raise fail(expected, value) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
-        raise fail(key, expected, value)
+        raise fail(expected, value)
     if parts.username is not None or parts.password is not None:
-        raise ConfigError(f"{key} must not contain a user name or password; got a URL with credentials")
+        raise invalid("must not contain a user name or password; got a URL with credentials")
     if parts.query or parts.fragment:
-        raise fail(key, f"{expected}, without ?query or #fragment", value)
+        raise fail(f"{expected}, without ?query or #fragment", value)
     if parts.scheme.lower() == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(
-            f"{key} must use https:// unless its host is a loopback address (127.0.0.1, ::1 or "
+        raise invalid(
+            f"must use https:// unless its host is a loopback address (127.0.0.1, ::1 or "
             f"localhost): over plain http:// the bot token would cross the network unencrypted; "
             f"got {show(value)}"
         )
     return url
+
+
+def fail_entry(position: int, expected: str, value: Any) -> Exception:
+    """A refused item of a list, named by its position (from 1)."""
+    return invalid(f"entry {position} must be {expected}; got {show(value)}")
 
 
 def is_loopback(host: str) -> bool:
@@ -66,25 +73,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def interaction_ttl(key: str, value: Any) -> float:
-    seconds = number(unit="seconds")(key, value)
+def interaction_ttl(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail("a number of seconds", value)
+    if not math.isfinite(value):
+        raise fail("a finite number of seconds", value)
+    seconds = float(value)
     if seconds < MIN_INTERACTION_TTL_S:
-        raise ConfigError(
-            f"{key} must be at least {MIN_INTERACTION_TTL_S:g} seconds: the bot stops using a token "
+        raise invalid(
+            f"must be at least {MIN_INTERACTION_TTL_S:g} seconds: the bot stops using a token "
             f"{TOKEN_MARGIN_S:g} s before this time is up, so a shorter one leaves no time to reply "
             f"through it; got {show(value)}"
         )
     if seconds > MAX_INTERACTION_TTL_S:
-        raise fail(
-            key, f"at most {MAX_INTERACTION_TTL_S:g} seconds (Discord's tokens last 15 minutes)", value
-        )
+        raise fail(f"at most {MAX_INTERACTION_TTL_S:g} seconds (Discord's tokens last 15 minutes)", value)
     return seconds
 
 
-def guild_ids(key: str, value: Any) -> tuple[int, ...]:
+def guild_ids(value: Any) -> tuple[int, ...]:
     expected = "a list of guild ids (positive integers or digit strings), e.g. [123456789012345678]"
     if not isinstance(value, list | tuple):
-        raise fail(key, expected, value)
+        raise fail(expected, value)
     ids: list[int] = []
     for position, item in enumerate(value, start=1):
         if isinstance(item, str) and item.strip().isascii() and item.strip().isdigit():
@@ -92,52 +101,61 @@ def guild_ids(key: str, value: Any) -> tuple[int, ...]:
         elif isinstance(item, int) and not isinstance(item, bool):
             guild = item
         else:
-            raise fail(f"{key} entry {position}", "a guild id (a positive integer or digit string)", item)
+            raise fail_entry(position, "a guild id (a positive integer or digit string)", item)
         if not 0 < guild <= MAX_SNOWFLAKE:
-            raise fail(f"{key} entry {position}", f"a guild id between 1 and {MAX_SNOWFLAKE}", item)
+            raise fail_entry(position, f"a guild id between 1 and {MAX_SNOWFLAKE}", item)
         if guild not in ids:
             ids.append(guild)
     return tuple(ids)
 
 
-def shard_ids(key: str, value: Any) -> tuple[int, ...]:
+def shard_ids(value: Any) -> tuple[int, ...]:
     expected = "a list of shard numbers (integers from 0), e.g. [0, 1]"
     if not isinstance(value, list | tuple):
-        raise fail(key, expected, value)
+        raise fail(expected, value)
     ids: list[int] = []
     for position, item in enumerate(value, start=1):
         if isinstance(item, bool) or not isinstance(item, int) or item < 0:
-            raise fail(f"{key} entry {position}", "a shard number (an integer from 0)", item)
+            raise fail_entry(position, "a shard number (an integer from 0)", item)
         if item not in ids:
             ids.append(item)
     return tuple(sorted(ids))
 
 
-def redis_url(key: str, value: Any) -> str:
+def redis_url(value: Any) -> str:
     expected = f'a redis://, rediss:// or unix:// URL such as "{DEFAULT_REDIS_URL}"'
     if not isinstance(value, str):
-        raise fail(key, expected, value)
+        raise fail(expected, value)
     url = value.strip()
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError:
-        raise fail(key, expected, value) from None
+        raise fail(expected, value) from None
     scheme = parts.scheme.lower()
     if scheme not in ("redis", "rediss", "unix") or any(c.isspace() for c in url):
-        raise fail(key, expected, value)
+        raise fail(expected, value)
     if scheme != "unix" and not parts.hostname:
-        raise fail(key, expected, value)
+        raise fail(expected, value)
     if scheme == "unix" and not parts.path:
-        raise fail(key, f"{expected} (unix:// needs the socket's path)", value)
-    if parts.password is not None:
-        raise ConfigError(
-            f"{key} must not contain a password; set the {REDIS_PASSWORD_ENV} environment variable instead"
+        raise fail(f"{expected} (unix:// needs the socket's path)", value)
+    if parts.password is not None or "password" in (name.lower() for name in parse_qs(parts.query)):
+        raise invalid(
+            f"must not contain a password; set the {REDIS_PASSWORD_ENV} environment variable instead"
         )
     return url
 
 
-def queue_name(key: str, value: Any) -> str:
+#: A password in a URL's user part or in its ``password=`` parameter.
+_URL_PASSWORD = re.compile(r"(?i)(?<=://)([^:/@?#\s]*):[^@/?#\s]*@|(?<=[?&])(password=)[^&#\s]*")
+
+
+def redact(text: str) -> str:
+    """``text`` with any password in a URL it contains replaced by ``***`` (for logs)."""
+    return _URL_PASSWORD.sub(lambda m: f"{m[1]}:***@" if m[2] is None else f"{m[2]}***", text)
+
+
+def queue_name(value: Any) -> str:
     if not isinstance(value, str) or not QUEUE_NAME_RE.fullmatch(value.strip()):
-        raise fail(key, "1 to 64 letters, digits, '.', '_' or '-'", value)
+        raise fail("1 to 64 letters, digits, '.', '_' or '-'", value)
     return value.strip()

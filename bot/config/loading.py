@@ -1,74 +1,113 @@
-"""The whole configuration (:class:`Config`) and reading it from a TOML file."""
+"""The whole configuration (:class:`Config`) and reading it from a TOML file and the environment
+(how to add a key: see :mod:`bot.config`)."""
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
+import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.config.checks import ConfigError, Section
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.config.checks import ConfigError, Section, invalid
 from bot.config.connections import TOKEN_ENV
+from bot.config.env import DELIMITER, PREFIX, EnvSource, config_variables
+from bot.config.messages import explain, sections_of
 from bot.config.models import ModelConfig
 from bot.config.sections import (
     AudioConfig,
     CompareConfig,
     DiscordConfig,
     ExecutorConfig,
+    LoggingConfig,
+    MetricsConfig,
     QueueConfig,
     StorageConfig,
     VoiceConfig,
 )
 
-SECTIONS: dict[str, type[Section]] = {
-    cls.SECTION: cls
-    for cls in (
-        DiscordConfig,
-        ModelConfig,
-        StorageConfig,
-        QueueConfig,
-        AudioConfig,
-        VoiceConfig,
-        ExecutorConfig,
-        CompareConfig,
+
+class Config(BaseSettings):
+    """The whole configuration, one attribute per file section; the environment wins over the file.
+
+    Built with keyword arguments (a section's model, or a table of its keys) in code, or by
+    :func:`load_config` from a file; either way ``AMBIENTGEN_<SECTION>__<KEY>`` variables apply.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        env_nested_delimiter=DELIMITER,
+        case_sensitive=False,
+        frozen=True,
+        extra="forbid",
     )
-}
 
-
-@dataclass(frozen=True)
-class Config:
-    """The whole configuration, one attribute per file section."""
-
-    discord: DiscordConfig = field(default_factory=DiscordConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    storage: StorageConfig = field(default_factory=StorageConfig)
-    queue: QueueConfig = field(default_factory=QueueConfig)
-    audio: AudioConfig = field(default_factory=AudioConfig)
-    voice: VoiceConfig = field(default_factory=VoiceConfig)
-    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
-    compare: CompareConfig = field(default_factory=CompareConfig)
+    discord: DiscordConfig = Field(default_factory=DiscordConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
+    audio: AudioConfig = Field(default_factory=AudioConfig)
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    compare: CompareConfig = Field(default_factory=CompareConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
     source: Path | None = None
-    """The file this came from; None for built-in defaults."""
+    """The file this came from; None for built-in defaults (never read from the environment)."""
 
-    def __post_init__(self) -> None:
+    def __init__(self, /, **values: Any) -> None:
+        # A section given as a model becomes its table, so a variable overrides one key of it
+        # rather than replacing the whole section.
+        tables = {
+            name: dict(value) if isinstance(value, Section) else value for name, value in values.items()
+        }
+        try:
+            super().__init__(**tables)
+        except ValidationError as exc:
+            origins = config_variables(os.environ, sections_of(type(self)))
+            raise ConfigError(
+                explain(exc, type(self), {where: name for where, (name, _) in origins.items()})
+            ) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment first (it wins), then what the file (or the code) gave; no .env files.
+        return (EnvSource(settings_cls), init_settings)
+
+    @model_validator(mode="after")
+    def _keys_fit_together(self) -> Config:
         # Keys that are fine alone but cannot work together.
         delay_ms, timeout_s = self.model.test_step_delay_ms, self.queue.job_timeout_s
         if delay_ms and delay_ms / 1000 >= timeout_s:
-            raise ConfigError(
+            raise invalid(
                 f"[model] test_step_delay_ms must be shorter than [queue] job_timeout_s ({timeout_s:g} s), "
                 f"or every generation is declared stuck; the largest usable value is "
-                f"{math.ceil(timeout_s * 1000) - 1}; got {delay_ms}"
+                f"{math.ceil(timeout_s * 1000) - 1}; got {delay_ms}",
+                whole=True,
             )
+        return self
 
     def summary(self) -> str:
         """One log line of the effective settings (the config holds no secrets)."""
         origin = str(self.source) if self.source is not None else "built-in defaults"
         return " | ".join([origin, *(getattr(self, name).summary() for name in SECTIONS)])
+
+
+SECTIONS = sections_of(Config)
+"""Section name -> its model, in the order of :class:`Config`'s fields."""
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -88,21 +127,17 @@ def _anchored_model_id(model_id: str, base: Path) -> str:
 
 
 def _anchor(config: Config, base: Path) -> Config:
+    # Validation is done: the anchored values are absolute forms of values already checked.
     model = config.model
-    anchored_id = _anchored_model_id(model.id, base)
-    if anchored_id != model.id:
-        model = dataclasses.replace(model, id=anchored_id)
-    also = tuple(dataclasses.replace(e, id=_anchored_model_id(e.id, base)) for e in model.also)
-    if also != model.also:
-        model = dataclasses.replace(model, also=also)
+    changes: dict[str, Any] = {
+        "id": _anchored_model_id(model.id, base),
+        "also": tuple(dataclasses.replace(e, id=_anchored_model_id(e.id, base)) for e in model.also),
+    }
     for key in ("test_hold_file", "test_fail_file"):
         if getattr(model, key) is not None:
-            model = dataclasses.replace(model, **{key: _anchored(getattr(model, key), base)})
-    return dataclasses.replace(
-        config,
-        model=model,
-        storage=dataclasses.replace(config.storage, data_dir=_anchored(config.storage.data_dir, base)),
-    )
+            changes[key] = _anchored(getattr(model, key), base)
+    storage = config.storage.model_copy(update={"data_dir": _anchored(config.storage.data_dir, base)})
+    return config.model_copy(update={"model": model.model_copy(update=changes), "storage": storage})
 
 
 def _refuse_token(table: Mapping[str, Any], path: Path, where: str = "") -> None:
@@ -120,28 +155,6 @@ def _refuse_token(table: Mapping[str, Any], path: Path, where: str = "") -> None
         for item in tables:
             if isinstance(item, Mapping):
                 _refuse_token(item, path, inner)
-
-
-def _suggestion(key: str, section: str | None) -> str:
-    """`` (did you mean …?)`` from close key names, preferring the same section; else ``""``."""
-    if section is not None:
-        known = [f.name for f in dataclasses.fields(SECTIONS[section])]
-        close = difflib.get_close_matches(key, known, n=1)
-        if close:
-            return f" (did you mean {close[0]}?)"
-    elsewhere = {
-        f"[{name}] {f.name}": f.name
-        for name, cls in SECTIONS.items()
-        if name != section
-        for f in dataclasses.fields(cls)
-    }
-    if section is None:
-        elsewhere.update({f"[{name}]": name for name in SECTIONS})
-    by_name: dict[str, str] = {}
-    for label, name in elsewhere.items():
-        by_name.setdefault(name, label)
-    close = difflib.get_close_matches(key, list(by_name), n=1)
-    return f" (did you mean {by_name[close[0]]}?)" if close else ""
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -166,38 +179,19 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"invalid TOML in {path}: {where.group(1)}: {detail}") from None
 
 
-def _build(data: Mapping[str, Any]) -> Config:
-    sections: dict[str, Section] = {}
-    for name, table in data.items():
-        if name not in SECTIONS:
-            what = "section" if isinstance(table, Mapping) else "key"
-            shown = f"[{name}]" if what == "section" else name
-            raise ConfigError(
-                f"unknown {what} {shown}{_suggestion(name, None)}; sections are "
-                + ", ".join(f"[{s}]" for s in SECTIONS)
-            )
-        if not isinstance(table, Mapping):
-            raise ConfigError(f"[{name}] must be a table (a [{name}] header with key = value lines)")
-        cls = SECTIONS[name]
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in table:
-            if key not in known:
-                raise ConfigError(f"unknown key [{name}] {key}{_suggestion(key, name)}")
-        sections[name] = cls(**table)
-    return Config(**sections)
-
-
 def load_config(path: Path | str | None = None) -> Config:
-    """Read and validate the config file at ``path``; ``None`` gives the built-in defaults.
+    """Read and validate the config file at ``path`` and the ``AMBIENTGEN_*`` variables over it;
+    ``None`` gives the built-in defaults (and the variables).
 
     Relative paths are resolved against the file's folder, or the current directory for
-    ``None``. Raises ConfigError for anything unusable, including a ``token`` key.
+    ``None``. Raises ConfigError for anything unusable (one line per error), including a
+    ``token`` key.
     """
     if path is None:
         return _anchor(Config(), Path.cwd())
     path = Path(path).expanduser()
     data = _read(path)
     _refuse_token(data, path)
-    config = _build(data)
+    config = Config(**data)
     path = path.resolve()
-    return dataclasses.replace(_anchor(config, path.parent), source=path)
+    return _anchor(config, path.parent).model_copy(update={"source": path})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from bot.config.checks import ConfigError, Section, boolean, directory, integer, number, one_of, setting, show
+from pydantic import model_validator
+
+from bot.config.checks import Section, boolean, directory, fail, integer, invalid, number, one_of, setting
 from bot.config.connections import (
     DEFAULT_API_BASE_URL,
     DEFAULT_REDIS_URL,
@@ -15,16 +16,17 @@ from bot.config.connections import (
     guild_ids,
     interaction_ttl,
     queue_name,
+    redact,
     redis_url,
     shard_ids,
 )
+from bot.config.messages import show
 from bot.jobs.admission import Limits
 from generation.audio.finishing import FinishSettings
 
 DEFAULT_DATA_DIR = Path("./data")
 
 
-@dataclass(frozen=True)
 class DiscordConfig(Section):
     """``[discord]``: where the API is and how the bot talks to it."""
 
@@ -49,34 +51,35 @@ class DiscordConfig(Section):
     shard_ids: tuple[int, ...] = setting((), shard_ids)
     """The shards this process runs (needs ``shard_count``); empty: all of them."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    @model_validator(mode="after")
+    def _shards_fit(self) -> DiscordConfig:
         if self.shard_ids and not self.shard_count:
-            raise ConfigError(
+            raise invalid(
                 "[discord] shard_ids needs [discord] shard_count (the total over every bot process); "
-                f"got shard_ids = {show(list(self.shard_ids))} with shard_count = 0"
+                f"got shard_ids = {show(list(self.shard_ids))} with shard_count = 0",
+                whole=True,
             )
         too_big = [i for i in self.shard_ids if i >= self.shard_count]
         if self.shard_count and too_big:
-            raise ConfigError(
+            raise invalid(
                 f"[discord] shard_ids entries must be below shard_count ({self.shard_count}); "
-                f"got {show(too_big)}"
+                f"got {show(too_big)}",
+                whole=True,
             )
+        return self
 
 
-@dataclass(frozen=True)
 class StorageConfig(Section):
     """``[storage]``: where the database and MP3 files live."""
 
     SECTION: ClassVar[str] = "storage"
 
-    data_dir: Path = setting(DEFAULT_DATA_DIR, directory)  # noqa: RUF009 - Path is immutable
+    data_dir: Path = setting(DEFAULT_DATA_DIR, directory)
     """Data folder; :func:`load_config` makes a relative one absolute (see the module docstring)."""
     retention_days: int = setting(0, integer(0, 36_500))
     """Days to keep generated files; 0 keeps them forever (gallery files are always kept)."""
 
 
-@dataclass(frozen=True)
 class QueueConfig(Section):
     """``[queue]``: limits on waiting work and how jobs are batched."""
 
@@ -106,18 +109,21 @@ class QueueConfig(Section):
     """A job running when the bot (or, with Redis, its GPU worker) died this many times is failed,
     not run again."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    @model_validator(mode="after")
+    def _limits_fit(self) -> QueueConfig:
         if self.max_pending_per_user > self.max_queue:
-            raise ConfigError(
+            raise invalid(
                 f"[queue] max_pending_per_user must not exceed [queue] max_queue ({self.max_queue}); "
-                f"got {self.max_pending_per_user}"
+                f"got {self.max_pending_per_user}",
+                whole=True,
             )
         if self.max_job_cost > self.max_user_cost:
-            raise ConfigError(
+            raise invalid(
                 f"[queue] max_job_cost must not exceed [queue] max_user_cost ({self.max_user_cost:g}), "
-                f"or the largest job could never be queued; got {self.max_job_cost:g}"
+                f"or the largest job could never be queued; got {self.max_job_cost:g}",
+                whole=True,
             )
+        return self
 
     def limits(self) -> Limits:
         """The limits admission applies."""
@@ -141,7 +147,6 @@ _FINISH_KEYS = {
 }
 
 
-@dataclass(frozen=True)
 class AudioConfig(Section):
     """``[audio]``: how clips are finished; ranges are those of FinishSettings."""
 
@@ -154,14 +159,17 @@ class AudioConfig(Section):
     bitrate_kbps: int = setting(128, integer())
     """Nominal MP3 bitrate."""
     fade_in_s: float = setting(0.05, number())
+    """Fade-in at the start of each clip (seconds)."""
     fade_out_s: float = setting(0.25, number())
+    """Fade-out at the end of each clip (seconds)."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    @model_validator(mode="after")
+    def _finishable(self) -> AudioConfig:
         self.finish_settings()
+        return self
 
     def finish_settings(self) -> FinishSettings:
-        """The finishing settings; a value FinishSettings refuses raises ConfigError naming the key."""
+        """The finishing settings; a value FinishSettings refuses is refused naming the key."""
         try:
             return FinishSettings(
                 target_lufs=self.target_lufs,
@@ -175,11 +183,10 @@ class AudioConfig(Section):
             for name, key in _FINISH_KEYS.items():
                 if message.startswith(name + " "):
                     rest = message[len(name) :].replace(", got ", "; got ")
-                    raise ConfigError(f"[{self.SECTION}] {key}{rest}") from None
-            raise ConfigError(f"[{self.SECTION}] {message}") from None
+                    raise invalid(f"[{self.SECTION}] {key}{rest}", whole=True) from None
+            raise invalid(f"[{self.SECTION}] {message}", whole=True) from None
 
 
-@dataclass(frozen=True)
 class ExecutorConfig(Section):
     """``[executor]``: where the model runs: in this process, or on GPU workers through Redis."""
 
@@ -200,8 +207,10 @@ class ExecutorConfig(Section):
     def remote(self) -> bool:
         return self.kind == "redis"
 
+    def summary(self) -> str:
+        return redact(super().summary())  # never a password in the log, whatever the URL holds
 
-@dataclass(frozen=True)
+
 class CompareConfig(Section):
     """``[compare]``: blind A/B comparisons of two models (``/compare``)."""
 
@@ -211,7 +220,6 @@ class CompareConfig(Section):
     """The models are revealed once this many listeners voted; 0: only when the author reveals."""
 
 
-@dataclass(frozen=True)
 class VoiceConfig(Section):
     """``[voice]``: live playback in voice channels."""
 
@@ -231,3 +239,31 @@ class VoiceConfig(Section):
     """How long each take of an endless scene plays before the next crossfades in."""
     background_share: float = setting(0.5, number(0.0, 1.0, "share"))
     """At most this share of the GPU's time goes to endless scenes' background renders."""
+
+
+def listen_host(value: Any) -> str:
+    """An address or host name to listen on ("0.0.0.0": every interface)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or any(c.isspace() or c in "/@?#" for c in text):
+        raise fail('an address to listen on, such as "127.0.0.1" or "0.0.0.0"', value)
+    return text
+
+
+class MetricsConfig(Section):
+    """``[metrics]``: Prometheus metrics and health over HTTP (``/metrics``, ``/healthz``, ``/readyz``)."""
+
+    SECTION: ClassVar[str] = "metrics"
+
+    port: int = setting(0, integer(0, 65_535))
+    """TCP port of the metrics and health endpoints; 0: off."""
+    host: str = setting("127.0.0.1", listen_host)
+    """Address they listen on; the default serves this machine only."""
+
+
+class LoggingConfig(Section):
+    """``[logging]``: how log lines are written."""
+
+    SECTION: ClassVar[str] = "logging"
+
+    format: str = setting("text", one_of(("text", "json")))
+    """"text": ``key=value`` lines; "json": one JSON object per line, for log collectors."""

@@ -1,18 +1,23 @@
 """What a job costs the GPU, and the limits that decide whether it is accepted.
 
 Cost is measured in *clips*: one 10-second clip at 50 denoising steps is 1. A job costs
-``steps × seconds of audio × waveforms / 500`` — the unit the batcher and the time estimates use
-too — so a ``length:10m loop:True`` render counts as the ~65 clips of GPU time it takes, not as
-"one job". The limits are checked by :func:`admission` inside the transaction that inserts the
-job (see :mod:`bot.storage.job_inserts`), so concurrent commands cannot slip past them.
+``steps × seconds of audio denoised × waveforms / 500`` — the unit the time estimates use too —
+so a ``length:10m loop:True`` render counts as the ~65 clips of GPU time it takes, not as "one
+job". The seconds are what the model computes, not what was asked (:class:`JobSizes`): Stable
+Audio Open denoises its whole 47.55 s window for a 2.5 s clip, so that clip costs its window,
+and the limits mean the same GPU work on every model. The limits are checked by
+:func:`admission` inside the transaction that inserts the job (see
+:mod:`bot.storage.job_inserts`), so concurrent commands cannot slip past them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.storage import Admission, Job, Usage
+from generation.models import ModelCatalog
 from generation.recipes.long_plan import plan_long_render
 from generation.recipes.recipe import Recipe
 from generation.request import GenerationRequest
@@ -39,30 +44,58 @@ class JobSize:
         return self.units / UNITS_PER_CLIP
 
 
-def job_size(request: GenerationRequest, recipe: Recipe, variations: int = 1) -> JobSize:
-    """The GPU work a request with this recipe needs (none for level changes and served candidates)."""
+#: Seconds of audio a request's model denoises for it (see :meth:`ModelCatalog.denoised_seconds`).
+Denoised = Callable[[GenerationRequest], float]
+
+
+def requested_seconds(request: GenerationRequest) -> float:
+    """The asked length: the work of a model that denoises no more than the clip."""
+    return request.duration_s
+
+
+def job_size(
+    request: GenerationRequest, recipe: Recipe, variations: int = 1, denoised: Denoised = requested_seconds
+) -> JobSize:
+    """The GPU work a request with this recipe needs (none for level changes and served candidates),
+    each clip counted at the seconds its model denoises (``denoised``)."""
     if not recipe.needs_gpu:
         return JobSize(request.steps, 0.0, 0)
     if recipe.reroll_layer is not None:
         layer = recipe.layer_requests[recipe.reroll_layer]
-        return JobSize(layer.steps, layer.duration_s, 1)
+        return JobSize(layer.steps, denoised(layer), 1)
     parts = recipe.layer_requests or recipe.compare
     if parts:
         # Layers (and a comparison's two takes) may differ in steps and length, each model having
         # its own; they are batched where they match.
         first = parts[0]
-        seconds = sum(r.steps * r.duration_s for r in parts) / (first.steps * len(parts))
+        seconds = sum(r.steps * denoised(r) for r in parts) / (first.steps * len(parts))
         # A comparison's two takes are its two variations (two rows, A and B), not two per take.
         clips = len(parts) if recipe.compare else len(parts) * variations
         return JobSize(first.steps, seconds, clips)
     if recipe.length_s is not None:
         plan = plan_long_render(request, recipe.length_s, loop=recipe.loop)
-        return JobSize(request.steps, plan.segment_s, plan.count)
-    return JobSize(request.steps, request.duration_s, variations * recipe.candidates)
+        return JobSize(request.steps, denoised(plan.segments[0]), plan.count)
+    return JobSize(request.steps, denoised(request), variations * recipe.candidates)
 
 
-def size_of(job: Job) -> JobSize:
-    return job_size(job.request, job.recipe, job.variations)
+@dataclass(frozen=True)
+class JobSizes:
+    """Sizes jobs by what their models compute: each request's model is looked up in ``catalog``
+    (the configured models; pure data, so a bot whose GPUs are elsewhere prices jobs alike).
+    Without a catalog, a clip counts its asked length."""
+
+    catalog: ModelCatalog | None = None
+
+    def denoised(self, request: GenerationRequest) -> float:
+        if self.catalog is None:
+            return request.duration_s
+        return self.catalog.denoised_seconds(request)
+
+    def size(self, request: GenerationRequest, recipe: Recipe, variations: int = 1) -> JobSize:
+        return job_size(request, recipe, variations, self.denoised)
+
+    def of(self, job: Job) -> JobSize:
+        return self.size(job.request, job.recipe, job.variations)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ the interpreter lock for tens of milliseconds at a time, which the event loop an
 playback (a packet every 20 ms) feel as stutters. In a worker process they cost the bot only the
 time to send the waveform over and the MP3 back. The worker is started on first use with the
 "spawn" method (a fork of a process that holds a model and threads is unsafe); if it dies, the job
-that was in it fails and the next call starts a new one.
+that was in it fails and the next call starts a new one. The worker watches the bot
+(:mod:`bot.jobs.parent_watch`) and exits when it dies, even by SIGKILL.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from bot.jobs.parent_watch import watch_parent
 from generation.errors import GenerationError
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,12 @@ class CpuPool:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=watch_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:

@@ -15,7 +15,11 @@ DEFAULT_ALPHA = 0.3
 
 
 def work_units(steps: int, duration_s: float, waveforms: int) -> float:
-    """A job's work: denoising steps × seconds of audio × waveforms (variations)."""
+    """A job's work: denoising steps × seconds of audio × waveforms (variations).
+
+    The seconds are those the model denoises, not those asked for (the queue sizes its jobs with
+    :class:`bot.jobs.admission.JobSizes`): one seconds-per-unit then fits every model's clips.
+    """
     return steps * duration_s * waveforms
 
 

@@ -32,6 +32,9 @@ class Work:
 
     job_id: int
     render: RenderJob
+    nonce: str = ""
+    """The job row's nonce: binds the work to the database that made it (see
+    :mod:`bot.storage.identity`)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,15 @@ class ExecutorInfo:
 
 class Executor(Protocol):
     """Turns batches of work into finished audio (see the module docstring)."""
+
+    detached: bool
+    """Its running work outlives the bot (GPU workers): stopping the bot gives it no grace, and
+    the next start collects its results. False: the work dies with the bot's process."""
+
+    def surviving(self) -> frozenset[tuple[int, str]]:
+        """(job id, nonce) of the jobs whose work from an earlier run of the bot is still alive
+        (read at :meth:`start`): that run did not die, so the restart is no attempt of theirs."""
+        ...
 
     async def start(self) -> None:
         """Get ready (load the model, connect); raises with a clear message when it can't."""

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import logging
 
-from bot.jobs.admission import job_size
 from bot.jobs.delivery import Delivery
 from bot.jobs.queue import JobQueue
 from bot.logs import job_context
@@ -60,7 +59,7 @@ class GpuFreeJobs:
                     # Someone else's 🔁 took the last one a moment ago: a new seed on the GPU instead.
                     log.info("job %d: no candidate left; generating a new take", job.id)
                     recipe = dataclasses.replace(job.recipe, candidate_of=None)
-                    cost = job_size(job.request, recipe, job.variations).cost
+                    cost = self.queue.sizes.size(job.request, recipe, job.variations).cost
                     await self.queue.put(await self.jobs.requeue_as(job.id, recipe, cost))
                     return
                 result = asyncio.ensure_future(self._candidate(job, stored))

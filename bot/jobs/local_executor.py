@@ -47,6 +47,8 @@ class LocalExecutor:
     """A GPU thread in this process (see the module docstring)."""
 
     kind = "local"
+    detached = False
+    """The GPU thread is the bot's own: its work dies with the process."""
 
     def __init__(
         self,
@@ -68,6 +70,9 @@ class LocalExecutor:
 
     async def start(self) -> None:
         await self.gpu.start()
+
+    def surviving(self) -> frozenset[tuple[int, str]]:
+        return frozenset()  # nothing outlives the process
 
     async def ready(self) -> None:
         """Always ready: :meth:`submit` itself holds the scheduler while the GPU is busy."""

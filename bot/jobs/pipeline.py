@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.config import Config
+from bot.jobs.admission import JobSizes
 from bot.jobs.answers import Answers
 from bot.jobs.cpu_pool import CpuPool
 from bot.jobs.delivery import Delivery
@@ -85,7 +86,7 @@ class Pipeline:
         """The audio worker process: finishing, mixing and pictures run there, not in the bot."""
         self.stores = stores
         self.executor = executor
-        self.queue = JobQueue()
+        self.queue = JobQueue(sizes=JobSizes(config.model.catalog()))
         self.queue.lanes = lambda: executor.lanes
         self.messenger = Messenger(
             client,
@@ -143,11 +144,14 @@ class Pipeline:
 
         Rows that no longer decode are failed (and their users told); jobs that were running
         are queued again, unless they were running at ``[queue] max_attempts`` crashes (then they
-        fail with a message); unconfirmed posts and owed answers are resolved by the outbox.
+        fail with a message) — a job whose work is still alive on a GPU worker did not crash, and
+        its restart is no attempt; unconfirmed posts and owed answers are resolved by the outbox.
         """
         jobs = self.stores.jobs
         await jobs.fail_unreadable([job for job in await jobs.active() if job.unreadable])
-        queued, given_up = await jobs.requeue_interrupted(self.config.queue.max_attempts)
+        queued, given_up = await jobs.requeue_interrupted(
+            self.config.queue.max_attempts, self.executor.surviving()
+        )
         await self.queue.put_many(job for job in queued if job.recipe.needs_gpu)
         for job in queued:
             if not job.recipe.needs_gpu:

@@ -23,6 +23,8 @@ import aiohttp
 import discord
 from discord.http import Route, handle_message_parameters
 
+from bot.metrics import metrics
+
 log = logging.getLogger(__name__)
 
 #: Longest Retry-After honoured for a 429 (a 429 means the request was not processed).
@@ -156,10 +158,14 @@ class Poster:
                     timeout=aiohttp.ClientTimeout(total=self.timeout_s),
                 ) as response:  # fmt: skip
                     body = await response.read()
+                    if response.status >= 400:
+                        metrics().discord_error(response.status)
                     return _classify(response.status, response.headers, body)
             except TimeoutError:
+                metrics().discord_error("timeout")
                 return Unknown(f"no answer within {self.timeout_s:g} s"), None
             except (aiohttp.ClientError, OSError) as exc:
+                metrics().discord_error("network")
                 return Unknown(f"connection lost ({type(exc).__name__})"), None
 
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bot.jobs.admission import size_of
+from bot.jobs.admission import JobSizes
 from bot.jobs.estimate import DurationEstimator
 from bot.jobs.fairness import FairScheduler, Pending
 from bot.storage import Job
@@ -56,7 +56,10 @@ class JobQueue:
         estimator: DurationEstimator | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        sizes: JobSizes | None = None,
     ) -> None:
+        self.sizes = sizes or JobSizes()
+        """How much GPU work each job is (by what its model computes): estimates, and admission."""
         self._jobs: dict[int, Job] = {}
         self._units: dict[int, float] = {}
         """Each job's work units (jobs never change while queued, so computed once)."""
@@ -107,7 +110,7 @@ class JobQueue:
         async with self._changed:
             for job in jobs:
                 self._jobs[job.id] = job
-                self._units[job.id] = size_of(job).units
+                self._units[job.id] = self.sizes.of(job).units
             self._changed.notify_all()
         self._changed_now()
 
@@ -128,6 +131,13 @@ class JobQueue:
     def get(self, job_id: int) -> Job | None:
         return self._jobs.get(job_id)
 
+    def waiting_by_model(self) -> dict[str | None, int]:
+        """How many jobs wait, by the model they name (None: the default model)."""
+        counts: dict[str | None, int] = {}
+        for job in self._jobs.values():
+            counts[job.request.model] = counts.get(job.request.model, 0) + 1
+        return counts
+
     def ordered(self, *, fresh: bool = False) -> list[Job]:
         """Waiting jobs in the order they will run (cached until the next change, or ``fresh``)."""
         if self._order is None or fresh:
@@ -144,7 +154,7 @@ class JobQueue:
             now = self._wall()
             ahead = 0.0
             for job in self.running:
-                total = self.estimator.estimate_units(size_of(job).units)
+                total = self.estimator.estimate_units(self.sizes.of(job).units)
                 ahead += max(0.0, total - (now - (job.started_at or now)))
             waiting = []
             seconds_per_unit = self.estimator.seconds_per_unit

@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Sequence
 
-from bot.jobs.admission import size_of
 from bot.jobs.batching import clips, compatible, models_of
 from bot.jobs.delivery import DEFAULT_UPLOAD_LIMIT, Delivery
 from bot.jobs.executor import Executor, Work
@@ -26,6 +25,7 @@ from bot.jobs.gpu_free import GpuFreeJobs
 from bot.jobs.messenger import Messenger
 from bot.jobs.queue import JobQueue
 from bot.logs import job_context
+from bot.metrics import metrics
 from bot.storage import CandidateStore, Job, JobStateError, JobStore, Mp3Files, StemFiles
 from bot.tasks import Supervised, spawn
 from bot.ui.job_texts import UNEXPECTED_FAILURE, progress_text, starting_text
@@ -71,6 +71,8 @@ class Scheduler:
         """Jobs handed to the executor whose results are not in yet (several batches at once with
         remote workers; with the local executor, one on the GPU and the one being finished)."""
         self._in_flight: set[int] = set()
+        self._deliveries: dict[int, asyncio.Task[object]] = {}
+        """Each job's delivery while its result is awaited."""
         self._dispatching = False
         self._tasks: set[asyncio.Task[object]] = set()
         self._idle = asyncio.Event()
@@ -99,19 +101,36 @@ class Scheduler:
         """Take no more batches; give the running one ``grace_s`` to finish, then let deliveries end.
 
         Queued jobs stay in the database for the next start; a batch still running after the
-        grace is left ``running`` there and is re-queued then.
+        grace is left ``running`` there and is re-queued then. A detached executor's running
+        work (on GPU workers) gets no grace: it goes on there, its jobs stay ``running`` here,
+        and the next start adopts it and collects its result; only the batch being handed over
+        and deliveries whose result is in are waited for.
         """
         self._stopping = True
         self.loop.finishing()
+        self._settle_idle()  # a detached executor's work in flight no longer counts
         try:
             await asyncio.wait_for(self._idle.wait(), grace_s)
         except TimeoutError:
             log.warning("shutdown: the running job did not finish in %.0f s; it will be redone", grace_s)
         await self.loop.stop()
+        if self.executor.detached:
+            self._leave_to_the_workers()
         if self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=max(1.0, grace_s / 3))
             for task in pending:
                 task.cancel()
+
+    def _leave_to_the_workers(self) -> None:
+        """Stop waiting for results still being made on GPU workers (see :meth:`stop`)."""
+        waiting = [self._deliveries[job_id] for job_id in self._in_flight if job_id in self._deliveries]
+        if waiting:
+            log.info(
+                "shutdown: %d job(s) still running on GPU workers; the next start collects them",
+                len(waiting),
+            )
+        for task in waiting:
+            task.cancel()
 
     @property
     def running(self) -> list[Job]:
@@ -167,13 +186,16 @@ class Scheduler:
         self.queue.set_running(list(self._running.values()))
 
     def _settle_idle(self) -> None:
-        """Idle: no batch being dispatched and no job waiting for its executor's result."""
-        if not self._dispatching and not self._running:
+        """Idle: no batch being dispatched and no job waiting for its executor's result (when
+        stopping, a detached executor's results are not waited for: see :meth:`stop`)."""
+        leaving = self._stopping and self.executor.detached
+        if not self._dispatching and (not self._running or leaving):
             self._idle.set()
 
     def _finished(self, job_id: int) -> None:
         """A job's result (or error) is in: it no longer runs, whatever delivery does next."""
         self._in_flight.discard(job_id)
+        self._deliveries.pop(job_id, None)
         self._running.pop(job_id, None)
         self._show_running()
         self._settle_idle()
@@ -231,9 +253,8 @@ class Scheduler:
                     job, "The layers of that scene are no longer stored, so it can't be changed."
                 )
                 return None
-        return Work(
-            job.id, RenderJob(job.request, job.recipe, job.variations, self._upload_limit(job), source)
-        )
+        render = RenderJob(job.request, job.recipe, job.variations, self._upload_limit(job), source)
+        return Work(job.id, render, job.nonce)
 
     def _upload_limit(self, job: Job) -> int:
         guild = self.messenger.guild(job)
@@ -275,7 +296,11 @@ class Scheduler:
             if not observed:  # every job of a batch reports the same GPU time: learn it once
                 observed = True
                 result.add_done_callback(lambda r, batch=batch: self._observe(r, batch))
-            spawn(self.delivery.deliver(started[job.id], result), f"deliver-{job.id}", self._tasks)  # type: ignore[arg-type]
+            self._deliveries[job.id] = spawn(
+                self.delivery.deliver(started[job.id], result),  # type: ignore[arg-type]
+                f"deliver-{job.id}",
+                self._tasks,
+            )
 
     def _observe(self, result: asyncio.Future[Rendered], batch: list[Job]) -> None:
         """Learn the GPU's speed from a finished batch."""
@@ -284,7 +309,8 @@ class Scheduler:
         seconds = result.result().seconds
         if seconds <= 0:
             return
-        self.queue.estimator.observe_units(sum(size_of(job).units for job in batch), seconds)
+        self.queue.estimator.observe_units(sum(self.queue.sizes.of(job).units for job in batch), seconds)
+        metrics().batch_rendered(batch[0].request.model, seconds, sum(map(clips, batch)))
         log.info(
             "batch of %d job(s), %d clip(s) generated in %.3fs", len(batch), sum(map(clips, batch)), seconds
         )

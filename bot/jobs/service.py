@@ -8,7 +8,7 @@ import logging
 import discord
 
 from bot.errors import UserError
-from bot.jobs.admission import admission, job_size
+from bot.jobs.admission import admission
 from bot.jobs.submission import JobSubmission, asked_by
 from bot.storage import KIND_LAYER, KIND_REMIX, KIND_REROLL, AdmissionRefused, Job, JobStatus
 from bot.ui.text import PROMPT_IN_CONTENT, shown
@@ -45,7 +45,7 @@ class JobService(JobSubmission):
         recipe = fresh_recipe(parent.recipe, request.seed)
         if served:
             recipe = dataclasses.replace(recipe, candidate_of=root)
-        cost = job_size(request, recipe, parent.variations).cost
+        cost = self.queue.sizes.size(request, recipe, parent.variations).cost
         try:
             job = await self.jobs.create_reroll(
                 parent,

@@ -12,11 +12,12 @@ import random
 import discord
 
 from bot.errors import UserError
-from bot.jobs.admission import Limits, admission, job_size, too_big
+from bot.jobs.admission import Limits, admission, too_big
 from bot.jobs.answers import Answers
 from bot.jobs.messenger import NETWORK_ERRORS, Messenger
 from bot.jobs.queue import JobQueue
 from bot.jobs.scheduler import Scheduler
+from bot.metrics import metrics
 from bot.storage import KIND_AMBIENT, AdmissionRefused, CandidateStore, CompareStore, Job, JobStore, StemFiles
 from bot.ui.job_texts import RESTARTING, queued_text, waiting_for_gpu_text
 from generation.models import ModelCatalog
@@ -71,9 +72,10 @@ class JobSubmission:
                 f"Variations must be between 1 and {self.max_variations}; you asked for {variations}."
             )
         recipe.check_variations(variations)
-        cost = job_size(request, recipe, variations).cost
+        cost = self.queue.sizes.size(request, recipe, variations).cost
         refusal = too_big(cost, self.limits)
         if refusal:
+            metrics().job_event("refused", request.model)
             raise UserError(refusal)
         return cost
 

@@ -2,7 +2,7 @@
 
 ::
 
-    bot (scheduler) ─▶ RemoteExecutor ─▶ Redis (SAQ queue "saq:<queue_name>@<models>:…") ─▶ worker
+    bot (scheduler) ─▶ RemoteExecutor ─▶ Redis (SAQ queue "saq:<queue_name>@v<protocol>@<models>:…") ─▶ worker
                      ◀── progress (pub/sub), results (blobs with an expiry) ◀──────────┘
 
 - :mod:`bot.remote.wire` — orders and results as bytes (no Redis, no torch, no Discord).

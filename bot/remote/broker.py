@@ -1,15 +1,18 @@
 """What the bot and its GPU workers agree on in Redis, and the SAQ queue both sides use.
 
-The queues are SAQ's: one SAQ job per batch, its key made of the batch's job ids (``"42"``,
-``"42+43"``), so SAQ refuses a second copy while one is live, in the queue of the models it needs
-(``saq:<queue_name>@<models>:…``, see :mod:`bot.remote.routes`); the workers' presence is in
-``saq:<queue_name>:worker_info:…``. Beside them:
+The queues are SAQ's: one SAQ job per batch, its key made of the identity of the database that
+made it and the batch's job *tickets* (job id and nonce: ``"<identity>/42.<nonce>+43.<nonce>"``,
+see :mod:`bot.storage.identity` — job ids alone are reused after a database reset or restore),
+so SAQ refuses a second copy while one is live, in the queue of its protocol and the models it
+needs (``saq:<queue_name>@v<protocol>@<models>:…``, see :mod:`bot.remote.routes`); the workers'
+presence is in ``saq:<queue_name>:worker_info:…``. Beside them:
 
 - ``ambientgen:<queue_name>:input:<key>:<job>`` — a layered scene's stems, for a layer reroll;
 - ``ambientgen:<queue_name>:result:<key>:<token>`` — a finished batch's outcome blob;
-- ``ambientgen:<queue_name>:stop:<job>`` — a job its user cancelled (also announced on the
-  ``…:stop`` channel); ``…:progress`` carries every denoising step of every running job, and
-  ``…:work`` names the queue a batch was just put in (it wakes the workers that consume it).
+- ``ambientgen:<queue_name>:stop:<identity>/<ticket>`` — a job its user cancelled (also announced on the
+  ``…:stop`` channel); ``…:progress`` carries every denoising step of every running job (with
+  its nonce), and ``…:work`` names the queue a batch was just put in (it wakes the workers that
+  consume it).
 
 Every blob has an expiry (``[executor] result_ttl_s``): Redis holds them only until the bot has
 collected them, and never for ever if it is gone. :class:`ResilientQueue` rides out a Redis
@@ -33,25 +36,21 @@ from saq.job import Job as SaqJob
 from saq.job import Status
 from saq.queue.redis import RedisQueue
 
-from bot.remote.routes import ROUTE_MARK
+from bot.remote.routes import PROTOCOL, route_prefix
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Bumped when orders, outcomes or presence change shape; a worker refuses work of another
-#: protocol and the bot ignores its presence. 2: workers serve several models, one queue per set.
-PROTOCOL = 2
 #: The SAQ function a worker registers.
 FUNCTION = "render_batch"
 #: Batches one worker holds: one on its GPU, one being finished (MP3s) while the next one runs.
 SLOTS_PER_WORKER = 2
-#: Errors that mean "Redis can't be reached right now" (not a bug): wait and try again.
-REDIS_DOWN: tuple[type[BaseException], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    OSError,
-)
+#: Every error of a trip to Redis: unreachable (connection refused or lost, a timeout) or an
+#: error Redis answers (``OOM command not allowed`` once it is full with ``noeviction``,
+#: ``READONLY`` from a replica after a failover, ``NOAUTH``…). None of them may end a loop: each
+#: is contained where it happens, said once (:class:`Outage`), waited out and tried again.
+REDIS_DOWN: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
 #: How long a write that records a job's outcome keeps trying while Redis is down.
 RIDE_OUT_S = 300.0
 #: Waits between attempts while Redis is down (the last one repeats).
@@ -60,6 +59,9 @@ BACKOFF_S = (0.2, 0.5, 1.0, 2.0)
 SWEPT = "its GPU worker stopped responding"
 
 __all__ = ["BACKOFF_S", "FUNCTION", "PROTOCOL", "REDIS_DOWN", "SLOTS_PER_WORKER", "Keys", "Status"]
+
+#: Between a batch key's identity and its tickets.
+IDENTITY_MARK = "/"
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,8 @@ class Keys:
     def result(self, batch: str, token: str) -> str:
         return f"{self._base}:result:{batch}:{token}"
 
-    def stop(self, job_id: int) -> str:
-        return f"{self._base}:stop:{job_id}"
+    def stop(self, ticket: str) -> str:
+        return f"{self._base}:stop:{ticket}"
 
     @property
     def stop_channel(self) -> str:
@@ -95,9 +97,9 @@ class Keys:
 
     @property
     def job_channels(self) -> str:
-        """The pattern of every batch's SAQ id in every route (``saq:job:<route>:<key>``), which is
-        also the channel SAQ announces the batch's changes on."""
-        return f"saq:job:{self.queue_name}{ROUTE_MARK}*"
+        """The pattern of every batch's SAQ id in every route of this protocol
+        (``saq:job:<route>:<key>``), which is also the channel SAQ announces its changes on."""
+        return f"saq:job:{route_prefix(self.queue_name)}*"
 
 
 def split_job_id(job_id: str) -> tuple[str, str]:
@@ -106,17 +108,40 @@ def split_job_id(job_id: str) -> tuple[str, str]:
     return route, key
 
 
-def batch_key(job_ids: Iterable[int]) -> str:
-    """The SAQ key of a batch: its job ids, in order."""
-    return "+".join(str(job_id) for job_id in job_ids)
+def ticket(job_id: int, nonce: str) -> str:
+    """One job of one database's batch: ``"42.<nonce>"`` (``"42"`` for a job without a nonce)."""
+    return f"{job_id}.{nonce}" if nonce else str(job_id)
+
+
+def batch_key(identity: str, tickets: Iterable[tuple[int, str]]) -> str:
+    """The SAQ key of a batch: the identity of the database that made it and its jobs' tickets,
+    in order (see the module docstring)."""
+    return identity + IDENTITY_MARK + "+".join(ticket(job_id, nonce) for job_id, nonce in tickets)
+
+
+def parse_key(key: str) -> tuple[str, list[tuple[int, str]]] | None:
+    """(identity, [(job id, nonce)]) of a batch key; None for a key no bot of this protocol made."""
+    identity, mark, rest = key.partition(IDENTITY_MARK)
+    if not mark or not identity or not rest:
+        return None
+    tickets = []
+    for part in rest.split("+"):
+        job_id, _, nonce = part.partition(".")
+        if not job_id.isdigit():
+            return None
+        tickets.append((int(job_id), nonce))
+    return identity, tickets
 
 
 def job_ids_of(key: str) -> list[int]:
     """The job ids of a batch key; [] for a key this bot did not make."""
-    try:
-        return [int(part) for part in key.split("+")]
-    except ValueError:
-        return []
+    parsed = parse_key(key)
+    return [job_id for job_id, _nonce in parsed[1]] if parsed else []
+
+
+def label(key: str) -> str:
+    """A batch as logs name it: its job ids (``"42+43"``), or the key itself if it is not one."""
+    return "+".join(map(str, job_ids_of(key))) or key
 
 
 def connect(url: str, password: str | None = None) -> Redis:
@@ -131,26 +156,57 @@ def connect(url: str, password: str | None = None) -> Redis:
     )
 
 
+def answered(exc: BaseException) -> bool:
+    """Whether Redis itself answered with an error (full, read-only…), as opposed to being out of
+    reach: that needs an operator, so it is logged at ERROR."""
+    return isinstance(exc, redis.exceptions.ResponseError)
+
+
 class Outage:
-    """Says once that Redis is unreachable, and once that it is back."""
+    """Says once that Redis fails (unreachable: WARNING; answering errors: ERROR), and once that it
+    answers again — however many tries fail in between."""
 
     def __init__(self, who: str) -> None:
         self.who = who
         self.since: float | None = None
+        """``time.monotonic()`` of the first failure of this outage (None: Redis answers)."""
+        self.since_wall: float | None = None
+        """The same moment as a wall-clock time (for ``/status``)."""
+        self.answering_errors = False
+        """Redis answered with errors during this outage (not only out of reach)."""
+        self.failures = 0
+        """Every failure so far (a caller tells whether one happened during a round of work)."""
 
     def down(self, exc: BaseException) -> None:
+        self.failures += 1
+        what = f"{type(exc).__name__}: {exc}"[:300]
+        if answered(exc) and not self.answering_errors:
+            self.answering_errors = True
+            log.error("%s: Redis answers errors (%s); waiting and retrying", self.who, what)
+        elif self.since is None and not answered(exc):
+            log.warning("%s: Redis is unreachable (%s); waiting", self.who, what)
         if self.since is None:
-            self.since = time.monotonic()
-            log.warning("%s: Redis is unreachable (%s: %s); waiting", self.who, type(exc).__name__, exc)
+            self.since, self.since_wall = time.monotonic(), time.time()
 
     def up(self) -> None:
         if self.since is not None:
-            log.warning("%s: Redis is back after %.1f s", self.who, time.monotonic() - self.since)
-            self.since = None
+            log.warning("%s: Redis answers again after %.1f s", self.who, time.monotonic() - self.since)
+            self.since = self.since_wall = None
+            self.answering_errors = False
 
     @property
     def is_down(self) -> bool:
         return self.since is not None
+
+    def health(self) -> str | None:
+        """Plain words for users ("answering errors since 22:41 UTC"), None while Redis answers.
+
+        Never the error itself: it may name hosts and ports.
+        """
+        if self.since_wall is None:
+            return None
+        at = time.strftime("%H:%M UTC", time.gmtime(self.since_wall))
+        return f"answering errors since {at}" if self.answering_errors else f"unreachable since {at}"
 
 
 async def ride_out(what: str, call: Callable[[], Awaitable[T]], limit_s: float = RIDE_OUT_S) -> T:
@@ -164,7 +220,8 @@ async def ride_out(what: str, call: Callable[[], Awaitable[T]], limit_s: float =
             if time.monotonic() > deadline:
                 raise
             if attempt == 0:
-                log.warning("%s: Redis is unreachable (%s); retrying", what, type(exc).__name__)
+                level = logging.ERROR if answered(exc) else logging.WARNING
+                log.log(level, "%s: Redis fails (%s: %s); retrying", what, type(exc).__name__, exc)
             await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
             attempt += 1
 
@@ -220,7 +277,9 @@ class ResilientQueue(RedisQueue):
                     continue  # probably moved a moment ago: its worker is writing "active"
             elif not job.stuck:
                 continue
-            log.warning("batch %s: its worker stopped heartbeating (attempt %d)", job.key, job.attempts)
+            log.warning(
+                "batch %s: its worker stopped heartbeating (attempt %d)", label(job.key), job.attempts
+            )
             swept.append(job_id.decode())
             if job.retryable:
                 await self.retry(job, SWEPT)

@@ -8,6 +8,7 @@ unreachable, and the executor decides what that means (see :mod:`bot.remote.book
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -16,16 +17,22 @@ from saq.job import TERMINAL_STATUSES, Status
 from saq.job import Job as SaqJob
 
 from bot.config import ExecutorConfig
-from bot.remote.broker import FUNCTION, PROTOCOL, Keys, ResilientQueue, job_ids_of, split_job_id
+from bot.remote.broker import FUNCTION, PROTOCOL, Keys, ResilientQueue, parse_key, split_job_id
 from bot.remote.flights import Flight
 from bot.remote.wire import Outcomes, decode_outcomes, mix_to_bytes
+
+log = logging.getLogger(__name__)
 
 
 class Courier:
     """Carries flights to Redis and their results back (see the module docstring)."""
 
-    def __init__(self, client: Redis, settings: ExecutorConfig, max_attempts: int) -> None:
+    def __init__(self, client: Redis, settings: ExecutorConfig, max_attempts: int, identity: str) -> None:
         self.client = client
+        self.identity = identity
+        """Of the database this bot runs on: only its batches are ever adopted."""
+        self.foreign: set[str] = set()
+        """Keys of other databases' batches seen (each logged once)."""
         self.queues: dict[str, ResilientQueue] = {}
         """The SAQ queue of each route used so far."""
         self.keys = Keys(settings.queue_name)
@@ -47,7 +54,12 @@ class Courier:
             SaqJob(
                 function=FUNCTION,
                 key=flight.key,
-                kwargs={"orders": flight.orders, "protocol": PROTOCOL, "models": list(flight.models)},
+                kwargs={
+                    "orders": flight.orders,
+                    "protocol": PROTOCOL,
+                    "models": list(flight.models),
+                    "identity": self.identity,
+                },
                 timeout=0,  # renders take what they take; the heartbeat says whether a worker lives
                 heartbeat=3 * self.heartbeat_s,  # each worker sets its own once it starts the batch
                 retries=self.max_attempts,
@@ -56,11 +68,11 @@ class Courier:
         )
         await self.client.publish(self.keys.work_channel, flight.route)
 
-    async def stop(self, job_id: int) -> None:
-        """Tell every worker to stop ``job_id``: a key (read at each batch start and heartbeat) and
-        a message (heard at once)."""
-        await self.client.set(self.keys.stop(job_id), b"1", ex=self.ttl_s)
-        await self.client.publish(self.keys.stop_channel, str(job_id))
+    async def stop(self, ticket: str) -> None:
+        """Tell every worker to stop the job of ``ticket`` (its database's identity, id and nonce):
+        a key (read at each batch start and heartbeat) and a message (heard at once)."""
+        await self.client.set(self.keys.stop(ticket), b"1", ex=self.ttl_s)
+        await self.client.publish(self.keys.stop_channel, ticket)
 
     async def records(self, flights: list[Flight]) -> list[SaqJob | None]:
         queues = [self.queue(flight.route) for flight in flights]
@@ -98,15 +110,31 @@ class Courier:
         in every route."""
         async for job_id in self.client.scan_iter(match=self.keys.job_channels, count=200):
             route, key = split_job_id(job_id.decode())
+            parsed = parse_key(key)
+            if parsed is None:
+                continue
+            if parsed[0] != self.identity:
+                self._foreign(key, parsed[0])
+                continue
             job = await self.queue(route).job(key)
             if job is None:
                 continue
             kwargs = job.kwargs or {}
             orders, models = kwargs.get("orders"), kwargs.get("models")
-            if job.function != FUNCTION or not job_ids_of(job.key) or not orders or not models:
+            ours = kwargs.get("identity") == self.identity
+            if job.function != FUNCTION or not ours or not orders or not models:
                 continue
             if job.status in (Status.FAILED, Status.ABORTED):
                 continue
             flight = Flight(job.key, list(orders), route, tuple(models), adopted=True, sent=True)
             flight.finished = job.status in TERMINAL_STATUSES
             yield flight
+
+    def _foreign(self, key: str, identity: str) -> None:
+        if key not in self.foreign:
+            self.foreign.add(key)
+            log.warning(
+                "batch %s in Redis was made by another database (identity %s, ours %s: reset, or "
+                "another bot on the same queue); leaving it, it expires in Redis",
+                key, identity, self.identity,
+            )  # fmt: skip

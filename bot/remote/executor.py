@@ -5,9 +5,13 @@ The scheduler keeps fairness and limits: it takes a batch from its fair queue on
 Redis never holds more than the workers can start (one batch on each GPU plus the next one each),
 a later fair turn never waits behind a long Redis list, and a batch for a model no online worker
 serves keeps its place while other models' batches go by. Each batch is one SAQ job keyed by its
-job ids, in the queue of the models it needs (see :mod:`bot.remote.routes`); at start the
-executor reads what an earlier run left in Redis and waits on it instead of handing those jobs
-out again.
+database's identity and its jobs' ids and nonces, in the queue of its protocol and the models it
+needs (see :mod:`bot.remote.routes`); at start the executor reads what an earlier run *of the same
+database* left in Redis and waits on it instead of handing those jobs out again (another
+database's batches, or this one's from before a restore, are never adopted: see
+:mod:`bot.storage.identity`). That work is alive: restarting the bot does not count as one of its
+attempts (:meth:`RemoteExecutor.surviving`), and the bot needs no grace for it when it stops
+(:attr:`RemoteExecutor.detached`): the worker goes on, and the next start collects the result.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class RemoteExecutor(RedisBookkeeping):
     """GPU workers through Redis (see the module docstring)."""
 
     kind = "redis"
+    detached = True
+    """Its running work outlives the bot (on the workers): a stop needs no grace for it."""
 
     def __init__(
         self,
@@ -47,17 +53,19 @@ class RemoteExecutor(RedisBookkeeping):
         offered: Sequence[str],
         max_attempts: int,
         max_batch: int = 0,
+        identity: str,
     ) -> None:
         if not offered:
             raise ValueError("the bot offers at least one model")
-        super().__init__(client, settings, max_attempts)
+        super().__init__(client, settings, max_attempts, identity)
         self.offered = tuple(offered)
         """The models users may ask for (the bot's ``[model]``), the default first."""
         self.max_attempts = max_attempts
         self.max_batch = max_batch
 
     @classmethod
-    def from_config(cls, config: Config) -> RemoteExecutor:
+    def from_config(cls, config: Config, identity: str) -> RemoteExecutor:
+        """``identity``: the database's (see :mod:`bot.storage.identity`)."""
         settings = config.executor
         client = connect(settings.redis_url, os.environ.get(REDIS_PASSWORD_ENV))
         return cls(
@@ -66,6 +74,7 @@ class RemoteExecutor(RedisBookkeeping):
             offered=config.model.catalog().names,
             max_attempts=config.queue.max_attempts,
             max_batch=config.queue.max_batch,
+            identity=identity,
         )
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -80,13 +89,15 @@ class RemoteExecutor(RedisBookkeeping):
             raise ExecutorUnavailable(
                 f"can't reach Redis at {self.settings.redis_url} ({exc}); check [executor] redis_url"
             ) from exc
-        spawn(self._listen(), "redis-listener", self._tasks)
-        spawn(self._poll(), "redis-poll", self._tasks)
+        for loop in self.loops:  # supervised: a bug is logged at ERROR and the loop restarted
+            loop.start()
         log.info("GPU workers through Redis %s, queue %s: %d online", self.settings.redis_url,
                  self.settings.queue_name, self.fleet.online)  # fmt: skip
 
     async def close(self) -> None:
         # Batches still running stay in Redis: the next start finds them and waits on them.
+        for loop in self.loops:
+            await loop.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -101,6 +112,17 @@ class RemoteExecutor(RedisBookkeeping):
             adopted += 1
         if adopted:
             log.info("start: %d batch(es) from an earlier run are still in Redis; waiting on them", adopted)
+
+    def surviving(self) -> frozenset[tuple[int, str]]:
+        """(job id, nonce) of every job whose batch from an earlier run is alive in Redis (queued,
+        running or finished): that run did not die, so the restart is no attempt of its jobs."""
+        return frozenset(
+            (job_id, flight.nonce_of(job_id) or "")
+            for flight in self.flights.by_key.values()
+            if flight.adopted
+            for job_id in flight.job_ids
+            if self.flights.by_job.get(job_id) is flight
+        )
 
     # -- the executor protocol ---------------------------------------------------------------------
 
@@ -126,7 +148,8 @@ class RemoteExecutor(RedisBookkeeping):
         return max(1, self.fleet.online)
 
     def _live(self) -> list[frozenset[str]]:
-        return [flight.demand for flight in self.flights.live()]
+        """The batches holding a worker's slot: those Redis took (not one whose send failed)."""
+        return [flight.demand for flight in self.flights.live() if flight.sent]
 
     def _room(self) -> bool:
         return self.available() and self.fleet.any_room(self._live())
@@ -155,11 +178,11 @@ class RemoteExecutor(RedisBookkeeping):
         fresh: list[tuple[Work, asyncio.Future[Rendered]]] = []
         adopted: list[Flight] = []
         for work, future in zip(batch, futures, strict=True):
-            flight = self.flights.attach(work.job_id, future, progress)
+            flight = self.flights.attach(work.job_id, work.nonce, future, progress)
             if flight is None:
                 fresh.append((work, future))
                 continue
-            log.info("job %d: already in Redis (batch %s); waiting on it", work.job_id, flight.key)
+            log.info("job %d: already in Redis (batch %s); waiting on it", work.job_id, flight.label)
             if flight.finished and not future.done():
                 flight.finished = False  # its result waits in Redis: collect it now
             adopted.append(flight)
@@ -170,16 +193,19 @@ class RemoteExecutor(RedisBookkeeping):
                 flight.listeners[work.job_id] = progress
             self.flights.add(flight)
             await self._send(flight)
+            if not flight.sent:
+                log.warning("jobs %s: Redis did not take them; they wait, holding no worker slot, "
+                            "and go as soon as it does", flight.label)  # fmt: skip
         if adopted:
             await self._check_now(adopted)
         return futures
 
     def _flight(self, works: Sequence[Work]) -> Flight:
-        key = batch_key(work.job_id for work in works)
+        key = batch_key(self.identity, ((work.job_id, work.nonce) for work in works))
         orders, sources, models = [], {}, set()
         for work in works:
             # Named here: a worker's own default model may be another one.
-            work = Work(work.job_id, work.render.naming(self.model_name))
+            work = Work(work.job_id, work.render.naming(self.model_name), work.nonce)
             models.update(resolve(work.render.models(), self.model_name))
             source_key = None
             if work.render.source is not None:
@@ -198,5 +224,7 @@ class RemoteExecutor(RedisBookkeeping):
         return True
 
     def info(self) -> ExecutorInfo:
-        state = "waiting for a GPU worker (Redis unreachable)" if self._outage.is_down else None
-        return describe(self.kind, self.fleet, len(self.flights.live()), self.settings, self.offered, state)
+        health = self.redis_health()
+        state = f"waiting for Redis ({health})" if health else None
+        out = len(self._live())
+        return describe(self.kind, self.fleet, out, self.offered, state, health)

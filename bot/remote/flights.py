@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config import ExecutorConfig
 from bot.jobs.executor import ExecutorInfo, ProgressListener
-from bot.remote.broker import PROTOCOL
+from bot.remote.broker import PROTOCOL, label
 from bot.remote.routes import Demand, any_room, has_room, serves
 from bot.remote.wire import Outcome, Outcomes
 from generation.errors import Cancelled
@@ -55,6 +54,18 @@ class Flight:
     def job_ids(self) -> list[int]:
         return [int(order["job_id"]) for order in self.orders]
 
+    def nonce_of(self, job_id: int) -> str | None:
+        """The nonce ``job_id`` was ordered with (None: not in this batch)."""
+        for order in self.orders:
+            if int(order["job_id"]) == job_id:
+                return str(order.get("nonce") or "")
+        return None
+
+    @property
+    def label(self) -> str:
+        """The batch as logs name it: its job ids."""
+        return label(self.key)
+
     @property
     def demand(self) -> Demand:
         return frozenset(self.models)
@@ -78,11 +89,24 @@ class Flights:
         return [f for f in self.by_key.values() if not f.finished]
 
     def attach(
-        self, job_id: int, future: asyncio.Future[Rendered], listener: ProgressListener
+        self, job_id: int, nonce: str, future: asyncio.Future[Rendered], listener: ProgressListener
     ) -> Flight | None:
-        """Wait on ``job_id``'s live (or finished, unclaimed) batch, if there is one."""
+        """Wait on ``job_id``'s live (or finished, unclaimed) batch, if there is one.
+
+        A batch ordered for the same job id with another nonce was made for another job of this
+        database, the one that had this id before the database was restored from a backup: it is
+        never adopted (logged once), and it no longer answers for ``job_id``.
+        """
         flight = self.by_job.get(job_id)
         if flight is None or job_id in flight.waiting:
+            return None
+        if flight.nonce_of(job_id) != nonce:
+            log.warning(
+                "job %d: the batch %s in Redis was made for an earlier job %d of this database "
+                "(restored from a backup?); leaving it, it expires in Redis",
+                job_id, flight.label, job_id,
+            )  # fmt: skip
+            del self.by_job[job_id]
             return None
         flight.waiting[job_id] = future
         flight.listeners[job_id] = listener
@@ -131,6 +155,10 @@ class Flights:
             future.set_exception(result)
         else:
             future.set_result(result)
+
+    def forget(self, flight: Flight) -> None:
+        """Drop ``flight`` from the books (an adopted batch nobody waits on, gone from Redis)."""
+        self._forget(flight)
 
     def _forget_if_done(self, flight: Flight) -> None:
         if flight.finished and not any(self.by_job.get(job_id) is flight for job_id in flight.job_ids):
@@ -243,20 +271,24 @@ def describe(
     kind: str,
     fleet: Fleet,
     out: int,
-    settings: ExecutorConfig,
     offered: tuple[str, ...],
     state: str | None = None,
+    health: str | None = None,
 ) -> ExecutorInfo:
-    """What ``/status`` shows: the workers online with their GPUs and models, the models on offer
-    that no worker serves, Redis, the batches out."""
+    """What ``/status`` shows anyone: how many workers serve each model, the models on offer that
+    no worker serves, Redis's health (``health``: None while it answers) and the batches out.
+
+    Counts and health only: never Redis's URL, a host, a port or a worker's name (its host).
+    """
     if state is None:
         state = "waiting for a GPU worker" if not fleet.online else "generating" if out else "ready"
-    workers = "\n".join(f"{w.name} ({w.device}): {', '.join(w.models)}" for w in fleet.workers)
-    details = {"GPU workers": workers[:1000] or "none online"}
+    serving = [f"{model} ×{len(fleet.serving(frozenset([model])))}" for model in fleet.models]
+    workers = f"{fleet.online} online · {', '.join(serving)}" if fleet.online else "none online"
+    details = {"GPU workers": workers[:1000]}
     missing = [model for model in offered if model not in fleet.models]
     if fleet.online and missing:
         details["Models without a GPU worker"] = ", ".join(missing)[:1000]
-    details["Redis"] = f"{settings.redis_url} · {settings.queue_name} · {out} batches out"
+    details["Redis"] = f"{health or 'answering'} · {out} batches out"
     return ExecutorInfo(
         kind=kind, models=offered, device=f"{fleet.online} GPU worker(s)", state=state, details=details
     )

@@ -29,7 +29,8 @@ from saq.job import Job as SaqJob
 from bot.jobs.executor import Work
 from bot.jobs.local_executor import LocalExecutor
 from bot.logs import job_context
-from bot.remote.broker import PROTOCOL, REDIS_DOWN, Keys, Outage, ride_out
+from bot.metrics import metrics
+from bot.remote.broker import PROTOCOL, REDIS_DOWN, Keys, Outage, batch_key, label, ride_out
 from bot.remote.wire import Outcome, encode_outcomes, mix_from_bytes, order_from_dict
 from generation.errors import Cancelled, GenerationError
 from generation.recipes.order import Progress
@@ -105,9 +106,14 @@ class BatchRunner:
         self.result_ttl_s = result_ttl_s
         self.running: dict[int, str] = {}
         """Job id → the batch it runs in, on this worker."""
+        self.tickets: dict[str, int] = {}
+        """The stop ticket of each job of the batches here (its database's identity, id and
+        nonce: a stop names one job of one database) → its job id."""
         self.stopped: set[int] = set()
         self.done = 0
         self._pending: dict[int, Progress] = {}
+        self._nonces: dict[int, str] = {}
+        """Job id → its nonce, for the progress messages (the bot checks it)."""
         self._wake = asyncio.Event()
         self._outage = Outage(f"worker {name}")
 
@@ -120,12 +126,16 @@ class BatchRunner:
         orders: list[dict[str, Any]],
         protocol: int,
         models: list[str] | None = None,
+        identity: str = "",
     ) -> dict:
         """Run one batch; returns where its outcome blob is (a small record, kept by SAQ)."""
         job: SaqJob = ctx["job"]
         key = job.key
         self.turn.started(key)
         ids = [int(order["job_id"]) for order in orders]
+        nonces = {int(order["job_id"]): str(order.get("nonce") or "") for order in orders}
+        self.tickets.update({batch_key(identity, [(i, nonce)]): i for i, nonce in nonces.items()})
+        self._nonces.update(nonces)
         # Dead after three of *this* worker's heartbeats, whatever the bot's config says.
         job.heartbeat = 3 * self.heartbeat_s
         heartbeat = asyncio.create_task(self._heartbeat(job, ids), name=f"heartbeat-{key}")
@@ -138,6 +148,7 @@ class BatchRunner:
                     model=self.local.model_name,
                     sample_rate=self.local.sample_rate,
                     worker=self.name,
+                    batch=key,
                 )
                 result_key = self.keys.result(key, f"{self.name}.{job.attempts}.{secrets.token_hex(4)}")
                 await ride_out(
@@ -149,7 +160,7 @@ class BatchRunner:
                 seconds = max((o.seconds for o in made), default=0.0)
                 log.info(
                     "jobs %s: done on %s in %.2fs (%s), result %d bytes",
-                    key, self.name, seconds, _summary(outcomes), len(blob),
+                    label(key), self.name, seconds, _summary(outcomes), len(blob),
                 )  # fmt: skip
                 return {"result_key": result_key, "bytes": len(blob), "worker": self.name}
         finally:
@@ -159,6 +170,9 @@ class BatchRunner:
                 self.running.pop(job_id, None)
                 self.stopped.discard(job_id)
                 self._pending.pop(job_id, None)
+                self._nonces.pop(job_id, None)
+            for stop in [t for t, job_id in self.tickets.items() if job_id in ids]:
+                del self.tickets[stop]
 
     async def _run(
         self, key: str, orders: Sequence[dict[str, Any]], ids: list[int], protocol: int, models: list[str]
@@ -188,13 +202,14 @@ class BatchRunner:
         if works:
             for work in works:
                 self.running[work.job_id] = key
-            log.info("jobs %s: starting %d job(s) on %s", key, len(works), self.name)
+            log.info("jobs %s: starting %d job(s) on %s", label(key), len(works), self.name)
             try:
                 futures = await self.local.submit(works, self._progress)
             finally:
                 self.turn.release(key)  # the GPU part is over: the next batch may start
             results = await asyncio.gather(*futures, return_exceptions=True)
             outcomes.update(zip((w.job_id for w in works), results, strict=True))
+            _count(works, results)
         return {job_id: outcomes[job_id] for job_id in ids}
 
     async def _work(self, order: dict[str, Any]) -> Work:
@@ -206,19 +221,28 @@ class BatchRunner:
             source = await asyncio.to_thread(mix_from_bytes, data)
         return order_from_dict(order, source)
 
+    @property
+    def redis_down(self) -> bool:
+        """Whether this worker's last call to Redis failed (for ``/readyz``)."""
+        return self._outage.is_down
+
     # -- cancellation, progress, heartbeat --------------------------------------------------------
 
-    def stop(self, job_id: int) -> None:
-        """A user cancelled ``job_id``: stop it between two steps if it runs here."""
-        if job_id in self.running and job_id not in self.stopped:
+    def stop(self, ticket: str) -> None:
+        """A user cancelled the job of ``ticket``: stop it between two steps if it runs here."""
+        job_id = self.tickets.get(ticket)
+        if job_id is not None and job_id in self.running and job_id not in self.stopped:
             self.stopped.add(job_id)
             self.local.cancel(job_id)
             log.info("job %d: stopping (cancelled by its user)", job_id)
 
     async def _check_stops(self, ids: Sequence[int]) -> None:
         """Cancellations announced while nobody listened (queued, or Redis was away) are in keys."""
-        flags = await self.client.mget([self.keys.stop(job_id) for job_id in ids])
-        for job_id, flag in zip(ids, flags, strict=True):
+        tickets = [(stop, job_id) for stop, job_id in self.tickets.items() if job_id in ids]
+        if not tickets:
+            return
+        flags = await self.client.mget([self.keys.stop(stop) for stop, _ in tickets])
+        for (_stop, job_id), flag in zip(tickets, flags, strict=True):
             if flag is not None:
                 self.stopped.add(job_id)
                 if job_id in self.running:
@@ -235,7 +259,8 @@ class BatchRunner:
             self._wake.clear()
             pending, self._pending = self._pending, {}
             for job_id, progress in pending.items():
-                message = json.dumps([job_id, progress.step, progress.total, progress.stage])
+                nonce = self._nonces.get(job_id, "")
+                message = json.dumps([job_id, progress.step, progress.total, progress.stage, nonce])
                 try:
                     await self.client.publish(self.keys.progress_channel, message)
                     self._outage.up()
@@ -253,7 +278,7 @@ class BatchRunner:
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             with contextlib.suppress(ValueError):
-                                self.stop(int(message["data"]))
+                                self.stop(message["data"].decode())
             except REDIS_DOWN as exc:
                 self._outage.down(exc)
                 await asyncio.sleep(1.0)
@@ -270,6 +295,14 @@ class BatchRunner:
                 await job.update()
             except REDIS_DOWN as exc:
                 self._outage.down(exc)
+
+
+def _count(works: Sequence[Work], results: Sequence[object]) -> None:
+    """This worker's GPU time, for its own ``/metrics`` (the bot counts the same batch for all)."""
+    seconds = max((r.seconds for r in results if not isinstance(r, BaseException)), default=0.0)  # type: ignore[attr-defined]
+    if seconds > 0:
+        clips = sum(work.render.variations for work in works)
+        metrics().batch_rendered(works[0].render.request.model, seconds, clips)
 
 
 def _summary(outcomes: dict[int, Outcome]) -> str:

@@ -4,13 +4,15 @@ Workers may serve different models (each its own ``[model] id`` and ``also``). A
 every model it renders with: its requests' model, each layer's, both takes of a comparison
 (:meth:`~generation.recipes.order.RenderJob.models`). The design keeps SAQ as it is:
 
-- **A queue per model set.** A batch that needs the models ``S`` goes to the SAQ queue
-  ``<queue_name>@<S>`` (:func:`route_name`, e.g. ``ambientgen@tiny`` or
-  ``ambientgen@tiny+tiny-sao``), and every worker consumes the queues of every set its own
+- **A queue per protocol and model set.** A batch that needs the models ``S`` goes to the SAQ
+  queue ``<queue_name>@v<PROTOCOL>@<S>`` (:func:`route_name`, e.g. ``ambientgen@v3@tiny`` or
+  ``ambientgen@v3@tiny+tiny-sao``), and every worker consumes the queues of every set its own
   models cover (:func:`routes_served`). SAQ's atomic move from a queue's list to its active list
   is what hands a batch out, so a worker can only ever take a batch whose every model it has
   loaded, and a batch whose worker died is swept back into its own queue by a worker that can run
-  it. A set has at most :data:`MAX_MODELS_PER_BATCH` models (the most layers of a scene), so a
+  it. The protocol in the name means a worker never even sees a batch of another protocol: during
+  a rolling upgrade old and new workers share a Redis, each taking only the work it can do. A set
+  has at most :data:`MAX_MODELS_PER_BATCH` models (the most layers of a scene), so a
   worker with ``k`` models consumes at most 2^k - 1 small queues.
 - **Room per model.** The bot hands a batch out only when a worker that serves all its models
   has a free slot: :func:`has_room` matches the batches in flight to the workers able to run
@@ -32,7 +34,12 @@ from collections.abc import Iterable, Sequence
 
 from generation.recipes.layers import MAX_LAYERS
 
-#: Between the queue name and the model set (never part of a queue name: see ``[executor]``).
+#: Bumped when orders, outcomes, progress or presence change shape; a worker takes only batches
+#: of its own protocol (it is part of every route's name) and the bot ignores the presence of
+#: workers of another. 2: workers serve several models, one queue per set. 3: a batch is bound
+#: to the database that made it (:mod:`bot.storage.identity`); the protocol names the queues.
+PROTOCOL = 3
+#: Between the queue name, the protocol and the model set (never part of a queue name).
 ROUTE_MARK = "@"
 #: The most models one batch needs: a layered scene's layers may each name their own.
 MAX_MODELS_PER_BATCH = MAX_LAYERS
@@ -59,12 +66,17 @@ def _slug(name: str) -> str:
     return f"{plain[:_LONG]}~{hashlib.sha1(name.encode()).hexdigest()[:8]}"
 
 
+def route_prefix(queue_name: str) -> str:
+    """What every route of this protocol starts with (read at each call: tests patch PROTOCOL)."""
+    return f"{queue_name}{ROUTE_MARK}v{PROTOCOL}{ROUTE_MARK}"
+
+
 def route_name(queue_name: str, models: Iterable[str]) -> str:
-    """The SAQ queue of batches that need exactly ``models``."""
+    """The SAQ queue of batches of this protocol that need exactly ``models``."""
     names = sorted(set(models))
     if not names:
         raise ValueError("a batch for the GPU needs at least one model")
-    return f"{queue_name}{ROUTE_MARK}{'+'.join(_slug(name) for name in names)}"
+    return f"{route_prefix(queue_name)}{'+'.join(_slug(name) for name in names)}"
 
 
 def routes_served(queue_name: str, models: Iterable[str]) -> list[str]:
@@ -78,7 +90,7 @@ def routes_served(queue_name: str, models: Iterable[str]) -> list[str]:
 
 
 def is_route_of(queue_name: str, route: str) -> bool:
-    return route.startswith(queue_name + ROUTE_MARK)
+    return route.startswith(route_prefix(queue_name))
 
 
 # -- room per model ------------------------------------------------------------------------------

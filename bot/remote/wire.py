@@ -5,10 +5,11 @@ An *order* is one job of a batch: the :class:`~generation.recipes.render.RenderJ
 (:class:`~generation.recipes.mixing.Mix`, megabytes of float32) go beside it as an ``.npz`` blob
 in a key of their own, so the SAQ record that every worker and the bot read stays small.
 
-A batch's *outcome* is one binary blob: a magic, a JSON header (per job: its clips' numbers and
-requests, or the error that ended it) and the bytes it points into (MP3s, the scene's stems).
-Errors travel by type name and message and come back as the same exception types, so delivery
-tells users the same thing as with the local executor. Nothing here imports Redis or torch.
+A batch's *outcome* is one binary blob: a magic, a JSON header (the batch's key, which names the
+database that ordered it; per job: its clips' numbers and requests, or the error that ended it)
+and the bytes it points into (MP3s, the scene's stems). Errors travel by type name and message
+and come back as the same exception types, so delivery tells users the same thing as with the
+local executor. Nothing here imports Redis or torch.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def order_to_dict(work: Work, source_key: str | None = None) -> dict[str, Any]:
     job = work.render
     return {
         "job_id": work.job_id,
+        "nonce": work.nonce,
         "request": job.request.to_dict(),
         "recipe": job.recipe.to_dict(),
         "variations": job.variations,
@@ -77,7 +79,7 @@ def order_from_dict(data: Mapping[str, Any], source: Mix | None = None) -> Work:
         source=source,
         source_model=data.get("source_model"),
     )
-    return Work(int(data["job_id"]), render)
+    return Work(int(data["job_id"]), render, str(data.get("nonce") or ""))
 
 
 def mix_to_bytes(mix: Mix) -> bytes:
@@ -101,6 +103,8 @@ class Outcomes:
     model: str
     sample_rate: int
     worker: str
+    batch: str = ""
+    """The SAQ key of the batch it answers (its database's identity and its jobs' nonces)."""
 
 
 class _Payload:
@@ -133,7 +137,9 @@ def _error_header(exc: BaseException) -> dict[str, str]:
     return {"type": name if name in _ERRORS else "GenerationError", "message": str(exc)[:500]}
 
 
-def encode_outcomes(outcomes: Mapping[int, Outcome], *, model: str, sample_rate: int, worker: str) -> bytes:
+def encode_outcomes(
+    outcomes: Mapping[int, Outcome], *, model: str, sample_rate: int, worker: str, batch: str = ""
+) -> bytes:
     """One batch's outcome as bytes (see the module docstring)."""
     payload = _Payload()
     jobs: dict[str, Any] = {}
@@ -148,7 +154,8 @@ def encode_outcomes(outcomes: Mapping[int, Outcome], *, model: str, sample_rate:
             "mix": payload.add(mix_to_bytes(outcome.mix)) if outcome.mix is not None else None,
         }
     header = json.dumps(
-        {"jobs": jobs, "model": model, "sample_rate": sample_rate, "worker": worker}, separators=(",", ":")
+        {"jobs": jobs, "model": model, "sample_rate": sample_rate, "worker": worker, "batch": batch},
+        separators=(",", ":"),
     ).encode()
     return b"".join([MAGIC, _LENGTH.pack(len(header)), header, *payload.parts])
 
@@ -199,7 +206,13 @@ def decode_outcomes(blob: bytes) -> Outcomes:
                 spares=[_clip(c, body) for c in data["spares"]],
                 mix=mix,
             )
-        return Outcomes(results, str(header["model"]), int(header["sample_rate"]), str(header["worker"]))
+        return Outcomes(
+            results,
+            str(header["model"]),
+            int(header["sample_rate"]),
+            str(header["worker"]),
+            str(header.get("batch") or ""),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, WireError):
             raise

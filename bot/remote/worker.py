@@ -28,7 +28,11 @@ from typing import Any
 
 from saq import Worker
 
-from bot.config import REDIS_PASSWORD_ENV, Config, ConfigError, load_config
+from bot.config import REDIS_PASSWORD_ENV, Config, ConfigError, MetricsConfig, load_config
+from bot.health import HealthUnavailable, start_health
+from bot.logs import use_format
+from bot.metrics import metrics
+from bot.monitor import LoopMonitor
 from bot.remote.broker import FUNCTION, PROTOCOL, REDIS_DOWN, SLOTS_PER_WORKER, Keys, connect
 from bot.remote.gpu import BatchRunner, GpuTurn
 from bot.remote.intake import RoutedQueue
@@ -47,12 +51,16 @@ def _fail(message: str, status: int = 2) -> int:
     return status
 
 
-def run_worker(config_path: Path | None) -> int:
-    """Serve until stopped; returns the exit status."""
+def run_worker(config_path: Path | None, metrics_port: int | None = None) -> int:
+    """Serve until stopped; returns the exit status. ``metrics_port`` overrides ``[metrics] port``."""
     try:
         config = load_config(config_path)
+        if metrics_port is not None:
+            metrics_section = MetricsConfig(port=metrics_port, host=config.metrics.host)
+            config = config.model_copy(update={"metrics": metrics_section})
     except ConfigError as exc:
-        return _fail(str(exc))
+        return _fail(str(exc).replace("[metrics] port", "--metrics-port"))
+    use_format(config.logging.format)
     if not config.executor.remote:
         return _fail('a worker takes its jobs from Redis: set [executor] kind = "redis" (and redis_url)')
     log.info("config: %s", config.summary())
@@ -101,6 +109,41 @@ def _name(config: Config) -> str:
 
 
 async def _serve(config: Config) -> int:
+    """With the health endpoints (if configured) around the whole life of the worker."""
+    state = WorkerState()
+    try:
+        health = await start_health(config.metrics.host, config.metrics.port, state.problem)
+    except HealthUnavailable as exc:
+        return _fail(str(exc))
+    monitor = LoopMonitor()
+    monitor.start()
+    metrics().probes.loop_stall_s = monitor.take_window_worst_s
+    try:
+        return await _serve_with(config, state)
+    finally:
+        await monitor.stop()
+        if health is not None:
+            await health.stop()
+
+
+class WorkerState:
+    """What ``/readyz`` of a worker reports: its models loaded and Redis reachable."""
+
+    def __init__(self) -> None:
+        self.runner: BatchRunner | None = None
+        self.stopping = False
+
+    def problem(self) -> str | None:
+        if self.stopping:
+            return "the worker is stopping"
+        if self.runner is None:
+            return "starting: reaching Redis and loading the models"
+        if self.runner.redis_down:
+            return "Redis is unreachable"
+        return None
+
+
+async def _serve_with(config: Config, state: WorkerState) -> int:
     from bot.jobs.local_executor import build_local_executor
     from generation.errors import ModelUnavailable
 
@@ -129,6 +172,9 @@ async def _serve(config: Config) -> int:
     beat = settings.heartbeat_s
     ttl = settings.result_ttl_s
     runner = BatchRunner(local, client, keys, turn, name=name, heartbeat_s=beat, result_ttl_s=ttl)
+    metrics().prepare(local.gpu.models)
+    metrics().probes.running_jobs = lambda: len(runner.running)
+    state.runner = runner
     routes = routes_served(settings.queue_name, local.gpu.models)
     queue = RoutedQueue(client, settings.queue_name, routes, turn=turn)
     worker = GpuWorker(
@@ -151,6 +197,7 @@ async def _serve(config: Config) -> int:
         await queue.connect()
         await worker.start()  # until SIGTERM / SIGINT
     finally:
+        state.stopping = True
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.metrics import metrics
 from bot.storage.database import Transaction
 from bot.storage.job_rows import (
     ACTIVE_SQL,
@@ -153,5 +154,6 @@ async def admit(tx: Transaction, new: NewJob, admission: Admission | None, now: 
     if admission is not None:
         refusal = admission(await usage_of(tx, new.user_id, now))
         if refusal:
+            metrics().job_event("refused", new.request.model)
             raise AdmissionRefused(refusal)
     return await insert_job(tx, new, now)

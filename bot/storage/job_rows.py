@@ -131,6 +131,9 @@ class Job:
     post_attempts: int = 0
     unreadable: str | None = None
     """Why the stored request or recipe could not be decoded (the job cannot run); else None."""
+    nonce: str = ""
+    """Random, drawn at insert: binds the job's work in Redis to this row (see
+    :mod:`bot.storage.identity`)."""
 
     @property
     def is_active(self) -> bool:
@@ -182,6 +185,7 @@ class Job:
             answered_at=row["answered_at"],
             post_attempts=row["post_attempts"],
             unreadable=unreadable,
+            nonce=row["nonce"] or "",
         )
 
 

@@ -23,8 +23,9 @@ those that outlived their use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
+from bot.metrics import metrics
 from bot.storage.database import Transaction
 from bot.storage.job_reads import JobReads
 from bot.storage.job_rows import (
@@ -63,13 +64,16 @@ class JobTransitions(JobReads):
 
     async def mark_running(self, job_id: int) -> Job:
         """queued → running; sets ``started_at`` and counts the attempt."""
-        return await self._transition(
+        job = await self._transition(
             job_id,
             "start",
             {JobStatus.QUEUED},
             "status = ?, started_at = ?, attempts = attempts + 1",
             (JobStatus.RUNNING.value, self._clock()),
         )
+        if job.attempts == 1 and job.started_at is not None:  # its wait in the queue, once per job
+            metrics().job_started(job.started_at - job.created_at)
+        return job
 
     async def requeue_as(self, job_id: int, recipe: Recipe, cost: float) -> Job:
         """running → queued with another recipe and its GPU ``cost`` (a 🔁 whose stored candidate
@@ -94,25 +98,29 @@ class JobTransitions(JobReads):
 
     async def mark_done(self, job_id: int, result_message_id: int) -> Job:
         """posting → done: the post is confirmed by its message id."""
-        return await self._transition(
+        job = await self._transition(
             job_id,
             "finish",
             {JobStatus.POSTING},
             "status = ?, result_message_id = ?, finished_at = ?",
             (JobStatus.DONE.value, result_message_id, self._clock()),
         )
+        metrics().job_delivered(job.request.model, (job.finished_at or job.created_at) - job.created_at)
+        return job
 
     async def mark_failed(self, job_id: int, error: str) -> Job:
         """Any active state → failed, keeping a user-facing ``error`` text (its answer is owed)."""
         if len(error) > MAX_ERROR_CHARS:
             error = error[: MAX_ERROR_CHARS - 1] + "…"
-        return await self._transition(
+        job = await self._transition(
             job_id,
             "fail",
             ACTIVE,
             "status = ?, error = ?, finished_at = ?",
             (JobStatus.FAILED.value, error, self._clock()),
         )
+        metrics().job_event("failed", job.request.model)
+        return job
 
     async def cancel(self, job_id: int, user_id: int) -> bool:
         """Cancel the user's own queued job; False if it is not theirs or no longer queued."""
@@ -123,17 +131,21 @@ class JobTransitions(JobReads):
         cancelled = result.rowcount == 1
         if cancelled:
             log.info("job %d cancelled by user %d", job_id, user_id)
+            job = await self.get(job_id)
+            metrics().job_event("cancelled", job.request.model if job is not None else None)
         return cancelled
 
     async def mark_cancelled(self, job_id: int) -> Job:
         """running → cancelled: the generation was stopped between steps on the user's request."""
-        return await self._transition(
+        job = await self._transition(
             job_id,
             "cancel the run of",
             {JobStatus.RUNNING},
             "status = ?, finished_at = ?",
             (JobStatus.CANCELLED.value, self._clock()),
         )
+        metrics().job_event("cancelled", job.request.model)
+        return job
 
     async def note_post_attempt(self, job_id: int) -> Job:
         """Count one more attempt at posting the result of a ``posting`` job (before it is made)."""
@@ -151,15 +163,25 @@ class JobTransitions(JobReads):
         )
         return result.rowcount == 1
 
-    async def requeue_interrupted(self, max_attempts: int | None = None) -> tuple[list[Job], list[Job]]:
+    async def requeue_interrupted(
+        self, max_attempts: int | None = None, surviving: Collection[tuple[int, str]] = ()
+    ) -> tuple[list[Job], list[Job]]:
         """After a restart: ``running`` jobs go back to ``queued``; returns (queued jobs, given up).
 
         A job that was running when the bot died ``max_attempts`` times (it may be what kills
         it) is failed instead, with a message for its user (its answer is then owed). ``None``
-        never gives up. The queued jobs are every queued job, oldest first.
+        never gives up. A job in ``surviving`` (its id and nonce: its work lives on, on a GPU
+        worker) did not die: that run is not counted (its next start, which adopts the work, is
+        the same attempt). The queued jobs are every queued job, oldest first.
         """
         now = self._clock()
         async with self._db.transaction() as tx:
+            for job_id, nonce in surviving:
+                await tx.execute(
+                    "UPDATE jobs SET attempts = MAX(attempts - 1, 0)"
+                    " WHERE id = ? AND nonce = ? AND status = ?",
+                    (job_id, nonce, JobStatus.RUNNING.value),
+                )
             given_up_ids: list[int] = []
             if max_attempts is not None:
                 rows = await tx.fetchall(
@@ -189,6 +211,7 @@ class JobTransitions(JobReads):
             log.warning("re-queued %d job(s) interrupted while running", result.rowcount)
         for job in given_up:
             log.warning("job %d: gave up after %d interrupted runs", job.id, job.attempts)
+            metrics().job_event("failed", job.request.model)
         return [Job.from_row(r) for r in rows], given_up
 
     async def fail_unreadable(self, jobs: Iterable[Job]) -> list[Job]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.metrics import metrics
 from bot.storage.job_inserts import Admission, NewJob, admit
 from bot.storage.job_rows import KIND_REROLL, Job
 from bot.storage.job_transitions import JobTransitions
@@ -73,6 +74,7 @@ class JobStore(JobTransitions):
                     log.info("job %d already exists for idempotency key %r", row["id"], idempotency_key)
                     return Job.from_row(row)
             job = await admit(tx, new, admission, self._clock())
+        metrics().job_event("accepted", job.request.model)
         log.info("job %d queued (%s) for user %d", job.id, job.kind, job.user_id)
         return job
 
@@ -133,5 +135,6 @@ class JobStore(JobTransitions):
                 "INSERT INTO rerolls (message_id, user_id, job_id, created_at) VALUES (?, ?, ?, ?)",
                 (message_id, user_id, job.id, job.created_at),
             )
+        metrics().job_event("accepted", job.request.model)
         log.info("job %d queued: reroll of job %d by user %d", job.id, parent.id, user_id)
         return job

@@ -304,6 +304,28 @@ CREATE TABLE compare_votes (
 ) WITHOUT ROWID;
 """
 
+_IDENTITY = """
+-- Work handed to GPU workers through Redis is bound to the database that made it (see
+-- bot/storage/identity.py): one random identity per database, drawn once, and a random nonce per
+-- job, drawn at its insert, so a reset or restored database never takes another job's batch.
+CREATE TABLE instance (
+    id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row
+    identity TEXT NOT NULL CHECK (length(identity) = 16)
+);
+
+INSERT INTO instance (id, identity) VALUES (1, lower(hex(randomblob(8))));
+
+ALTER TABLE jobs ADD COLUMN nonce TEXT;
+
+UPDATE jobs SET nonce = lower(hex(randomblob(8)));
+
+-- Every insert path gets its nonce here, in the inserting statement's transaction.
+CREATE TRIGGER jobs_nonce AFTER INSERT ON jobs WHEN NEW.nonce IS NULL
+BEGIN
+    UPDATE jobs SET nonce = lower(hex(randomblob(8))) WHERE id = NEW.id;
+END;
+"""
+
 _SCENES = """
 -- Endless scenes in voice: what a playing server's scene is made of, so that the now-playing
 -- message, the background renders and a restart all read one place. Every change writes here
@@ -337,7 +359,7 @@ CREATE INDEX scene_takes_by_path ON scene_takes (mp3_path);
 """
 
 #: SQL scripts; ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _COMPARES, _SCENES)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _COMPARES, _IDENTITY, _SCENES)
 
 
 def split_statements(script: str) -> list[str]:

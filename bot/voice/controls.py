@@ -2,7 +2,8 @@
 
 Both are ``DynamicItem``s (their target lives in the custom id), so they work after a restart.
 A custom id can be crafted: every click is checked against the clicker's server and voice
-channel, never trusted.
+channel, never trusted; a result's button also against the message it is on (the same rule as
+every other result control) and the clicker's right to see that channel.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import discord
 
 from bot.errors import UserError, answering_errors, defer_private
 from bot.storage.players import PlayerState
+from bot.ui.components import job_of_message
 from bot.ui.voice import PLAY_EMOJI, STOPPED_BY, started_text
 from bot.voice.players import players_of
 from bot.voice.timing import format_span
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 VOLUME_STEP = 10
 #: The sleep button steps through these (seconds), then turns the timer off.
 SLEEP_STEPS = (30 * 60.0, 60 * 60.0, 120 * 60.0)
+
+#: A result's *Play in voice* pressed where the clicker can't read (a crafted interaction).
+CANNOT_SEE = "You can't see the channel that soundscape was posted in, so it can't be played from here."
 
 #: action → (label, emoji, style); pause's label follows the state.
 _LOOKS: dict[str, tuple[str, str, discord.ButtonStyle]] = {
@@ -124,6 +129,8 @@ class PlayInVoiceButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         async with answering_errors(interaction, "play in voice"):
+            if self.kind == "job":
+                await posted_job(interaction, self.target_id)
             await defer_private(interaction)
             players = players_of(interaction.client)
             channel = players.destination(interaction.user, interaction.guild)
@@ -138,3 +145,12 @@ class PlayInVoiceButton(
             await interaction.followup.send(
                 started_text(track.title, channel.id, switched=switched), ephemeral=True
             )
+
+
+async def posted_job(interaction: discord.Interaction, job_id: int) -> None:
+    """Refuses a result's *Play in voice* unless it is on that result's own message (so a crafted id
+    can't reach a result of another channel) and the clicker may view the channel it is in."""
+    await job_of_message(interaction, job_id)
+    # Discord resolves the clicker's permissions in the interaction's channel: the message's.
+    if not interaction.permissions.view_channel:
+        raise UserError(CANNOT_SEE)

@@ -78,6 +78,11 @@ class Players:
     def store(self) -> PlayerStore:
         return self.kit.store
 
+    @property
+    def playing(self) -> int:
+        """Players playing now (one per server at most)."""
+        return len(self._players)
+
     def get(self, guild_id: int | None) -> Player | None:
         player = self._players.get(guild_id) if guild_id is not None else None
         return None if player is None or player.closing else player

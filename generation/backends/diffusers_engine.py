@@ -20,6 +20,7 @@ import torch
 
 from generation.backends.devices import is_out_of_memory
 from generation.backends.pacing import TestPacing
+from generation.backends.registry import family_by_key
 from generation.errors import Cancelled, GenerationError, OutOfMemory
 from generation.request import SCHEDULERS, GenerationRequest
 from generation.settings import EngineSettings
@@ -176,8 +177,10 @@ class DiffusersEngine:
         return request.batch_key()
 
     def denoised_seconds(self, duration_s: float) -> float:
-        """Seconds of audio denoised for a clip of ``duration_s``: the clip itself by default."""
-        return duration_s
+        """Seconds of audio denoised for a clip of ``duration_s``: by default the family's rule
+        (:meth:`generation.backends.registry.ModelFamily.denoised_seconds`), the clip rounded up to
+        whole latent frames."""
+        return family_by_key(self.family).denoised_seconds(duration_s)
 
     def warm_up(self, request: GenerationRequest, batch_sizes: Sequence[int] = (1,)) -> float:
         """Run ``request`` for :data:`WARM_UP_STEPS` steps at each batch size; returns seconds.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,7 +47,25 @@ class ModelFamily:
     """``module:Class`` of its backend, imported only when a model of the family loads."""
     sample_rate: int
     channels: int
+    latent_s: float
+    """Seconds of audio one latent frame holds: the pipeline rounds a clip up to whole frames."""
+    window_s: float | None = None
+    """A fixed stretch of audio denoised on every call, whatever the clip (cropped afterwards);
+    None where the latent is as long as the clip."""
     gated: bool = False
+
+    def denoised_seconds(self, duration_s: float) -> float:
+        """Seconds of audio the model denoises for a clip of ``duration_s``: what a clip costs.
+
+        The published geometry of the family (a checkpoint that changes it is not foreseen); the
+        loaded backends say the same (:meth:`generation.backends.base.Backend.denoised_seconds`).
+        Pure arithmetic, so a bot without the model (GPU workers through Redis) prices jobs alike.
+        """
+        if self.window_s is not None:
+            return self.window_s
+        # Float noise (2.5 / 0.04 = 62.500000001) must not add a frame.
+        frames = math.ceil(round(duration_s / self.latent_s, 6))
+        return frames * self.latent_s
 
     def engine_class(self) -> type:
         module, name = self.engine.split(":")
@@ -63,6 +82,8 @@ AUDIOLDM2 = ModelFamily(
     engine="generation.backends.audioldm2.engine:AudioEngine",
     sample_rate=16_000,
     channels=1,
+    # Mel hop 160 samples at 16 kHz, VAE downsampling 4: 40 ms per latent frame.
+    latent_s=160 * 4 / 16_000,
 )
 STABLE_AUDIO_OPEN = ModelFamily(
     key="stable-audio-open",
@@ -74,6 +95,10 @@ STABLE_AUDIO_OPEN = ModelFamily(
     engine="generation.backends.stable_audio.engine:StableAudioEngine",
     sample_rate=44_100,
     channels=2,
+    # Oobleck VAE: 2048 samples per latent; the DiT always denoises its 1024-latent window
+    # (47.55 s), even for a 2.5 s clip.
+    latent_s=2048 / 44_100,
+    window_s=1024 * 2048 / 44_100,
     gated=True,
 )
 STABLE_AUDIO_3 = ModelFamily(
@@ -86,10 +111,22 @@ STABLE_AUDIO_3 = ModelFamily(
     engine="generation.backends.stable_audio_3.engine:StableAudio3Engine",
     sample_rate=44_100,
     channels=2,
+    # SAME autoencoder: 4096 samples per latent; the latent is as long as the clip.
+    latent_s=4096 / 44_100,
     gated=True,
 )
 
 FAMILIES: tuple[ModelFamily, ...] = (AUDIOLDM2, STABLE_AUDIO_OPEN, STABLE_AUDIO_3)
+
+
+def family_by_key(key: str) -> ModelFamily:
+    """The family whose :attr:`ModelFamily.key` is ``key`` (KeyError for none)."""
+    for family in FAMILIES:
+        if family.key == key:
+            return family
+    raise KeyError(key)
+
+
 #: The built-in models, which need no download.
 BUILTIN_MODEL_IDS: tuple[str, ...] = tuple(f.tiny_id for f in FAMILIES)
 

@@ -5,7 +5,9 @@ Nothing in the files may tell the models apart, so a listener judges by ear alon
 * both takes are brought to one format — the higher sample rate, stereo if either model is
   (libsoxr, as for mixed scenes) — so a 16 kHz mono model is not given away by its file;
 * both are finished alike, loudness-matched to the same target (the louder of two takes
-  tends to be heard as the better one);
+  tends to be heard as the better one), and encoded at one constant bitrate whatever
+  ``FinishSettings.mp3_vbr`` says: an average-bitrate encoder spends less on the up-mixed mono take
+  (its side channel is silent), so the two files' sizes would differ consistently;
 * their tags name the take ("take A of a blind comparison"), never the model, and leave out the
   expanded prompt, steps and guidance, which differ per model;
 * the models render in a fixed order (by name, not A then B) and progress counts the steps of
@@ -58,9 +60,10 @@ def finish_take(
     settings: FinishSettings,
     side: str,
 ) -> Clip:
-    """One take brought to the comparison's format, finished and tagged blind (CPU work)."""
+    """One take brought to the comparison's format, finished and tagged blind (CPU work), as CBR."""
     shaped = conform(audio, rate, to_rate, channels)
-    return finish_clip(shaped, to_rate, request, settings, blind_tags(request, side), loop=False)
+    cbr = dataclasses.replace(settings, mp3_vbr=False)
+    return finish_clip(shaped, to_rate, request, cbr, blind_tags(request, side), loop=False)
 
 
 async def render_compare(ctx: RenderContext, recipe: Recipe) -> Rendered:

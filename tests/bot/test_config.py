@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from bot.config import (
     AudioConfig,
@@ -16,6 +16,8 @@ from bot.config import (
     ConfigError,
     DiscordConfig,
     ExecutorConfig,
+    LoggingConfig,
+    MetricsConfig,
     ModelConfig,
     ModelEntry,
     QueueConfig,
@@ -37,6 +39,8 @@ SECTIONS: dict[str, type] = {
     "voice": VoiceConfig,
     "executor": ExecutorConfig,
     "compare": CompareConfig,
+    "metrics": MetricsConfig,
+    "logging": LoggingConfig,
 }
 
 
@@ -128,27 +132,27 @@ def test_empty_file_is_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path = write(tmp_path, "# nothing set\n")
     config = load_config(path)
     assert config.source == path.resolve()
-    assert dataclasses.replace(config, source=None) == load_config(None)
+    assert config.model_copy(update={"source": None}) == load_config(None)
 
 
 def test_empty_sections_are_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     config = load_text(tmp_path, "\n".join(f"[{name}]" for name in SECTIONS))
-    assert dataclasses.replace(config, source=None) == load_config(None)
+    assert config.model_copy(update={"source": None}) == load_config(None)
 
 
 def test_example_file_equals_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(EXAMPLE.parent)
     config = load_config(EXAMPLE)
     assert config.source == EXAMPLE
-    assert dataclasses.replace(config, source=None) == load_config(None)
+    assert config.model_copy(update={"source": None}) == load_config(None)
 
 
 def test_example_file_sets_every_key() -> None:
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
-    assert set(data) == set(SECTIONS) == {f.name for f in dataclasses.fields(Config)} - {"source"}
+    assert set(data) == set(SECTIONS) == set(Config.model_fields) - {"source"}
     for name, cls in SECTIONS.items():
-        assert set(data[name]) == {f.name for f in dataclasses.fields(cls)}, name
+        assert set(data[name]) == set(cls.model_fields), name
 
 
 def test_example_file_documents_the_basics() -> None:
@@ -413,6 +417,14 @@ BAD_VALUES: list[tuple[str, str, Any, str]] = [
     ("compare", "reveal_after_votes", -1, "between 0 and 1000"),
     ("compare", "reveal_after_votes", 1001, "between 0 and 1000"),
     ("compare", "reveal_after_votes", 2.5, "integer"),
+    ("metrics", "port", -1, "between 0 and 65535"),
+    ("metrics", "port", 65536, "between 0 and 65535"),
+    ("metrics", "port", "9100", "integer"),
+    ("metrics", "host", "", "address to listen on"),
+    ("metrics", "host", "http://0.0.0.0", "address to listen on"),
+    ("metrics", "host", 127, "address to listen on"),
+    ("logging", "format", "xml", '"text", "json"'),
+    ("logging", "format", True, '"text", "json"'),
 ]
 
 
@@ -471,7 +483,7 @@ def test_test_only_keys_work_with_the_tiny_model_alone(tmp_path: Path) -> None:
 
 def test_every_key_has_bad_values() -> None:
     covered = {(section, key) for section, key, _, _ in BAD_VALUES}
-    assert covered == {(name, f.name) for name, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
+    assert covered == {(name, key) for name, cls in SECTIONS.items() for key in cls.model_fields}
 
 
 @pytest.mark.parametrize(("section", "key", "value", "word"), BAD_VALUES)
@@ -556,10 +568,32 @@ def test_redis_mode_and_urls(tmp_path: Path) -> None:
     assert "kind=local" in load_config(None).summary()
 
 
-def test_a_redis_password_in_the_file_is_refused(tmp_path: Path) -> None:
-    message = error_for(tmp_path, '[executor]\nredis_url = "redis://:s3cret@10.0.0.5:6379/0"\n')
-    assert "AMBIENTGEN_REDIS_PASSWORD" in message
-    assert "s3cret" not in message
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:s3cret@10.0.0.5:6379/0",
+        "redis://bot:s3cret@10.0.0.5:6379/0",
+        "rediss://10.0.0.5:6380/0?password=s3cret",
+        "redis://10.0.0.5/0?db=1&Password=s3cret",
+        "unix:///run/redis.sock?password=s3cret",
+    ],
+)
+def test_a_redis_password_in_the_file_is_refused(tmp_path: Path, url: str) -> None:
+    message = error_for(tmp_path, f'[executor]\nredis_url = "{url}"\n')
+    assert message == (
+        "[executor] redis_url must not contain a password; "
+        "set the AMBIENTGEN_REDIS_PASSWORD environment variable instead"
+    )
+
+
+def test_the_config_summary_never_logs_a_redis_password() -> None:
+    executor = ExecutorConfig(kind="redis", redis_url="redis://bot@10.0.0.5:6379/0")
+    assert "redis_url=redis://bot@10.0.0.5:6379/0" in executor.summary()  # nothing secret: as it is
+    # Should a password ever get past the check, the summary still hides it.
+    for url in ("redis://bot:s3cret@10.0.0.5/0", "redis://10.0.0.5/0?db=1&password=s3cret&x=1"):
+        object.__setattr__(executor, "redis_url", url)
+        summary = executor.summary()
+        assert "s3cret" not in summary and "***" in summary and "10.0.0.5" in summary
 
 
 def test_shards_split_over_processes(tmp_path: Path) -> None:
@@ -678,15 +712,18 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     assert load_config(path).model.id == "tiny"
 
 
-# --- the dataclasses themselves -----------------------------------------------------------------
+# --- the models themselves -----------------------------------------------------------------
 
 
 def test_sections_are_frozen() -> None:
     config = Config()
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         config.queue.max_queue = 5  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         config.source = Path("x")  # type: ignore[misc]
+    with pytest.raises(ValidationError, match="frozen"):
+        config.model.also = ()  # type: ignore[misc]
+    assert hash(config.queue) == hash(QueueConfig())  # frozen models are values
 
 
 def test_constructing_in_code_is_validated_too() -> None:
@@ -695,3 +732,22 @@ def test_constructing_in_code_is_validated_too() -> None:
     with pytest.raises(ConfigError, match=r"^\[discord\] command_guilds "):
         DiscordConfig(command_guilds=("x",))  # type: ignore[arg-type]
     assert StorageConfig(data_dir="somewhere").data_dir == Path("somewhere")  # type: ignore[arg-type]
+
+
+def test_metrics_and_logging_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_text(tmp_path, '[metrics]\nport = 9464\nhost = "0.0.0.0"\n[logging]\nformat = "JSON"\n')
+    assert (config.metrics.port, config.metrics.host, config.logging.format) == (9464, "0.0.0.0", "json")
+    assert (Config().metrics.port, Config().metrics.host, Config().logging.format) == (0, "127.0.0.1", "text")
+    for text, message in (
+        ("[metrics]\nport = 70000", "[metrics] port must be an integer between 0 and 65535; got 70000"),
+        ('[metrics]\nhost = "a b"', '[metrics] host must be an address to listen on, such as "127.0.0.1"'),
+        ('[logging]\nformat = "xml"', '[logging] format must be one of "text", "json"; got "xml"'),
+    ):
+        with pytest.raises(ConfigError) as error:
+            load_text(tmp_path, text)
+        assert str(error.value).startswith(message), str(error.value)
+    # As containers and systemd units set them.
+    monkeypatch.setenv("AMBIENTGEN_METRICS__PORT", "9109")
+    monkeypatch.setenv("AMBIENTGEN_LOGGING__FORMAT", "json")
+    config = load_text(tmp_path, "[metrics]\nport = 9108\n")
+    assert (config.metrics.port, config.logging.format) == (9109, "json")

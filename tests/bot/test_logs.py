@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
+import json
 import logging
 import sys
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import pytest
 
@@ -18,7 +21,18 @@ with warnings.catch_warnings():
 from discord.ext import commands
 
 from bot import logs
-from bot.logs import FORMAT, REDACTED, JobFilter, RedactingFormatter, add_secret, redact
+from bot.logs import (
+    FORMAT,
+    REDACTED,
+    JobFilter,
+    RedactingFormatter,
+    add_secret,
+    configure_logging,
+    formatter,
+    job_context,
+    redact,
+    use_format,
+)
 from tests.standin import DiscordStandIn, discord_py_pointed_at
 
 BOT_TOKEN = "MTA5ODc2NTQzMjEwOTg3NjU0.GhIjKl.bot-token-for-the-log-test"
@@ -132,3 +146,73 @@ async def test_discord_py_debug_log_shows_no_interaction_token() -> None:
     assert handle.token not in shown and BOT_TOKEN not in shown
     assert f"/interactions/{handle.id}/{REDACTED}/callback" in shown
     assert f"'token': '{REDACTED}'" in shown
+
+
+def _json_lines(emit: Callable[[logging.Logger], None], kind: str = "json") -> list[dict[str, Any]]:
+    """What the bot's own handler writes (configure_logging, then use_format), one dict per line."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    try:
+        configure_logging(kind="text")
+        use_format(kind)  # as after reading [logging] format
+        for handler in root.handlers:
+            handler.setStream(stream)  # type: ignore[attr-defined]
+        emit(logging.getLogger("bot.jobs.delivery"))
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    text = stream.getvalue()
+    assert text.endswith("\n")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_json_logs_are_one_object_per_line_with_the_job() -> None:
+    def emit(logger: logging.Logger) -> None:
+        logger.info("loaded %d model(s)", 2)
+        with job_context(42):
+            logger.warning("job %d: posting again\nsecond line", 42)
+
+    first, second = _json_lines(emit)
+    assert set(first) == {"time", "level", "logger", "message"}  # no job: no job_id
+    assert (first["level"], first["logger"], first["message"]) == (
+        "INFO",
+        "bot.jobs.delivery",
+        "loaded 2 model(s)",
+    )
+    assert dt.datetime.fromisoformat(first["time"]).utcoffset() == dt.timedelta(0)
+    assert second["job_id"] == 42 and second["level"] == "WARNING"
+    assert second["message"] == "job 42: posting again\nsecond line"  # one line on the wire, escaped
+
+
+def test_json_logs_redact_messages_and_tracebacks() -> None:
+    add_secret(BOT_TOKEN)
+    token = "aW50ZXJhY3Rpb246MTU3Njg6dXhT-_x"
+
+    def emit(logger: logging.Logger) -> None:
+        with job_context(7):
+            try:
+                raise RuntimeError(f"POST /webhooks/1/{token}/messages with {BOT_TOKEN}")
+            except RuntimeError:
+                logger.exception("payload {'token': '%s'} failed (%s)", token, BOT_TOKEN)
+
+    (line,) = _json_lines(emit)
+    everything = json.dumps(line)
+    assert BOT_TOKEN not in everything and token not in everything
+    assert line["message"] == f"payload {{'token': '{REDACTED}'}} failed ({REDACTED})"
+    assert (
+        line["exception"].startswith("Traceback") and f"/webhooks/1/{REDACTED}/messages" in line["exception"]
+    )
+    assert line["job_id"] == 7 and line["level"] == "ERROR"
+
+
+def test_text_stays_the_default_format() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(JobFilter())
+    handler.setFormatter(formatter())
+    record = logging.LogRecord("bot", logging.INFO, __file__, 1, "hello", (), None)
+    handler.handle(record)
+    assert " level=INFO job=- logger=bot msg=hello" in stream.getvalue()
+    with pytest.raises(ValueError, match="text, json"):
+        formatter("xml")

@@ -41,3 +41,20 @@ async def test_a_late_wake_up_without_the_loops_own_work_is_not_busy() -> None:
 async def test_an_idle_loop_is_neither_late_nor_busy() -> None:
     monitor = await _watch(lambda: None)
     assert monitor.worst_busy_ms < 50
+
+
+async def test_each_scrape_window_reports_its_own_worst_stall() -> None:
+    monitor = LoopMonitor(interval_s=0.01)
+    monitor.start()
+    try:
+        await asyncio.sleep(0.03)
+        monitor.take_window_worst_s()  # start a fresh window
+        _spin(0.3)  # blocks the loop on purpose
+        await asyncio.sleep(0.03)
+        first = monitor.take_window_worst_s()
+        second = monitor.take_window_worst_s()  # nothing ran between: a new, empty window
+    finally:
+        await monitor.stop()
+    assert first >= 0.28
+    assert second == 0.0
+    assert monitor.worst_ms >= 280  # the all-time worst is kept for the shutdown line

@@ -3,7 +3,9 @@ traceback — and it checks the data folder and the database before it loads any
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -96,3 +98,26 @@ def test_a_gated_second_model_without_a_token_is_one_line_at_start(tmp_path: Pat
     assert result.returncode == 3
     line = one_line(result)
     assert "stabilityai/stable-audio-open-1.0 is gated" in line and "HF_TOKEN" in line
+
+
+def test_a_taken_metrics_port_is_one_line_before_the_model_loads(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_bot(tmp_path, tmp_path / "data", MISSING_MODEL, more=f"[metrics]\nport = {port}\n")
+    assert result.returncode == 2
+    line = one_line(result)
+    assert f"the metrics port 127.0.0.1:{port} can't be opened" in line and "[metrics] port" in line
+
+
+def test_json_logs_from_the_real_process(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, tmp_path / "data", MISSING_MODEL, more='[logging]\nformat = "json"\n')
+    assert result.returncode == 3
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    config = next(r for r in records if r["message"].startswith("config: "))
+    assert config["logger"] == "bot.runner" and config["level"] == "INFO" and "time" in config
+    assert "not-a-real-token" not in result.stderr
+    # Every log line is JSON; only the final one-line reason is plain text for the operator.
+    others = [line for line in result.stderr.splitlines() if line and not line.startswith("{")]
+    assert others == [one_line(result)], others

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tests.processes import descendants, still_running
 from tests.standin import DiscordStandIn, Guild, User
 
 T = TypeVar("T")
@@ -29,6 +30,9 @@ STEP_DELAY_ENV = "AMBIENTGEN_E2E_STEP_DELAY_MS"
 #: OpenMP threads of the bot process (``OMP_NUM_THREADS``); a process that must render the same
 #: samples as the bot (the CLI parity check) gets the same.
 TORCH_THREADS = "1"
+#: Seconds the processes a bot started (its audio worker, the resource tracker) get to end after
+#: the bot has: they watch it and go within a second, however it went.
+LEFTOVER_TIMEOUT_S = 10.0
 
 
 def _toml_value(value: object) -> str:
@@ -68,6 +72,9 @@ class BotProcess:
     global_commands: bool = False
     #: Run with ``-v`` (debug logging, discord.py's included).
     verbose: bool = False
+    #: pid → command line of every process seen below the bot, taken before each signal it gets
+    #: (a SIGKILLed bot's children are handed to init, out of its tree): all must be gone at the end.
+    children: dict[int, str] = field(default_factory=dict)
 
     @property
     def guilds(self) -> list[Guild]:
@@ -200,11 +207,30 @@ class BotProcess:
         )
         return synced and self._readies() - readies_before >= self.shards
 
+    def note_children(self) -> None:
+        """Remember the processes the bot runs now (see :attr:`children`)."""
+        if self.process is not None and self.process.returncode is None:
+            self.children.update(descendants(self.process.pid))
+
     def send_signal(self, sig: int) -> None:
         """Send ``sig`` to the bot (if it still runs) without waiting for it to exit."""
         assert self.process is not None
         if self.process.returncode is None:
+            self.note_children()
             self.process.send_signal(sig)
+
+    def kill(self) -> None:
+        """SIGKILL the bot now, without waiting (e.g. from a stand-in fault's callback)."""
+        self.send_signal(signal.SIGKILL)
+
+    async def leftovers(self) -> dict[int, str]:
+        """The bot's processes still running :data:`LEFTOVER_TIMEOUT_S` after it exited; killed,
+        so that a failing test leaves nothing behind either."""
+        left = await asyncio.to_thread(still_running, self.children, LEFTOVER_TIMEOUT_S)
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return left
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:  # noqa: ASYNC109
         self.send_signal(sig)
@@ -322,13 +348,15 @@ async def running_world(
                 try:
                     await bot.stop()
                 except TimeoutError:
-                    bot.process.kill()
+                    bot.kill()
                     await bot.process.wait()
+            left = await bot.leftovers()
         errors = standin.internal_errors
         assert not errors, f"the stand-in failed internally: {errors!r}"
         # Checked only when the test itself passed (a failing test reports its own error first).
         unexpected = bot.unexpected_errors() if passed else []
         assert not unexpected, "the bot logged errors the test did not expect:\n" + "\n---\n".join(unexpected)
+        assert not left, f"the bot left processes running after it exited: {left}"
 
 
 class BackgroundWorld:

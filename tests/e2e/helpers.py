@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
+import socket
 from typing import Any
 
+import aiohttp
 import soundfile as sf
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.harness import World
 from tests.standin import InteractionHandle, User
@@ -81,3 +85,59 @@ async def rerollable(world: World, message: dict[str, Any], timeout: float = 30.
         return current if mine else None
 
     return await world.standin.wait_until(ready, timeout=timeout)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a process's ``[metrics] port``)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """A sample of a scrape (0 when absent, as a counter nothing has counted yet)."""
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+class Endpoints:
+    """``/metrics``, ``/healthz`` and ``/readyz`` of a bot or worker process on ``port``."""
+
+    def __init__(self, session: aiohttp.ClientSession, port: int) -> None:
+        self.session = session
+        self.base = f"http://127.0.0.1:{port}"
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.session.get(self.base + path) as response:
+            return response.status, await response.text()
+
+    async def samples(self) -> tuple[str, Samples]:
+        """The text of ``/metrics`` and its samples, parsed by prometheus_client's own parser."""
+        status, text = await self.get("/metrics")
+        assert status == 200, text
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+        return text, samples
+
+    async def until(
+        self,
+        path: str,
+        status: int,
+        body: str | None = None,
+        timeout: float = 60.0,  # noqa: ASYNC109
+    ) -> str:
+        """The body of ``path`` once it answers ``status`` (and ``body``, when given)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            got, text = await self.get(path)
+            if got == status and body in (None, text):
+                return text
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{path} still answers {got} ({text.strip()!r}), not {status} {body!r}")
+            # Another process's state, seen only through HTTP: there is no event to wait on.
+            await asyncio.sleep(0.1)

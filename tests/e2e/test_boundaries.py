@@ -172,6 +172,14 @@ async def test_result_controls_act_only_on_their_own_message(two_servers: World)
         await world.standin.forge_component(on_plain, f"ambientgen:reroll:{other_job}", user=world.bob),
         await world.standin.forge_component(on_plain, f"ambientgen:levels:{scene_job}", user=world.bob),
         await world.standin.forge_component(on_plain, f"ambientgen:gal:add:{other_job}", user=world.bob),
+        # Play in voice naming a result of another message or server (the clicker is not even in voice:
+        # the message is checked first).
+        await world.standin.forge_component(
+            on_plain, f"ambientgen:voice:play:job:{scene_job}", user=world.bob
+        ),
+        await world.standin.forge_component(
+            on_plain, f"ambientgen:voice:play:job:{other_job}", user=world.bob
+        ),
         await world.standin.forge_component(
             on_plain, f"ambientgen:layer:{scene_job}", user=world.bob, values=["0"]
         ),

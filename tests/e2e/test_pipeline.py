@@ -85,8 +85,7 @@ async def test_killed_between_the_post_and_done_the_restart_closes_the_job(
     killed: list[float] = []
 
     def kill(_request: object) -> None:
-        assert world.bot.process is not None
-        world.bot.process.kill()  # SIGKILL the moment Discord has stored the result
+        world.bot.kill()  # SIGKILL the moment Discord has stored the result
         killed.append(time.monotonic())
 
     world.bot.hold("crackling fire")

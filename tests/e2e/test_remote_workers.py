@@ -7,15 +7,18 @@ the real ``ambientgen run`` with ``[executor] kind = "redis"`` against the stand
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.jobs.fairness import FairScheduler, Pending
+from bot.remote.routes import route_name
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of, rerollable
+from tests.e2e.helpers import RESULT_TIMEOUT_S, Endpoints, free_port, is_result, job_id_of, rerollable, value
 from tests.e2e.remote import hold_everywhere, release_everywhere, remote_world
 from tests.e2e.workers import WorkerProcess
 from tests.standin import Guild, InteractionHandle, User
@@ -135,7 +138,7 @@ async def test_a_worker_killed_mid_job_its_job_is_delivered_once_by_the_other(tm
         assert f"result collected from {await worker_name(survivor)} " in world.bot.log()
         # The surviving worker's sweep found it without a heartbeat and put it back in the queue.
         assert re.search(rf"batch {job_id}: its worker stopped heartbeating \(attempt 1\)", survivor.log())
-        assert re.search(rf"Retrying Job<.*key: {job_id},", survivor.log())
+        assert re.search(rf"Retrying Job<.*key: [0-9a-f]+/{job_id}\.[0-9a-f]+,", survivor.log())
         assert [r["status"] for r in world.bot.db_rows("SELECT status FROM jobs")] == ["done"]
 
 
@@ -199,13 +202,26 @@ def ran_on(worker: WorkerProcess, job_id: int) -> bool:
 
 
 async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tmp_path: Path) -> None:
-    bot_models = {"model": {"also": [{"id": "tiny-sao"}]}}
-    async with remote_world(
-        tmp_path, worker_models=[["tiny"], ["tiny-sao"]], start_workers=False, overrides=bot_models
-    ) as world:
+    """Also: the bot's and the workers' ``/readyz`` and ``/metrics`` in Redis mode."""
+    bot_port, tiny_port, sao_port = free_port(), free_port(), free_port()
+    bot_models = {"model": {"also": [{"id": "tiny-sao"}]}, "metrics": {"port": bot_port}}
+    async with (
+        remote_world(
+            tmp_path, worker_models=[["tiny"], ["tiny-sao"]], start_workers=False, overrides=bot_models
+        ) as world,
+        aiohttp.ClientSession() as session,
+    ):
         assert world.other_guild is not None
         tiny_worker, sao_worker = world.workers
+        bot_http, tiny_http = Endpoints(session, bot_port), Endpoints(session, tiny_port)
+        # Connected to Discord, but no worker yet.
+        await bot_http.until("/readyz", 503, "no GPU worker is online (or Redis is unreachable)\n")
+        tiny_worker.overrides["metrics"] = {"port": tiny_port}
+        sao_worker.overrides["metrics"] = {"port": sao_port}
         await tiny_worker.start()
+        assert await tiny_http.get("/healthz") == (200, "ok\n")
+        assert await tiny_http.get("/readyz") == (200, "ready\n")
+        assert await bot_http.until("/readyz", 200) == "ready\n"  # once the worker's presence is read
         a, b = world.guild, world.other_guild
         # The tiny-sao jobs come first in fair order; no worker serves their model yet.
         sao_handles = [
@@ -231,12 +247,29 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
         )
         embed = (await status.wait_original(lambda m: bool(m.get("embeds")), timeout=30))["embeds"][0]
         fields = {f["name"]: f["value"] for f in embed["fields"]}
-        assert fields["GPU workers"].endswith(": tiny") and fields["GPU workers"].count("\n") == 0
+        assert fields["GPU workers"] == "1 online · tiny ×1"  # counts only: no worker names (hosts)
         assert fields["Models without a GPU worker"] == "tiny-sao"
         assert fields["Waiting for a GPU worker"] == "2 jobs need a GPU worker with model tiny-sao"
         rows = world.bot.db_rows("SELECT id, status FROM jobs ORDER BY id")
         sao_ids = [r["id"] for r in rows if r["id"] not in tiny_ids]
         assert [r["status"] for r in rows if r["id"] in sao_ids] == ["queued", "queued"]
+        # Priced by what each model computes, though this bot loads no model: a 2.5 s clip costs
+        # Stable Audio Open its whole 47.55 s window, and AudioLDM2 its 2.52 s (whole latent frames).
+        priced = world.bot.db_rows("SELECT id, cost, request_json FROM jobs")
+        denoised = {r["id"]: r["cost"] * 500 / json.loads(r["request_json"])["steps"] for r in priced}
+        assert [round(denoised[i], 2) for i in sao_ids] == [47.55, 47.55]
+        assert [round(denoised[i], 2) for i in tiny_ids] == [2.52, 2.52]
+        _text, bot_samples = await bot_http.samples()
+        assert value(bot_samples, "ambientgen_workers", model="tiny") == 1
+        assert value(bot_samples, "ambientgen_workers", model="tiny-sao") == 0  # AmbientGenNoWorker fires
+        assert value(bot_samples, "ambientgen_queue_jobs", model="tiny-sao") == 2
+        _text, worker_samples = await tiny_http.samples()
+        batches = value(bot_samples, "ambientgen_render_seconds_count", model="tiny")
+        assert (
+            batches >= 1 and value(worker_samples, "ambientgen_render_seconds_count", model="tiny") == batches
+        )
+        assert value(worker_samples, "ambientgen_gpu_busy_seconds_total", model="tiny") > 0
+        assert value(worker_samples, "ambientgen_ready") == 1
 
         await sao_worker.start()  # their worker comes: they go, each once, on it
         for handle in sao_handles:
@@ -251,4 +284,8 @@ async def test_each_worker_serves_its_own_model_and_a_model_without_one_waits(tm
             assert ran_on(sao_worker, job_id) and not ran_on(tiny_worker, job_id)
         collected = set(re.findall(r"result collected from (\S+) ", world.bot.log()))
         assert collected == {await worker_name(tiny_worker), await worker_name(sao_worker)}
-        assert "ambientgen@tiny-sao" in world.bot.log()  # the route it was handed out on
+        assert route_name("ambientgen", ["tiny-sao"]) in world.bot.log()  # the route it was handed out on
+        _text, bot_samples = await bot_http.samples()
+        assert value(bot_samples, "ambientgen_workers", model="tiny-sao") == 1
+        assert value(bot_samples, "ambientgen_jobs_total", outcome="delivered", model="tiny-sao") == 2
+        assert value(bot_samples, "ambientgen_jobs_total", outcome="delivered", model="tiny") == 2

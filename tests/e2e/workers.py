@@ -20,6 +20,17 @@ from tests.e2e.harness import REPO, STEP_DELAY_ENV, _write_lines, unexpected_rec
 #: Importing torch and building the tiny model takes a few seconds on a busy machine.
 WORKER_START_TIMEOUT_S = 120.0
 
+#: ``ambientgen worker`` speaking another protocol: set before bot.remote's other modules import it.
+_AS_PROTOCOL = """
+import sys
+import bot.remote.routes
+bot.remote.routes.PROTOCOL = {protocol}
+import bot.remote.broker
+bot.remote.broker.PROTOCOL = {protocol}
+from bot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
 
 @dataclass
 class WorkerProcess:
@@ -33,6 +44,9 @@ class WorkerProcess:
     process: asyncio.subprocess.Process | None = None
     starts: int = 0
     expected_errors: list[re.Pattern[str]] = field(default_factory=list)
+    #: Run as a worker of this protocol version instead of the code's own (an older or newer
+    #: release during a rolling upgrade): ``PROTOCOL`` is patched before any module reads it.
+    protocol: int | None = None
 
     @property
     def log_path(self) -> Path:
@@ -72,8 +86,11 @@ class WorkerProcess:
         log = self.log_path.open("wb")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
         env.pop("AMBIENTGEN_REDIS_PASSWORD", None)
+        command = ["-m", "bot.cli"]
+        if self.protocol is not None:
+            command = ["-c", _AS_PROTOCOL.format(protocol=int(self.protocol))]
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "worker", "--config", str(config_path),
+            sys.executable, *command, "worker", "--config", str(config_path),
             cwd=REPO, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         log.close()

@@ -146,6 +146,10 @@ class GatewayHub:
         self.sessions: dict[str, GatewaySession] = {}
         self.connections: dict[int, GatewayConnection] = {}
         self._next_connection = 1
+        self.refusing = False
+        """While set, new gateway connections are refused (503 before the WebSocket handshake)."""
+        self.refused = 0
+        """Connections refused so far."""
         self.url = ""
         self.resume_url = ""
         #: What ``GET /gateway/bot`` recommends: shards, and identifies allowed at once.
@@ -241,6 +245,10 @@ class GatewayHub:
     # -- websocket handling -------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.refusing:  # the gateway is down: the handshake fails, as during a Discord outage
+            self.refused += 1
+            self._recorder.notifier.notify()
+            return web.Response(status=503, text="gateway unavailable")
         ws = web.WebSocketResponse(max_msg_size=0, autoclose=True, timeout=2.0)
         await ws.prepare(request)
         compress = request.query.get("compress")

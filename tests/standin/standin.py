@@ -294,6 +294,20 @@ class DiscordStandIn(VoiceActions, UserActions):
         """Cut every gateway connection (abruptly, or with ``close_code``); sessions stay resumable."""
         return await self._core.hub.drop(close_code)
 
+    async def take_gateway_down(self) -> int:
+        """A gateway outage: cut every connection and refuse new ones until :meth:`bring_gateway_up`.
+
+        Returns how many connections were cut."""
+        self._core.hub.refusing = True
+        return await self._core.hub.drop()
+
+    def bring_gateway_up(self) -> None:
+        self._core.hub.refusing = False
+
+    @property
+    def refused_gateway_connections(self) -> int:
+        return self._core.hub.refused
+
     def request_reconnect(self) -> None:
         self._core.hub.request_reconnect()
 

@@ -689,6 +689,19 @@ async def test_drop_gateway_resumes_and_replays_missed_interactions(
     assert len(resume) == 1 and opens[-1].d["path"] == "/gateway-resume"
 
 
+async def test_a_gateway_outage_refuses_connections_until_it_ends(
+    standin: DiscordStandIn, world: World
+) -> None:
+    bot = make_bot()
+    async with running(standin, bot):
+        assert await standin.take_gateway_down() == 1
+        await standin.wait_until(lambda: standin.refused_gateway_connections >= 1, timeout=10)
+        assert not standin.connected
+        standin.bring_gateway_up()
+        await standin.wait_for_session(timeout=30)  # after discord.py's back-off (a few seconds)
+        assert standin.connected
+
+
 # -- messages in depth ----------------------------------------------------------------------------
 
 

@@ -40,6 +40,7 @@ class FakeExecutor:
     """
 
     kind = "fake"
+    detached = False
 
     def __init__(self) -> None:
         self.script: dict[int, Rendered | BaseException] = {}
@@ -52,6 +53,9 @@ class FakeExecutor:
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
+
+    def surviving(self) -> frozenset[tuple[int, str]]:
+        return frozenset()
 
     @property
     def sample_rate(self) -> int:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
+
 import pytest
 
-from bot.jobs.admission import Limits, admission, check_limits, job_size, too_big
+from bot.jobs.admission import UNITS_PER_CLIP, JobSizes, Limits, admission, check_limits, job_size, too_big
 from bot.storage import Usage
+from generation.models import ModelCatalog
 from generation.prompting import build_request
-from generation.recipes.recipe import build_order
+from generation.recipes.recipe import Recipe, build_order
+from generation.request import GenerationRequest
 
 LIMITS = {"max_pending_per_user": 3, "max_queue": 100, "cooldown_s": 10.0}
 COSTS = Limits(
@@ -125,3 +131,74 @@ def test_a_comparison_costs_its_two_takes_and_models_never_share_a_batch() -> No
     other = plain.with_model("tiny-sao")
     assert plain.batch_key() != other.batch_key()
     assert plain.batch_key() == plain.with_seed(4).batch_key()
+
+
+# --- cost by what each model computes -------------------------------------------------------------
+
+MODELS = ModelCatalog.from_ids(["tiny", "tiny-sao", "tiny-sa3"])
+SIZES = JobSizes(MODELS)
+#: Stable Audio Open's window: 1024 latents of 2048 samples at 44.1 kHz.
+SAO_WINDOW_S = 1024 * 2048 / 44_100
+
+
+def clip_on(model: str, duration: float, quality: str | None = None) -> tuple[GenerationRequest, Recipe]:
+    return build_order("rain", duration=duration, seed=1, model=model, catalog=MODELS, quality=quality)
+
+
+def test_a_short_stable_audio_open_clip_costs_its_whole_window() -> None:
+    short, long = clip_on("tiny-sao", 2.5), clip_on("tiny-sao", 30.0)
+    steps = short[0].steps
+    assert SIZES.size(*short).cost == pytest.approx(steps * SAO_WINDOW_S / UNITS_PER_CLIP)
+    assert SIZES.size(*short).cost == SIZES.size(*long).cost
+    # 19x what its asked length alone would say.
+    assert SIZES.size(*short).cost / job_size(*short).cost == pytest.approx(SAO_WINDOW_S / 2.5)
+
+
+def test_audioldm2_and_stable_audio_3_cost_grows_with_length() -> None:
+    assert SIZES.size(*clip_on("tiny", 10.0)).cost == pytest.approx(1.0)  # the unit: 10 s, 50 steps
+    for model in ("tiny", "tiny-sa3"):
+        costs = [SIZES.size(*clip_on(model, d)).cost for d in (2.5, 10.0, 30.0)]
+        assert costs[0] < costs[1] < costs[2], (model, costs)
+        assert costs[2] / costs[1] == pytest.approx(3.0, rel=0.01)  # whole latent frames only
+
+
+def test_variations_layers_long_renders_and_comparisons_count_what_each_model_computes() -> None:
+    request, recipe = clip_on("tiny-sao", 2.5)
+    assert SIZES.size(request, recipe, 3).cost == pytest.approx(3 * SIZES.size(request, recipe).cost)
+    loop_request, loop = build_order("rain", length="2m", loop=True, seed=1, model="tiny-sao", catalog=MODELS)
+    per_segment = loop_request.steps * SAO_WINDOW_S / UNITS_PER_CLIP
+    assert SIZES.size(loop_request, loop).cost == pytest.approx(
+        SIZES.size(loop_request, loop).waveforms * per_segment
+    )
+    scene_request, scene = build_order("rain@tiny-sao + crickets@tiny", duration=4, seed=1, catalog=MODELS)
+    sao_layer, tiny_layer = scene.layer_requests
+    expected = (sao_layer.steps * SAO_WINDOW_S + tiny_layer.steps * 4.0) / UNITS_PER_CLIP
+    assert SIZES.size(scene_request, scene).cost == pytest.approx(expected)
+
+
+def test_admission_counts_a_short_sao_clip_at_its_full_window() -> None:
+    short_sao, full_sao = clip_on("tiny-sao", 2.5), clip_on("tiny-sao", 30.0)
+    cost = SIZES.size(*short_sao).cost
+    assert cost == SIZES.size(*full_sao).cost > 9  # 100 steps over 47.55 s: over 9 clips
+    # A user with 91 clips of work waiting has room for a short AudioLDM2 clip, not a short SAO one.
+    busy = usage(user_pending=1, user_pending_cost=91)
+    assert admission(COSTS, SIZES.size(*clip_on("tiny", 2.5)).cost)(busy) is None
+    refusal = admission(COSTS, cost)(busy)
+    assert refusal is not None and "over your 100 clips" in refusal
+    small_jobs = dataclasses.replace(COSTS, max_job_cost=5)
+    assert admission(small_jobs, cost)(usage()) == too_big(cost, small_jobs)
+    assert too_big(job_size(*short_sao).cost, small_jobs) is None  # what the old rule let through
+
+
+def test_the_cost_rule_needs_no_model_loaded() -> None:
+    """A bot whose GPUs are Redis workers prices jobs without torch."""
+    code = (
+        "import sys; from bot.jobs.admission import JobSizes; from generation.models import ModelCatalog; "
+        "from generation.recipes.recipe import build_order; "
+        "c = ModelCatalog.from_ids(['tiny-sao']); "
+        "print(JobSizes(c).size(*build_order('rain', duration=2.5, seed=1, catalog=c)).seconds, "
+        "'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    seconds, torch_loaded = out.split()
+    assert float(seconds) == pytest.approx(SAO_WINDOW_S) and torch_loaded == "False"

@@ -7,9 +7,12 @@ import dataclasses
 
 import pytest
 
+from bot.jobs.admission import JobSizes
 from bot.jobs.batching import compatible
+from bot.jobs.estimate import DurationEstimator
 from bot.jobs.queue import JobQueue
 from bot.storage import Job, JobStatus
+from generation.models import ModelCatalog
 from generation.recipes.recipe import PLAIN, Recipe
 from tests.bot.storage.conftest import make_request
 
@@ -121,3 +124,21 @@ async def test_wait_for_work_returns_without_taking() -> None:
     await queue.put(job(1, 1))
     await asyncio.wait_for(waiting, 1)
     assert len(queue) == 1
+
+
+async def test_waits_count_what_each_model_computes() -> None:
+    """A short Stable Audio Open clip ahead holds the queue for its whole 47.55 s window."""
+    catalog = ModelCatalog.from_ids(["tiny", "tiny-sao"])
+    queue = JobQueue(DurationEstimator(initial_seconds_per_unit=0.01), sizes=JobSizes(catalog))
+    short_sao = dataclasses.replace(
+        job(1, 1), request=make_request(model="tiny-sao", duration_s=2.5, steps=100)
+    )
+    await queue.put(short_sao)
+    await queue.put(job(2, 2))
+    wait = queue.view().place(2).eta_s  # type: ignore[union-attr]
+    assert wait == pytest.approx(0.01 * 100 * 1024 * 2048 / 44_100)
+    # Without the models' rule, the same clip would count its 2.5 s only (what the limits missed).
+    plain = JobQueue(DurationEstimator(initial_seconds_per_unit=0.01))
+    await plain.put(short_sao)
+    await plain.put(job(2, 2))
+    assert plain.view().place(2).eta_s == pytest.approx(0.01 * 100 * 2.5)  # type: ignore[union-attr]

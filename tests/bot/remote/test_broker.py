@@ -8,7 +8,7 @@ import pytest
 from saq.job import Job as SaqJob
 from saq.job import Status
 
-from bot.remote.broker import FUNCTION, ResilientQueue, batch_key, connect, job_ids_of
+from bot.remote.broker import FUNCTION, ResilientQueue, batch_key, connect, job_ids_of, label, parse_key
 from tests.redis_server import RedisServer
 
 
@@ -33,9 +33,13 @@ async def enqueue(queue: ResilientQueue, key: str, retries: int = 2) -> SaqJob:
     return job
 
 
-def test_batch_keys_are_their_job_ids() -> None:
-    assert batch_key([4, 5, 9]) == "4+5+9" and job_ids_of("4+5+9") == [4, 5, 9]
-    assert job_ids_of("cron:cleanup") == []
+def test_batch_keys_are_their_databases_identity_and_their_jobs_tickets() -> None:
+    key = batch_key("ab12", [(4, "n4"), (5, "n5"), (9, "")])
+    assert key == "ab12/4.n4+5.n5+9" and parse_key(key) == ("ab12", [(4, "n4"), (5, "n5"), (9, "")])
+    assert job_ids_of(key) == [4, 5, 9] and label(key) == "4+5+9"
+    # Keys of protocol 2 (job ids alone) and of others are no batch of this protocol.
+    assert parse_key("4+5+9") is None and job_ids_of("4+5+9") == [] and job_ids_of("cron:cleanup") == []
+    assert parse_key("ab12/x.1") is None and parse_key("/4.n") is None
 
 
 async def test_a_batch_just_moved_to_active_is_not_taken_for_dead(queue: ResilientQueue) -> None:
@@ -71,3 +75,30 @@ async def test_a_heartbeating_batch_is_left_alone(queue: ResilientQueue) -> None
     assert await sweep(queue) == [] and await sweep(queue) == []
     stored = await queue.job("3")
     assert stored is not None and stored.status is Status.ACTIVE
+
+
+async def test_the_redis_password_comes_from_its_env_var_only(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis.asyncio import Redis
+
+    from bot.config import REDIS_PASSWORD_ENV, Config, ExecutorConfig
+    from bot.jobs.executor import ExecutorUnavailable
+    from bot.remote.executor import RemoteExecutor
+
+    admin = Redis.from_url(redis_server.url)
+    await admin.config_set("requirepass", "s3cret")
+    await admin.aclose()
+    config = Config(executor=ExecutorConfig(kind="redis", redis_url=redis_server.url))
+    monkeypatch.delenv(REDIS_PASSWORD_ENV, raising=False)
+    refused = RemoteExecutor.from_config(config, "ab" * 8)
+    with pytest.raises(ExecutorUnavailable, match="can't reach Redis"):
+        await refused.start()  # NOAUTH: one clear line, as for an unreachable Redis
+    await refused.close()
+    monkeypatch.setenv(REDIS_PASSWORD_ENV, "s3cret")
+    executor = RemoteExecutor.from_config(config, "ab" * 8)
+    await executor.start()
+    try:
+        assert await executor.client.ping()
+    finally:
+        await executor.close()

@@ -16,7 +16,7 @@ from saq.job import Status
 
 from bot.config import ExecutorConfig
 from bot.jobs.executor import ExecutorUnavailable, Route, Work
-from bot.remote.broker import FUNCTION, PROTOCOL, Keys, ResilientQueue, connect
+from bot.remote.broker import FUNCTION, PROTOCOL, Keys, ResilientQueue, batch_key, connect
 from bot.remote.executor import RemoteExecutor
 from bot.remote.routes import route_name
 from bot.remote.wire import encode_outcomes, mix_from_bytes
@@ -32,18 +32,28 @@ pytestmark = pytest.mark.usefixtures("redis_server")
 
 #: The bot's [model]: the default first.
 OFFERED = ("tiny", "tiny-sao")
+#: The identity of the bot's database (see bot.storage.identity).
+IDENTITY = "ab" * 8
 
 
 def settings(server: RedisServer) -> ExecutorConfig:
     return ExecutorConfig(kind="redis", redis_url=server.url, heartbeat_s=1, result_ttl_s=120)
 
 
-def remote_executor(server: RedisServer) -> RemoteExecutor:
-    return RemoteExecutor(connect(server.url), settings(server), offered=OFFERED, max_attempts=2)
+def remote_executor(server: RedisServer, identity: str = IDENTITY) -> RemoteExecutor:
+    return RemoteExecutor(
+        connect(server.url), settings(server), offered=OFFERED, max_attempts=2, identity=identity
+    )
 
 
-def work(job_id: int, text: str = "rain") -> Work:
-    return Work(job_id, RenderJob(build_request(text, seed=job_id, duration=5.0)))
+def work(job_id: int, text: str = "rain", nonce: str | None = None) -> Work:
+    request = build_request(text, seed=job_id, duration=5.0)
+    return Work(job_id, RenderJob(request), f"n{job_id}" if nonce is None else nonce)
+
+
+def key_of(*works: Work, identity: str = IDENTITY) -> str:
+    """The SAQ key the bot gives a batch of ``works``."""
+    return batch_key(identity, [(w.job_id, w.nonce) for w in works])
 
 
 def rendered(job: Work, marker: bytes = b"") -> Rendered:
@@ -80,9 +90,20 @@ class FakeWorker:
         return job
 
     async def finish(
-        self, job: SaqJob, outcomes: dict[int, Rendered | BaseException], token: str = "a"
+        self,
+        job: SaqJob,
+        outcomes: dict[int, Rendered | BaseException],
+        token: str = "a",
+        batch: str | None = None,
     ) -> None:
-        blob = encode_outcomes(outcomes, model="tiny", sample_rate=16000, worker=self.name)
+        """``batch``: the batch the blob says it answers (default: ``job``'s, as a worker writes)."""
+        blob = encode_outcomes(
+            outcomes,
+            model="tiny",
+            sample_rate=16000,
+            worker=self.name,
+            batch=job.key if batch is None else batch,
+        )
         key = self.keys.result(job.key, token)
         await self.client.set(key, blob, ex=60)
         await job.finish(Status.COMPLETE, result={"result_key": key})
@@ -112,7 +133,9 @@ async def worker(redis_server: RedisServer) -> AsyncIterator[FakeWorker]:
 
 async def test_an_unreachable_redis_is_one_clear_line() -> None:
     config = ExecutorConfig(kind="redis", redis_url="redis://127.0.0.1:1/0")
-    remote = RemoteExecutor(connect(config.redis_url), config, offered=OFFERED, max_attempts=2)
+    remote = RemoteExecutor(
+        connect(config.redis_url), config, offered=OFFERED, max_attempts=2, identity=IDENTITY
+    )
     with pytest.raises(ExecutorUnavailable, match=r"can't reach Redis at redis://127.0.0.1:1/0 .*redis_url"):
         await remote.start()
     await remote.close()
@@ -141,12 +164,15 @@ async def test_a_batch_goes_out_as_one_saq_job_and_comes_back_with_progress(
     jobs = [work(1), work(2)]
     futures = await executor.submit(jobs, lambda job_id, p: progress.append((job_id, p)))
     taken = await worker.take()
-    assert taken.key == "1+2" and taken.function == FUNCTION and taken.heartbeat == 3 and taken.retries == 2
-    assert [order["job_id"] for order in taken.kwargs["orders"]] == [1, 2]
-    assert taken.kwargs["models"] == ["tiny"] and taken.queue.name == "ambientgen@tiny"
+    assert taken.key == key_of(*jobs) == f"{IDENTITY}/1.n1+2.n2"
+    assert taken.function == FUNCTION and taken.heartbeat == 3 and taken.retries == 2
+    assert [(o["job_id"], o["nonce"]) for o in taken.kwargs["orders"]] == [(1, "n1"), (2, "n2")]
+    assert taken.kwargs["identity"] == IDENTITY and taken.kwargs["protocol"] == PROTOCOL
+    assert taken.kwargs["models"] == ["tiny"] and taken.queue.name == f"ambientgen@v{PROTOCOL}@tiny"
     # A request that names no model is sent naming the bot's default (a worker's may differ).
     assert all(order["request"]["model"] == "tiny" for order in taken.kwargs["orders"])
-    await worker.client.publish(worker.keys.progress_channel, "[2, 7, 50, null]")
+    await worker.client.publish(worker.keys.progress_channel, '[2, 6, 50, null, "other"]')  # not ours
+    await worker.client.publish(worker.keys.progress_channel, '[2, 7, 50, null, "n2"]')
     await worker.finish(taken, {1: rendered(jobs[0]), 2: Cancelled()})
     first = await asyncio.wait_for(futures[0], 5)
     assert first.posted[0].mp3 == b"ID3" and first.posted[0].request == jobs[0].render.request
@@ -182,7 +208,7 @@ async def test_a_batch_redis_lost_is_handed_out_again(
     await worker.client.flushall()  # as a restart without persistence does
     await worker.online()
     taken = await worker.take()  # the bot sent it again
-    assert taken.key == "7"
+    assert taken.key == key_of(job)
     await worker.finish(taken, {7: rendered(job)})
     assert (await asyncio.wait_for(future, 10)).posted
 
@@ -209,8 +235,9 @@ async def test_cancel_sets_the_stop_key_and_tells_every_worker(
         await pubsub.get_message(timeout=1)  # the subscription itself
         assert executor.cancel(9)
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
-    assert message is not None and message["data"] == b"9"
-    assert await worker.client.get(worker.keys.stop(9)) == b"1"
+    ticket = key_of(work(9))  # the job of this database, with its nonce
+    assert message is not None and message["data"] == ticket.encode()
+    assert await worker.client.get(worker.keys.stop(ticket)) == b"1"
     assert not executor.cancel(10)  # not one of ours
     taken = await worker.take()
     await worker.finish(taken, {9: Cancelled()})
@@ -253,7 +280,7 @@ async def test_a_layer_rerolls_stems_travel_beside_the_batch(
     (future,) = await executor.submit([order], lambda *_: None)
     taken = await worker.take()
     (sent,) = taken.kwargs["orders"]
-    assert sent["source_key"] == worker.keys.source("21", 21)
+    assert sent["source_key"] == worker.keys.source(key_of(order), 21)
     stems = mix_from_bytes(await worker.client.get(sent["source_key"]))
     assert stems.layers == scene.layers and np.array_equal(stems.stems[1], scene.stems[1])
     await worker.finish(taken, {21: rendered(order)})
@@ -285,7 +312,7 @@ async def test_each_batch_goes_to_a_worker_of_its_models_and_room_is_per_model(
         assert executor.route(["tiny-sao"]) == Route(("tiny-sao",), served=False, room=False)
         info = executor.info()
         assert info.details["Models without a GPU worker"] == "tiny-sao"
-        assert info.details["GPU workers"] == "w1 (cpu (float32)): tiny"
+        assert info.details["GPU workers"] == "1 online · tiny ×1"  # counts: never a worker's host name
 
         await sao.online()
         await until(executor, lambda: executor.fleet.online == 2)
@@ -295,7 +322,9 @@ async def test_each_batch_goes_to_a_worker_of_its_models_and_room_is_per_model(
 
         (future,) = await executor.submit([sao_work(31)], lambda *_: None)
         taken = await sao.take()  # from its own queue, which the tiny worker does not read
-        assert taken.key == "31" and taken.queue.name == "ambientgen@tiny-sao"
+        assert taken.key == key_of(sao_work(31)) and taken.queue.name == route_name(
+            "ambientgen", ["tiny-sao"]
+        )
         assert taken.kwargs["models"] == ["tiny-sao"] and await worker.queue.count("queued") == 0
         # Its one slot is taken: no room for tiny-sao, while tiny still has its worker's two.
         assert not executor.route(["tiny-sao"]).room and executor.route(["tiny"]).room
@@ -325,10 +354,26 @@ async def test_a_comparison_needs_one_worker_with_both_models(
         assert executor.route(order.render.models()).room
         await executor.submit([order], lambda *_: None)
         taken = await both.take()
-        assert taken.queue.name == "ambientgen@tiny+tiny-sao"
+        assert taken.queue.name == route_name("ambientgen", ["tiny", "tiny-sao"])
         assert taken.kwargs["models"] == ["tiny", "tiny-sao"]
         (sent,) = taken.kwargs["orders"]
         assert "model" not in sent["request"]  # the comparison's own request stays blind
         assert [take["model"] for take in sent["recipe"]["compare"]] == ["tiny-sao", "tiny"]
     finally:
         await both.close()
+
+
+async def test_a_result_that_answers_another_batch_is_never_delivered(
+    executor: RemoteExecutor, worker: FakeWorker, caplog: pytest.LogCaptureFixture
+) -> None:
+    await worker.online()
+    job = work(51)
+    (future,) = await executor.submit([job], lambda *_: None)
+    taken = await worker.take()
+    other = key_of(work(51, nonce="n-of-another-job"), identity="cd" * 8)
+    await worker.finish(taken, {51: rendered(job, b"NOT-YOURS")}, batch=other)
+    again = await worker.take()  # refused, and handed out again
+    assert again.key == taken.key and not future.done()
+    assert any("its result answers batch" in r.getMessage() for r in caplog.records)
+    await worker.finish(again, {51: rendered(job, b"YOURS")}, token="b")
+    assert (await asyncio.wait_for(future, 5)).posted[0].mp3 == b"ID3YOURS"

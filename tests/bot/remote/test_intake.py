@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from saq.job import Job as SaqJob
 
-from bot.remote import intake
+from bot.remote import intake, routes
 from bot.remote.broker import FUNCTION, Keys, ResilientQueue, connect
 from bot.remote.gpu import GpuTurn
 from bot.remote.intake import RoutedQueue
@@ -55,7 +55,7 @@ async def test_a_worker_takes_only_batches_of_its_models(
     tiny = intake_for(redis_server, "tiny")
     try:
         job = await take(tiny)
-        assert (job.key, job.queue.name) == ("3", "ambientgen@tiny")
+        assert (job.key, job.queue.name) == ("3", "ambientgen@v3@tiny")
         waiting = asyncio.ensure_future(tiny.dequeue())
         await asyncio.sleep(0.3)
         assert not waiting.done()  # the others need a model it does not have: they stay queued
@@ -90,11 +90,34 @@ async def test_the_bots_word_wakes_an_idle_worker_at_once(
         await asyncio.sleep(0.1)
         assert not waiting.done()  # it looked, found nothing, and waits
         await put(bot_side, "tiny-sao", "7")
-        await worker.redis.publish(channel, "ambientgen@tiny")  # not its queue
-        await worker.redis.publish(channel, "ambientgen@tiny-sao")
+        await worker.redis.publish(channel, route_name("ambientgen", ["tiny"]))  # not its queue
+        await worker.redis.publish(channel, route_name("ambientgen", ["tiny-sao"]))
         job = await asyncio.wait_for(waiting, 5)
         assert job is not None and job.key == "7"
     finally:
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
         await worker.redis.aclose()
+
+
+async def test_a_worker_of_another_protocol_never_takes_this_protocols_batches(
+    redis_server: RedisServer, bot_side: dict[str, ResilientQueue], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await put(bot_side, "tiny", "5")  # a batch of this protocol's bot
+    monkeypatch.setattr(routes, "PROTOCOL", routes.PROTOCOL + 1)  # the next release's worker
+    newer = intake_for(redis_server, "tiny")
+    try:
+        assert all(f"@v{routes.PROTOCOL}@" in queue.name for queue in newer.routes)
+        waiting = asyncio.ensure_future(newer.dequeue())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # it looked and found nothing of its own
+        waiting.cancel()
+        assert await bot_side["tiny"].count("queued") == 1  # left for a worker that can do it
+    finally:
+        await newer.redis.aclose()
+    monkeypatch.undo()
+    current = intake_for(redis_server, "tiny")
+    try:
+        assert (await take(current)).key == "5"
+    finally:
+        await current.redis.aclose()

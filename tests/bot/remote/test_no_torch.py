@@ -16,7 +16,7 @@ import bot.app, bot.runner, bot.cli
 from bot.jobs.cpu_pool import CpuPool
 for extension in EXTENSIONS:
     importlib.import_module(extension)
-executor = bot.runner._executor(Config(executor=ExecutorConfig(kind="redis")), CpuPool())
+executor = bot.runner._executor(Config(executor=ExecutorConfig(kind="redis")), CpuPool(), "0" * 16)
 assert type(executor).__name__ == "RemoteExecutor", executor
 print(sorted(m for m in sys.modules if m == "torch" or m.startswith(("torch.", "diffusers", "transformers"))))
 """

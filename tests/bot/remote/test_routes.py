@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.remote.broker import split_job_id
+from bot.remote.broker import PROTOCOL, split_job_id
 from bot.remote.flights import parse_workers
 from bot.remote.routes import (
     MAX_MODELS_PER_BATCH,
@@ -24,16 +24,16 @@ BOTH = TINY | SAO
 
 
 def test_a_route_is_named_after_its_set_of_models_in_any_order() -> None:
-    assert route_name("ambientgen", ["tiny"]) == "ambientgen@tiny"
+    assert route_name("ambientgen", ["tiny"]) == "ambientgen@v3@tiny"
     assert route_name("ambientgen", ["tiny-sao", "tiny"]) == route_name("ambientgen", ["tiny", "tiny-sao"])
-    assert route_name("ambientgen", ["tiny", "tiny-sao"]) == "ambientgen@tiny+tiny-sao"
+    assert route_name("ambientgen", ["tiny", "tiny-sao"]) == "ambientgen@v3@tiny+tiny-sao"
     with pytest.raises(ValueError, match="at least one model"):
         route_name("ambientgen", [])
 
 
 def test_names_that_are_no_plain_key_get_a_hash_so_two_models_never_share_a_queue() -> None:
     hub = route_name("q", ["cvssp/audioldm2"])
-    assert hub.startswith("q@cvssp_audioldm2~") and ":" not in hub and "/" not in hub
+    assert hub.startswith("q@v3@cvssp_audioldm2~") and ":" not in hub and "/" not in hub
     assert hub != route_name("q", ["cvssp_audioldm2"]) != route_name("q", ["cvssp:audioldm2"])
     long = route_name("q", ["x" * 200])
     assert len(long) < 60 and long != route_name("q", ["x" * 201])
@@ -42,8 +42,8 @@ def test_names_that_are_no_plain_key_get_a_hash_so_two_models_never_share_a_queu
 
 
 def test_a_worker_consumes_every_set_of_its_models_a_batch_may_need() -> None:
-    assert routes_served("q", ["tiny"]) == ["q@tiny"]
-    assert routes_served("q", ["tiny-sao", "tiny"]) == ["q@tiny", "q@tiny-sao", "q@tiny+tiny-sao"]
+    assert routes_served("q", ["tiny"]) == ["q@v3@tiny"]
+    assert routes_served("q", ["tiny-sao", "tiny"]) == ["q@v3@tiny", "q@v3@tiny-sao", "q@v3@tiny+tiny-sao"]
     six = [f"m{i}" for i in range(6)]
     routes = routes_served("q", six)
     assert len(routes) == 6 + 15 + 20 + 15  # sets of 1 to 4 models: no batch needs more
@@ -105,7 +105,7 @@ def test_batches_no_online_worker_can_run_hold_no_slot() -> None:
 
 
 def test_presence_names_every_model_of_a_worker() -> None:
-    meta = {"protocol": 2, "name": "gpu1", "sample_rate": 16000, "device": "cuda:0", "slots": 2}
+    meta = {"protocol": PROTOCOL, "name": "gpu1", "sample_rate": 16000, "device": "cuda:0", "slots": 2}
     warned: set[str] = set()
     fleet = parse_workers(
         {

@@ -36,9 +36,10 @@ def scene() -> Mix:
 
 def test_an_order_round_trips_with_its_recipe() -> None:
     request, recipe = build_order("campfire", seed=7, loop=True, length="90s")
-    work = Work(42, RenderJob(request, recipe, variations=1, max_bytes=8_000_000, source_model="tiny"))
+    job = RenderJob(request, recipe, variations=1, max_bytes=8_000_000, source_model="tiny")
+    work = Work(42, job, "0123456789abcdef")
     back = order_from_dict(order_to_dict(work, "blob-key"))
-    assert back == work
+    assert back == work and back.nonce == "0123456789abcdef"  # the job row it was made for
     assert order_to_dict(work, "blob-key")["source_key"] == "blob-key"
 
 
@@ -66,9 +67,10 @@ def test_outcomes_round_trip_clips_spares_stems_and_errors() -> None:
         5: StuckGeneration("no progress for 600 s"),
         6: KeyError("a bug"),
     }
-    blob = encode_outcomes(outcomes, model="tiny", sample_rate=RATE, worker="gpu-1")
+    blob = encode_outcomes(outcomes, model="tiny", sample_rate=RATE, worker="gpu-1", batch="ab/1.x+2.y")
     decoded = decode_outcomes(blob)
     assert (decoded.model, decoded.sample_rate, decoded.worker) == ("tiny", RATE, "gpu-1")
+    assert decoded.batch == "ab/1.x+2.y"  # the batch (and so the database) it answers
     first = decoded.results[1]
     assert isinstance(first, Rendered)
     assert first.seconds == 1.5

@@ -54,7 +54,7 @@ async def test_jobs_columns_match_the_spec(db: Database) -> None:
         "variations", "parent_job_id", "reply_to_message_id", "application_id", "interaction_token",
         "interaction_created_at", "status_message_id", "result_message_id", "posting_started_at",
         "created_at", "started_at", "finished_at", "gen_seconds", "error", "attempts", "idempotency_key",
-            "recipe_json", "cost", "answered_at", "post_attempts",
+            "recipe_json", "cost", "answered_at", "post_attempts", "nonce",
     ]  # fmt: skip
     assert columns["guild_id"]["notnull"] == 0
     assert columns["channel_id"]["notnull"] == 1

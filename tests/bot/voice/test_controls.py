@@ -1,8 +1,18 @@
-"""The sleep button steps through 30 min, 1 h, 2 h, then off."""
+"""The sleep button steps through 30 min, 1 h, 2 h, then off; a result's *Play in voice* checks
+the message it is on and the clicker's view of its channel."""
 
 from __future__ import annotations
 
-from bot.voice.controls import next_sleep
+from types import SimpleNamespace
+from typing import Any
+
+import discord
+import pytest
+
+from bot.errors import UserError
+from bot.ui.components import NOT_THIS_RESULT
+from bot.voice.controls import next_sleep, posted_job
+from tests.bot.storage.factories import GUILD_A, GUILD_B, Stores
 
 
 def test_sleep_button_steps() -> None:
@@ -11,3 +21,28 @@ def test_sleep_button_steps() -> None:
     assert next_sleep(3590.0) == 7200.0
     assert next_sleep(7100.0) is None
     assert next_sleep(600.0) == 1800.0  # 10 min left: back up to 30 min
+
+
+async def test_play_in_voice_on_a_result_needs_its_own_message_and_a_view_of_its_channel(
+    stores: Stores,
+) -> None:
+    """A crafted ``ambientgen:voice:play:job:<id>`` is refused unless it is on that job's result
+    message, in its server, and the clicker may view the channel (checked before any voice work)."""
+    made = await stores.one(message_id=777)
+    other = await stores.one(message_id=778)
+
+    def click(message_id: int, guild_id: int | None = GUILD_A, *, view: bool = True) -> Any:
+        return SimpleNamespace(
+            client=SimpleNamespace(jobs=stores.jobs),
+            message=SimpleNamespace(id=message_id),
+            guild_id=guild_id,
+            permissions=discord.Permissions(view_channel=view, send_messages=True),
+        )
+
+    await posted_job(click(777), made.job_id)  # the real button: accepted
+    for refused in (click(778), click(777, GUILD_B)):
+        with pytest.raises(UserError, match=NOT_THIS_RESULT):
+            await posted_job(refused, made.job_id)
+    with pytest.raises(UserError, match="can't see the channel"):
+        await posted_job(click(777, view=False), made.job_id)
+    await posted_job(click(778), other.job_id)

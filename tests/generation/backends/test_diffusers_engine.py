@@ -184,6 +184,13 @@ def test_automatic_batch_on_a_cpu(tiny_backend: Backend) -> None:
     assert tiny_backend.denoised_seconds(10.0) >= 10.0
 
 
+def test_the_engine_and_its_familys_pure_rule_agree_on_the_work(tiny_backend: Backend) -> None:
+    """The bot prices jobs by the family's rule without loading anything: it must be the engine's."""
+    family = family_of(tiny_backend.model_name)
+    for duration in (2.5, 4.0, 10.0, 17.3, 30.0):
+        assert tiny_backend.denoised_seconds(duration) == pytest.approx(family.denoised_seconds(duration))
+
+
 def test_best_of_n_ranks_with_clap(tiny_backend: Backend) -> None:
     ranked = tiny_backend.generate_ranked(_req("waves on a beach", seed=40), 3)
     assert sorted(c.request.seed for c in ranked.candidates) == [40, 41, 42]

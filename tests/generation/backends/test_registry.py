@@ -67,3 +67,28 @@ def test_the_registry_imports_without_torch() -> None:
         "assert 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- what a clip costs each family (pure: a bot without the model prices jobs by it) ----------------
+
+
+def test_audioldm2_denoises_the_clip_rounded_up_to_40_ms_latent_frames() -> None:
+    assert AUDIOLDM2.denoised_seconds(10.0) == pytest.approx(10.0)
+    assert AUDIOLDM2.denoised_seconds(2.5) == pytest.approx(2.52)  # 250 mel frames -> 252
+    assert AUDIOLDM2.denoised_seconds(30.0) == pytest.approx(3 * AUDIOLDM2.denoised_seconds(10.0))
+
+
+def test_stable_audio_open_always_denoises_its_47_55_s_window() -> None:
+    window = 1024 * 2048 / 44_100
+    assert window == pytest.approx(47.554, abs=1e-3)
+    assert {STABLE_AUDIO_OPEN.denoised_seconds(d) for d in (2.5, 10.0, 30.0, 47.0)} == {window}
+
+
+def test_stable_audio_3_denoises_the_clip_rounded_up_to_4096_sample_latents() -> None:
+    frame = 4096 / 44_100
+    assert STABLE_AUDIO_3.denoised_seconds(10.0) == pytest.approx(108 * frame)  # ceil(107.67)
+    assert STABLE_AUDIO_3.denoised_seconds(2.5) == pytest.approx(27 * frame)
+    costs = [STABLE_AUDIO_3.denoised_seconds(d) for d in (2.5, 10.0, 30.0)]
+    assert costs == sorted(costs) and all(
+        c - d < frame for c, d in zip(costs, (2.5, 10.0, 30.0), strict=True)
+    )

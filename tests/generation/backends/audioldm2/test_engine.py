@@ -49,6 +49,15 @@ def test_output_length_matches_duration(tiny_engine: AudioEngine, duration: floa
     assert wave.dtype == np.float32
 
 
+def test_what_a_clip_costs_is_the_latent_the_pipeline_denoises(tiny_engine: AudioEngine) -> None:
+    """The bot prices jobs by the family's rule: whole 40 ms latent frames (2.5 s -> 63 = 2.52 s)."""
+    for duration, frames in ((2.5, 63), (10.0, 250)):
+        latents = tiny_engine.pipe(prompt="rain", audio_length_in_s=duration, num_inference_steps=2,
+                                   output_type="latent").audios  # fmt: skip
+        assert latents.shape[2] == frames
+        assert tiny_engine.denoised_seconds(duration) == pytest.approx(frames * 4 * HOP_LENGTH / SAMPLE_RATE)
+
+
 def test_output_is_audible_and_not_clipped(tiny_engine: AudioEngine) -> None:
     for seed in (0, 1, 2):
         (wave,) = tiny_engine.generate([_req(seed=seed)])

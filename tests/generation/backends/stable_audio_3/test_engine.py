@@ -26,7 +26,9 @@ def test_the_latent_grows_with_the_clip(tiny_sa3_engine: StableAudio3Engine) -> 
                                        output_type="latent").audios  # fmt: skip
         lengths.append(latents.shape[-1])
     assert lengths == [54, 216]  # ceil(seconds * 44100 / 4096): no fixed window
-    assert tiny_sa3_engine.denoised_seconds(20.0) == 20.0
+    # What a clip costs (the bot prices jobs by it) is exactly the latent the pipeline denoised.
+    for duration, length in zip((5.0, 20.0), lengths, strict=True):
+        assert tiny_sa3_engine.denoised_seconds(duration) == pytest.approx(length * 4096 / 44_100)
     assert tiny_sa3_engine.max_duration_s == 384.0
 
 
