@@ -253,6 +253,12 @@ class VoiceConfig(Section):
     """How long the bot stays in a voice channel nobody else is in."""
     bitrate_kbps: int = setting(128, integer(16, 512))
     """Opus bitrate sent to Discord (it may lower it to the channel's bitrate)."""
+    max_players: int = setting(50, integer(1, 10_000))
+    """How many servers may play in voice at once (each costs a few MiB and some CPU)."""
+    evolve_every_s: float = setting(60.0, number(5.0, 3600.0, "seconds"))
+    """How long each take of an endless scene plays before the next crossfades in."""
+    background_share: float = setting(0.5, number(0.0, 1.0, "share"))
+    """At most this share of the GPU's time goes to endless scenes' background renders."""
 
 
 def listen_host(value: Any) -> str:

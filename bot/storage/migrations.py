@@ -326,8 +326,40 @@ BEGIN
 END;
 """
 
+_SCENES = """
+-- Endless scenes in voice: what a playing server's scene is made of, so that the now-playing
+-- message, the background renders and a restart all read one place. Every change writes here
+-- first. One scene per server (the one its player plays).
+CREATE TABLE scenes (
+    guild_id INTEGER PRIMARY KEY,
+    recipe TEXT NOT NULL,                   -- JSON: the request a take is rendered from (new seed each)
+    source_job_id INTEGER,                  -- the job or result it was made from, if any
+    layers TEXT NOT NULL,                   -- JSON list: text, gain, every_s (events), model
+    levels TEXT NOT NULL,                   -- JSON list: 0-100 per layer (Levels button), live
+    seed INTEGER NOT NULL,                  -- of the timeline (which take next, event onsets)
+    position TEXT NOT NULL DEFAULT '{}',    -- JSON: takes played per layer, newest last
+    endless INTEGER NOT NULL DEFAULT 1 CHECK (endless IN (0, 1)),
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+
+-- The takes of a scene: files on disk (with the job files), decoded while playing.
+CREATE TABLE scene_takes (
+    id INTEGER PRIMARY KEY,
+    guild_id INTEGER NOT NULL REFERENCES scenes (guild_id) ON DELETE CASCADE,
+    layer INTEGER NOT NULL,                 -- index into the scene's layers
+    job_id INTEGER REFERENCES jobs (id) ON DELETE SET NULL,  -- the background render that made it
+    mp3_path TEXT NOT NULL,                 -- relative to the data folder
+    seconds REAL NOT NULL,
+    created_at REAL NOT NULL
+);
+
+CREATE INDEX scene_takes_by_guild ON scene_takes (guild_id, layer, id);
+CREATE INDEX scene_takes_by_path ON scene_takes (mp3_path);
+"""
+
 #: SQL scripts; ``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _COMPARES, _IDENTITY)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _COMPARES, _IDENTITY, _SCENES)
 
 
 def split_statements(script: str) -> list[str]:

@@ -48,6 +48,11 @@ def model_field(model: ModelInfo, *, default: bool, running: int, waiting: int) 
 
 def health_line(state: str, available: bool) -> str:
     """How the bot is doing, in a user's words (no hosts, devices or internals)."""
+    if not available and "Redis" in state:
+        # The GPU workers' job store answers errors (full, read-only) or is unreachable.
+        return (
+            "🟡 The GPU workers can't be reached right now: new requests are queued and start once they can."
+        )
     if not available:
         return "🟡 Waiting for a GPU: new requests are queued and start once one is back."
     if state.startswith("failed"):

@@ -21,6 +21,10 @@ STOPPED_EMPTY = "👋 Everyone left the voice channel, so I left too."
 STOPPED_KICKED = "⏹️ I was disconnected from the voice channel."
 STOPPED_GONE = "⏹️ The voice channel is gone or closed to me, so playback stopped."
 STOPPED_FAILED = "⚠️ Playback stopped: {reason}"
+TOO_MANY_PLAYERS = (
+    "I'm already playing in as many servers as this bot allows ({limit}). "
+    "Try again later, once one of them has stopped."
+)
 
 _ORIGIN = {
     TrackKind.JOB: "a result",

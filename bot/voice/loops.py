@@ -1,4 +1,8 @@
-"""A stored MP3 made ready for the voice player: decoded once, looped, resampled to 48 kHz stereo.
+"""A stored MP3 as one whole 48 kHz stereo loop in memory: the reference the streaming player matches.
+
+The player itself never holds a whole soundscape: it streams (:mod:`bot.voice.cycle`,
+:mod:`bot.voice.stream`). This module builds the same loop at once, for tests that compare
+what the player sent with what it should have sent, and for short sounds made in memory.
 
 Discord voice carries 48 kHz stereo Opus in 20 ms frames. A soundscape made as a loop
 (``loop:True``) already flows from its end into its start; any other clip is turned into a
@@ -17,21 +21,18 @@ import math
 import numpy as np
 import soxr
 
-from generation.audio.looping import find_loop_point, make_seamless_loop
+from bot.voice.cycle import MIN_LOOP_S, UnplayableAudio
+from generation.audio.looping import make_seamless_loop
 from generation.audio.mp3 import decode_mp3
 
 #: Discord voice audio: 48 kHz, two channels, 20 ms frames.
 SAMPLE_RATE = 48_000
 CHANNELS = 2
 FRAME_SAMPLES = 960
-#: Shortest loop worth playing: anything shorter would be a buzz, not a soundscape.
-MIN_LOOP_S = 1.0
+__all__ = ["MIN_LOOP_S", "UnplayableAudio", "make_loop", "playable_loop", "resample_periodic", "to_stereo"]
+
 #: Audio padded around the loop for the resampler (its filter is far shorter).
 _PAD_S = 0.05
-
-
-class UnplayableAudio(ValueError):
-    """The stored file cannot be turned into a loop (not an MP3, or far too short)."""
 
 
 def _channels(samples: np.ndarray) -> np.ndarray:
@@ -47,11 +48,8 @@ def make_loop(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     x = _channels(audio)
     if x.shape[1] == 1:
         return make_seamless_loop(x[:, 0], sample_rate)[:, None].astype(np.float64)
-    # The cut is chosen on the mix so both channels loop at the same sample.
-    point = find_loop_point(x.mean(axis=1), sample_rate)
-    return np.stack(
-        [make_seamless_loop(x[:, c], sample_rate, point=point) for c in range(x.shape[1])], axis=1
-    )
+    # Stereo loops as one (joint search, same cut and gains for both channels).
+    return make_seamless_loop(to_stereo(x), sample_rate).astype(np.float64)
 
 
 def resample_periodic(loop: np.ndarray, sample_rate: int, target_rate: int = SAMPLE_RATE) -> np.ndarray:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.voice.loops import CHANNELS, FRAME_SAMPLES, SAMPLE_RATE
+from bot.voice.stream import ArrayLoop, Source
 from generation.audio.crossfade import crossfade_gains
 
 #: How long a volume change glides.
@@ -82,30 +83,30 @@ class Envelope:
             part = self._curve[self._index : self._index + count]
             out[: part.shape[0]] = part
             self._index += part.shape[0]
+        if self._curve is not None and self._index >= self._curve.shape[0]:
+            self._curve = None  # played out: a crossfade's curves are not kept for the player's life
         return out
 
 
 @dataclass
 class _Voice:
-    """One loop going round, with its own gain (1 while alone, a crossfade curve while switching)."""
+    """One source going round, with its own gain (1 while alone, a crossfade curve while switching)."""
 
-    loop: np.ndarray
-    position: int
+    source: Source
     gain: Envelope
 
     def take(self, count: int) -> np.ndarray:
-        n = self.loop.shape[0]
-        index = (self.position + np.arange(count)) % n
-        self.position = (self.position + count) % n
-        return self.loop[index] * self.gain.take(count)[:, None]
+        return self.source.take(count) * self.gain.take(count)[:, None]
 
 
 class LoopMixer:
     """The sound of one voice player: loops, crossfades, volume, pause and fade-out."""
 
-    def __init__(self, loop: np.ndarray, *, volume: float = 1.0, fade_in_s: float = START_FADE_S) -> None:
+    def __init__(
+        self, loop: np.ndarray | Source, *, volume: float = 1.0, fade_in_s: float = START_FADE_S
+    ) -> None:
         self._lock = threading.Lock()
-        self._voices = [_Voice(_checked(loop), 0, Envelope(1.0))]
+        self._voices = [_Voice(_source(loop), Envelope(1.0))]
         self._volume = Envelope(volume)
         self._pause = Envelope(0.0)
         self._pause.glide_to(1.0, fade_in_s)
@@ -114,9 +115,9 @@ class LoopMixer:
 
     # -- changes (event loop) ---------------------------------------------------------------
 
-    def switch(self, loop: np.ndarray, crossfade_s: float = SWITCH_CROSSFADE_S) -> None:
+    def switch(self, loop: np.ndarray | Source, crossfade_s: float = SWITCH_CROSSFADE_S) -> None:
         """Crossfade from whatever plays now into ``loop`` (equal power), starting at its top."""
-        loop = _checked(loop)
+        source = _source(loop)
         length = max(2, round(crossfade_s * SAMPLE_RATE))
         fade_out, fade_in = crossfade_gains(length)
         with self._lock:
@@ -125,7 +126,7 @@ class LoopMixer:
                 voice.gain.follow(voice.gain.value * fade_out)
             incoming = Envelope(0.0)
             incoming.follow(fade_in)
-            self._voices.append(_Voice(loop, 0, incoming))
+            self._voices.append(_Voice(source, incoming))
 
     def set_volume(self, volume: float, ramp_s: float = VOLUME_RAMP_S) -> None:
         """Glide to ``volume`` (an amplitude factor, 0–1)."""
@@ -150,6 +151,12 @@ class LoopMixer:
         with self._lock:
             self._fade.glide_to(1.0, ramp_s)
 
+    def close(self) -> None:
+        """Let go of every source (the player stopped)."""
+        with self._lock:
+            for voice in self._voices:
+                voice.source.close()
+
     # -- state ------------------------------------------------------------------------------
 
     @property
@@ -172,6 +179,9 @@ class LoopMixer:
             for voice in self._voices:
                 mix += voice.take(count)
             # Voices that have faded out for good are dropped; the newest always stays.
+            for voice in self._voices[:-1]:
+                if _faded(voice):
+                    voice.source.close()  # sets a flag: the feeder thread closes the file
             self._voices = [v for v in self._voices[:-1] if not _faded(v)] + self._voices[-1:]
             gain = self._volume.take(count) * self._pause.take(count) * self._fade.take(count)
             self.frames_read += 1
@@ -188,8 +198,11 @@ def _faded(voice: _Voice) -> bool:
     return voice.gain.settled and abs(voice.gain.target) < 1e-9
 
 
-def _checked(loop: np.ndarray) -> np.ndarray:
+def _source(loop: np.ndarray | Source) -> Source:
+    """A source as it is; an array checked and wrapped as an in-memory loop."""
+    if not isinstance(loop, np.ndarray):
+        return loop
     x = np.asarray(loop, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] != CHANNELS or x.shape[0] < FRAME_SAMPLES:
         raise ValueError(f"a loop must be (frames >= {FRAME_SAMPLES}, {CHANNELS}); got {x.shape}")
-    return x
+    return ArrayLoop(x)

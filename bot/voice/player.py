@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import discord
-import numpy as np
 
 from bot.config import VoiceConfig
 from bot.errors import UserError
@@ -23,9 +22,11 @@ from bot.storage import Mp3Files
 from bot.storage.players import PlayerState, PlayerStore, Track
 from bot.ui.voice import STOPPED_EMPTY, STOPPED_FAILED, STOPPED_SLEEP
 from bot.voice.announcer import Announcer
-from bot.voice.loops import UnplayableAudio, playable_loop
+from bot.voice.cycle import UnplayableAudio, plan_cycle
+from bot.voice.feeder import FEEDER
 from bot.voice.mixer import PAUSE_RAMP_S, LoopMixer
 from bot.voice.source import MixerSource
+from bot.voice.stream import StreamingLoop
 from bot.voice.timing import sleep_fade_s
 
 log = logging.getLogger(__name__)
@@ -93,26 +94,42 @@ class Player:
 
     # -- starting and changing what plays -----------------------------------------------------
 
-    async def _loop_of(self, track: Track) -> np.ndarray:
+    async def _loop_of(self, track: Track) -> StreamingLoop:
+        """A source streaming ``track`` from disk, its first blocks already decoded."""
         try:
-            data = await self.kit.files.read(track.mp3_path)
-        except (FileNotFoundError, ValueError):
+            path = self.kit.files.path(track.mp3_path)
+        except ValueError:
             raise UserError(EXPIRED) from None
         head, tail = self.kit.trim_s
+
+        def prepare() -> StreamingLoop:
+            cycle = plan_cycle(path, already_loops=track.loops, trim_start_s=head, trim_end_s=tail)
+            source = StreamingLoop(cycle)
+            source.refill()
+            return source
+
+        if not await asyncio.to_thread(path.is_file):
+            raise UserError(EXPIRED)
         try:
-            return await asyncio.to_thread(
-                playable_loop, data, already_loops=track.loops, trim_start_s=head, trim_end_s=tail
-            )
+            source = await asyncio.to_thread(prepare)
+        except FileNotFoundError:
+            raise UserError(EXPIRED) from None
         except UnplayableAudio as exc:
             raise UserError(f"That soundscape can't be played in voice ({exc}).") from None
+        FEEDER.add(source)
+        return source
 
     async def start(self) -> None:
         """Join the voice channel and play the saved track (also after a restart)."""
         loop = await self._loop_of(self.state.track)
         channel = self.channel()
-        if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
-            raise UserError("That voice channel no longer exists.")
-        self.voice = await channel.connect(self_deaf=True, timeout=CONNECT_TIMEOUT_S)
+        try:
+            if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+                raise UserError("That voice channel no longer exists.")
+            self.voice = await channel.connect(self_deaf=True, timeout=CONNECT_TIMEOUT_S)
+        except BaseException:
+            loop.close()  # not playing after all: the feeder lets go of the file
+            raise
         self.mixer = LoopMixer(loop, volume=self.state.volume / 100)
         self._play()
         if self.state.paused:
@@ -287,6 +304,8 @@ class Player:
                     await asyncio.wait_for(self.voice.disconnect(force=True), DISCONNECT_TIMEOUT_S)
                 except TimeoutError:
                     log.warning("guild %d: leaving voice was not confirmed in time", self.guild_id)
+            if self.mixer is not None:
+                self.mixer.close()
             if forget:
                 await self.kit.store.delete(self.guild_id)
                 await self.kit.store.drop_requests(self.guild_id)

@@ -25,6 +25,7 @@ from bot.ui.voice import (
     STOPPED_FAILED,
     STOPPED_KICKED,
     STOPPED_SLEEP,
+    TOO_MANY_PLAYERS,
     could_not_play,
     voice_unavailable,
 )
@@ -102,7 +103,16 @@ class Players:
         """Where a command of ``user`` would play, or a refusal (checked before any work)."""
         self.require_voice()
         current = self.get(guild.id if guild is not None else None)
-        return where_to_play(user, guild, current.state.voice_channel_id if current else None)
+        channel = where_to_play(user, guild, current.state.voice_channel_id if current else None)
+        if current is None:
+            self.check_capacity(channel.guild.id)
+        return channel
+
+    def check_capacity(self, guild_id: int) -> None:
+        """Refuse a new player once ``[voice] max_players`` servers play (a playing server may switch)."""
+        others = sum(1 for g in self._players if g != guild_id)
+        if others >= self.kit.config.max_players:
+            raise UserError(TOO_MANY_PLAYERS.format(limit=self.kit.config.max_players))
 
     async def play(self, channel: VocalChannel, text_channel_id: int, track: Track, started_by: int) -> bool:
         """Play ``track`` in ``channel``; True when it crossfaded from something already playing."""
@@ -117,6 +127,7 @@ class Players:
                     await player.move_to(channel)
                 await player.play(track, started_by)
                 return True
+            self.check_capacity(guild_id)
             state = PlayerState(
                 guild_id=guild_id,
                 voice_channel_id=channel.id,

@@ -35,7 +35,8 @@ def as_audio(audio: np.ndarray, *, dtype: type = np.float64) -> np.ndarray:
         raise ValueError(f"audio must be mono (samples,) or stereo (samples, 2); got shape {x.shape}")
     if x.shape[0] == 0:
         raise ValueError("audio is empty")
-    return np.nan_to_num(x.astype(dtype), nan=0.0, posinf=0.0, neginf=0.0)
+    # One copy, cleaned in place: long signals (minutes of stereo) are copied once, not twice.
+    return np.nan_to_num(x.astype(dtype), copy=False, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def per_sample(gains: np.ndarray, audio: np.ndarray) -> np.ndarray:

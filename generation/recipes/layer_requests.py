@@ -72,7 +72,7 @@ def _layer_model(
 def with_models(layers: Sequence[LayerSpec], requests: Sequence[GenerationRequest]) -> list[LayerSpec]:
     """``layers`` naming the model of their request where they named one (its exact name)."""
     return [
-        LayerSpec(layer.text, layer.gain, request.model if layer.model else None)
+        LayerSpec(layer.text, layer.gain, request.model if layer.model else None, layer.every_s)
         for layer, request in zip(layers, requests, strict=True)
     ]
 

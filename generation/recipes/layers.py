@@ -1,5 +1,8 @@
 """The layer syntax of a scene: ``"rain:0.8@tiny-sao + crickets"`` parsed into :class:`LayerSpec` s.
 
+A layer ending in ``~<seconds>s`` is an event, not a bed: ``thunder:0.5~60s`` sounds now and
+then, on average every 60 s (see :mod:`generation.recipes.events`).
+
 A layer may name the model that renders it after an ``@``: ``rain:0.8@tiny-sao + crickets``
 (``name@model:gain`` is read too); layers without one use the scene's model.
 
@@ -27,6 +30,11 @@ OTHER_LAYER_GAIN = 0.6
 
 LAYER_SEPARATOR = "+"
 MODEL_MARK = "@"
+EVENT_MARK = "~"
+EVENT_EXAMPLE = "rain + thunder:0.5~60s"
+#: How often an event may be asked to sound, on average (seconds).
+MIN_EVENT_EVERY_S = 2.0
+MAX_EVENT_EVERY_S = 3600.0
 EXAMPLE = "rain:0.8 + crickets:0.4"
 MODEL_EXAMPLE = "rain:0.8@tiny-sao + crickets"
 
@@ -34,6 +42,9 @@ MODEL_EXAMPLE = "rain:0.8@tiny-sao + crickets"
 # ("forest: owls") stays part of the text.
 _GAIN_SUFFIX = re.compile(r"^(?P<text>.*?)\s*:\s*(?P<gain>[-+]?[\d.,]+%?)$")
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
+# "…~60s" — an event's mean interval, at the very end of the layer.
+_EVENT_SUFFIX = re.compile(r"^(?P<rest>.*?)\s*~\s*(?P<every>[^~\s]*?)\s*s?$")
+_EVENT_AT_END = re.compile(r"~\s*[\d.]+\s*s?\s*$")
 # "…@tiny-sao" — a model name right after the "@" (no space), at the end of the layer.
 _MODEL_SUFFIX = re.compile(r"^(?P<rest>.*?)\s*@(?P<model>[^\s@:]+)$")
 # "…@tiny-sao:0.8" — the model before the level.
@@ -48,15 +59,43 @@ class LayerSpec:
     gain: float
     model: str | None = None
     """The model named after ``@`` (None: the scene's)."""
+    every_s: float | None = None
+    """An event's mean interval in seconds (``~60s``); None for a bed."""
+
+    @property
+    def is_event(self) -> bool:
+        return self.every_s is not None
 
     def describe(self) -> str:
         named = f"{MODEL_MARK}{self.model}" if self.model else ""
-        return f"{self.text}:{format_number(self.gain)}{named}"
+        every = f"{EVENT_MARK}{format_number(self.every_s)}s" if self.every_s is not None else ""
+        return f"{self.text}:{format_number(self.gain)}{named}{every}"
 
 
 def is_layered(text: str) -> bool:
-    """Whether ``text`` asks for a layered scene (it contains ``+``)."""
-    return LAYER_SEPARATOR in text
+    """Whether ``text`` asks for a layered scene: it contains ``+``, or ends in an event's
+    ``~<seconds>s`` (a ``~`` elsewhere, as in "waves ~ calm", is just text)."""
+    return LAYER_SEPARATOR in text or _EVENT_AT_END.search(text) is not None
+
+
+def _split_event(part: str, position: int) -> tuple[str, float | None]:
+    """``"thunder:0.5~60s"`` → ``("thunder:0.5", 60.0)``; a layer without ``~`` is a bed."""
+    if EVENT_MARK not in part:
+        return part, None
+    match = _EVENT_SUFFIX.match(part)
+    every = match.group("every") if match is not None else ""
+    if match is None or not _NUMBER.match(every):
+        raise RequestError(
+            f"Layer {position}: an event says how often it sounds as '~<seconds>s' at its end, "
+            f"e.g. '{EVENT_EXAMPLE}'."
+        )
+    seconds = float(every)
+    if not (MIN_EVENT_EVERY_S <= seconds <= MAX_EVENT_EVERY_S):
+        raise RequestError(
+            f"An event can sound on average every {format_number(MIN_EVENT_EVERY_S)} to "
+            f"{format_number(MAX_EVENT_EVERY_S)} seconds; you asked for every {format_number(seconds)} s."
+        )
+    return match.group("rest"), seconds
 
 
 def check_gain(text: str, gain: float) -> float:
@@ -121,6 +160,7 @@ def parse_layers(text: str) -> list[LayerSpec]:
     for position, part in enumerate(parts, start=1):
         if not part:
             raise RequestError(f"Layer {position} is empty; write layers like '{EXAMPLE}'.")
+        part, every_s = _split_event(part, position)
         spec, model = _split_model(part)
         if not spec.strip():
             raise RequestError(
@@ -129,7 +169,7 @@ def parse_layers(text: str) -> list[LayerSpec]:
         layer_text, gain = _parse_layer(spec, position)
         if gain is None:
             gain = FIRST_LAYER_GAIN if position == 1 else OTHER_LAYER_GAIN
-        layers.append(LayerSpec(layer_text, gain, model))
+        layers.append(LayerSpec(layer_text, gain, model, every_s))
     if all(layer.gain == 0.0 for layer in layers):
         raise RequestError("At least one layer needs a level above 0, or the mix is silent.")
     return layers
@@ -145,11 +185,18 @@ def layer_to_dict(layer: LayerSpec) -> dict[str, object]:
     data: dict[str, object] = {"text": layer.text, "gain": layer.gain}
     if layer.model is not None:
         data["model"] = layer.model
+    if layer.every_s is not None:
+        data["every_s"] = layer.every_s
     return data
 
 
 def layer_from_dict(data: dict[str, object]) -> LayerSpec:
     """A layer stored by :meth:`~generation.recipes.mixing.Mix.save` or a recipe (its model only where
     it named one)."""
-    model = data.get("model")
-    return LayerSpec(str(data["text"]), float(data["gain"]), str(model) if model else None)  # type: ignore[arg-type]
+    model, every = data.get("model"), data.get("every_s")
+    return LayerSpec(
+        str(data["text"]),
+        float(data["gain"]),  # type: ignore[arg-type]
+        str(model) if model else None,
+        float(every) if every is not None else None,  # type: ignore[arg-type]
+    )

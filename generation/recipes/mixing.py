@@ -34,6 +34,7 @@ from generation.audio.loudness import db_to_gain, integrated_loudness
 from generation.audio.resample import conform
 from generation.audio.tags import Mp3Tags
 from generation.errors import RequestError
+from generation.recipes.events import one_shots, scatter
 from generation.recipes.layers import (
     LAYER_SEPARATOR,
     LayerSpec,
@@ -46,6 +47,18 @@ from generation.request import GenerationRequest
 
 #: Loudness every stem is brought to before its gain (EBU R 128's reference level).
 STEM_LUFS = -23.0
+
+
+def _event_stem(stem: np.ndarray, sample_rate: int, layer: LayerSpec, seed: int) -> np.ndarray:
+    """A bed's stem as it is; an event's (``~60s``) as its one-shots scattered over the length."""
+    if layer.every_s is None:
+        return stem
+    rng = np.random.default_rng(seed)
+    scattered, _ = scatter(
+        one_shots(stem, sample_rate), stem.shape[0], sample_rate, layer.every_s, rng, circular=False
+    )
+    scattered.setflags(write=False)
+    return scattered
 
 
 def mix_rate(sample_rates: Sequence[int]) -> int:
@@ -107,7 +120,10 @@ class Mix:
         channels = max(channel_count(w) for w in shaped)
         conformed = [conform(w, rate, sample_rate, channels) for w, rate in zip(shaped, rates, strict=True)]
         length = min(w.shape[0] for w in conformed)
-        stems = tuple(normalise_stem(w[:length], sample_rate) for w in conformed)
+        stems = tuple(
+            _event_stem(normalise_stem(w[:length], sample_rate), sample_rate, layer, request.seed)
+            for w, layer, request in zip(conformed, layers, requests, strict=True)
+        )
         return cls(tuple(layers), tuple(requests), stems, sample_rate)
 
     @property
@@ -140,7 +156,7 @@ class Mix:
         if len(gains) != len(layers):
             raise RequestError(f"{len(gains)} levels were given for {len(layers)} layers.")
         checked = tuple(
-            LayerSpec(layer.text, check_gain(layer.text, float(gain)), layer.model)
+            LayerSpec(layer.text, check_gain(layer.text, float(gain)), layer.model, layer.every_s)
             for layer, gain in zip(layers, gains, strict=True)
         )
         if all(layer.gain == 0.0 for layer in checked):
@@ -172,10 +188,12 @@ class Mix:
         if raw.shape[0] < length:
             raw = np.pad(raw, [(0, length - raw.shape[0])] + [(0, 0)] * (raw.ndim - 1))
         stems = list(self.stems)
-        stems[index] = normalise_stem(raw, self.sample_rate)
         requests = list(self.requests)
         if request is not None:
             requests[index] = request
+        stems[index] = _event_stem(
+            normalise_stem(raw, self.sample_rate), self.sample_rate, self.layers[index], requests[index].seed
+        )
         return Mix(self.layers, tuple(requests), tuple(stems), self.sample_rate)
 
     def describe(self) -> str:

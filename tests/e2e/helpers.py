@@ -50,6 +50,12 @@ async def status_gone(world: World, handle: InteractionHandle, timeout: float = 
     )
 
 
+def is_result_post(body: Any) -> bool:
+    """A result (not a status line): its embed carries the job's marker."""
+    embeds = (body or {}).get("embeds") or []
+    return any(((e.get("footer") or {}).get("text") or "").startswith("Job #") for e in embeds)
+
+
 def is_result(message: dict[str, Any]) -> bool:
     return bool(message.get("attachments")) and any(
         (e.get("footer") or {}).get("text", "").startswith("Job #") for e in message.get("embeds", [])

@@ -8,7 +8,16 @@ import aiohttp
 import pytest
 
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, Endpoints, ambient, free_port, rerollable, value
+from tests.e2e.helpers import (
+    RESULT_TIMEOUT_S,
+    Endpoints,
+    ambient,
+    free_port,
+    is_result_post,
+    rerollable,
+    result_of,
+    value,
+)
 from tests.metrics_names import exposed_names, unknown_names
 
 pytestmark = pytest.mark.e2e
@@ -29,12 +38,18 @@ async def test_metrics_agree_with_the_database_and_readyz_follows_the_gateway(wo
         # Ready once discord.py has seen every shard's guilds (a moment after the harness's READY).
         assert await scrape.until("/readyz", 200) == "ready\n"
 
-        # Delivered: two jobs; Discord answers the first upload 500 after storing it (the bot finds
-        # it by its marker and posts nothing twice), which counts as a Discord error.
-        standin.inject_fault_after("POST", rf"/webhooks/{standin.application_id}/[^/]+$", status=500)
+        # Delivered: two jobs; Discord answers the first result (the edit of its status message) 500
+        # after storing it (the bot finds it by its marker and posts nothing twice), which counts as
+        # a Discord error.
+        standin.inject_fault_after(
+            "PATCH",
+            rf"/webhooks/{standin.application_id}/[^/]+/messages/\d+$",
+            status=500,
+            when=is_result_post,
+        )
         for user, words in ((world.alice, "gentle rain"), (world.bob, "wind in pines")):
             handle = await ambient(world, user, prompt=words, duration=2.5)
-            await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))  # recorded as done
+            await rerollable(world, await result_of(world, handle))  # recorded as done
 
         # Failed: the model fails on it.
         bot.fail_on("doomed")
@@ -56,7 +71,7 @@ async def test_metrics_agree_with_the_database_and_readyz_follows_the_gateway(wo
         )
         await cancel.wait_original(lambda m: m["content"].startswith("Cancelled job #"), timeout=10)
         bot.release()
-        await rerollable(world, await blocker.followup(timeout=RESULT_TIMEOUT_S))
+        await rerollable(world, await result_of(world, blocker))
 
         text, values = await scrape.samples()
         rows = bot.db_rows("SELECT status, started_at FROM jobs")
@@ -106,6 +121,6 @@ async def test_metrics_agree_with_the_database_and_readyz_follows_the_gateway(wo
 
         # And it serves users again.
         after = await ambient(world, world.carol, prompt="after the outage", duration=2.5)
-        await rerollable(world, await after.followup(timeout=RESULT_TIMEOUT_S))
+        await rerollable(world, await result_of(world, after))
         _text, final = await scrape.samples()
         assert value(final, "ambientgen_jobs_total", outcome="delivered", model="tiny") == 4

@@ -19,6 +19,7 @@ from tests.e2e.helpers import (
     details,
     field,
     is_result,
+    is_result_post,
     job_id_of,
     rerollable,
     result_of,
@@ -32,12 +33,6 @@ pytestmark = pytest.mark.e2e
 #: An edit of an interaction's message: how a slash job's status message becomes its result.
 WEBHOOK_EDIT = r"/webhooks/{app}/[^/]+/messages/\d+$"
 CHANNEL_POST = r"/channels/\d+/messages$"
-
-
-def is_result_post(body: Any) -> bool:
-    """A result (not a status line): its embed carries the job's marker."""
-    embeds = (body or {}).get("embeds") or []
-    return any(((e.get("footer") or {}).get("text") or "").startswith("Job #") for e in embeds)
 
 
 def results_per_job(world: World) -> Counter[int]:

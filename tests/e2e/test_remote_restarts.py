@@ -18,7 +18,7 @@ import pytest
 from bot.remote.broker import PROTOCOL
 from bot.remote.routes import route_name
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, job_id_of, rerollable
+from tests.e2e.helpers import RESULT_TIMEOUT_S, job_id_of, rerollable, result_of
 from tests.e2e.remote import remote_world
 from tests.e2e.test_remote_workers import ambient_in, posts_per_job
 from tests.e2e.workers import WorkerProcess
@@ -63,7 +63,7 @@ async def test_sigterm_restarts_during_a_remote_render_and_a_database_reset(tmp_
         assert max(stops) < PROMPT_EXIT_S, stops
         assert "leaving it" not in world.bot.log()
         worker.release()
-        result = await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+        result = await rerollable(world, await result_of(world, handle))
         assert job_id_of(result) == 1 and posts_per_job(world) == {1: 1}
         (row,) = world.bot.db_rows("SELECT status, attempts FROM jobs")
         assert (row["status"], row["attempts"]) == ("done", 1)
@@ -80,9 +80,9 @@ async def test_sigterm_restarts_during_a_remote_render_and_a_database_reset(tmp_
         await asyncio.to_thread(shutil.move, world.bot.data_dir, tmp_path / "data-before-reset")
         await world.bot.start()
         first = await ambient_in(world, world.guild, world.carol, prompt="carol's rain", duration=2.5)
-        await rerollable(world, await first.followup(timeout=RESULT_TIMEOUT_S))
+        await rerollable(world, await result_of(world, first))
         second = await ambient_in(world, world.guild, world.carol, prompt="carol's wind", duration=2.5)
-        await rerollable(world, await second.followup(timeout=RESULT_TIMEOUT_S))
+        await rerollable(world, await result_of(world, second))
         # Job 2 of the new database got its own soundscape, never bob's (nor his prompt).
         rows = world.bot.db_rows("SELECT job_id, user_text FROM generations ORDER BY job_id")
         assert [(r["job_id"], r["user_text"]) for r in rows] == [(1, "carol's rain"), (2, "carol's wind")]
@@ -119,7 +119,7 @@ async def test_a_worker_of_another_protocol_never_takes_work(tmp_path: Path) -> 
 
             current.release()
             for handle in (first, second):
-                await rerollable(world, await handle.followup(timeout=RESULT_TIMEOUT_S))
+                await rerollable(world, await result_of(world, handle))
             assert posts_per_job(world) == {1: 1, 2: 1}
             assert [r["status"] for r in world.bot.db_rows("SELECT status FROM jobs")] == ["done", "done"]
             assert not re.search(r"jobs \d+: (starting|done on)", other.log())

@@ -100,6 +100,9 @@ def test_the_users_status_lines_say_what_they_can_act_on_and_nothing_internal() 
 
     assert health_line("ready", True).startswith("🟢")
     assert health_line("waiting for a GPU worker", False).startswith("🟡 Waiting for a GPU")
+    assert health_line("waiting for Redis (answering errors since 22:41 UTC)", False).startswith(
+        "🟡 The GPU workers can't be reached"
+    )
     assert queue_line(0, 0, 0.0) == "Nothing queued — a new request starts right away."
     assert queue_line(1, 4, 41.0) == "1 generating · 4 waiting · a new request starts in about 40 s"
     no_gpu = queue_line(0, 3, 1.0, available=False)
