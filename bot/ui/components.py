@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 import discord
 
 from bot.errors import UserError
+from bot.ui.embeds import JOB_MARKER
 from generation.preset_matching import get_preset
 
 if TYPE_CHECKING:
@@ -48,16 +49,34 @@ async def job_of_message(interaction: discord.Interaction, job_id: int) -> Job:
     A custom id can be crafted, so the job it names must be the one posted as this very message,
     in this server (or this DM): a click can never act on another message's or server's job.
     """
-    job = await client_bot(interaction).jobs.get(job_id)
+    bot = client_bot(interaction)
+    job = await bot.jobs.get(job_id)
     message = interaction.message
     if (
         job is None
         or message is None
-        or job.result_message_id != message.id
         or job.guild_id != interaction.guild_id
+        or not (job.result_message_id == message.id or _being_recorded(bot, job, message))
     ):
         raise UserError(NOT_THIS_RESULT)
     return job
+
+
+def _being_recorded(bot: AmbientBot, job: Job, message: discord.Message) -> bool:
+    """Whether ``message`` is ``job``'s result that Discord already shows but the bot has not
+    recorded yet (a click in the moment between the two).
+
+    The message comes from Discord with the interaction, not from the clicker, so its author and
+    embed can't be forged: the bot's own message in the job's channel whose footer carries the
+    job's marker is its result (the marker is put on nothing else).
+    """
+    if job.result_message_id is not None or bot.user is None or message.author.id != bot.user.id:
+        return False
+    if message.channel.id != job.channel_id or not message.embeds:
+        return False
+    footer = message.embeds[0].footer.text or ""
+    marker = JOB_MARKER.format(job_id=job.id)
+    return footer == marker or footer.startswith(marker + " ")
 
 
 class JobControl:
