@@ -42,8 +42,8 @@ HEADER = """\
 These are the bot's own texts, produced by the same functions the commands use, with sample
 inputs (a user "ada", job 42, the models `cvssp/audioldm2` and `stabilityai/stable-audio-open-1.0`).
 Cards (Discord embeds) are drawn as quotes: the title in bold, then the description, the fields
-as **name**: value, and the footer in italics; a mention is drawn as Discord shows it (@ada). Which command shows what:
-[Commands and buttons](commands.md).
+as **name**: value, and the footer in italics; a mention is drawn as Discord shows it (@ada).
+Which command shows what: [Commands and buttons](commands.md).
 """
 
 
