@@ -37,7 +37,7 @@ from typing import Any
 from bench.bot_overhead.stats import summary
 from bench.bot_overhead.system import cpu_seconds, machine, machine_busy_seconds, versions
 from tests.e2e.harness import World
-from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of
+from tests.e2e.helpers import RESULT_TIMEOUT_S, is_result, job_id_of, result_of
 from tests.e2e.remote import remote_world
 
 _STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+) "
@@ -78,7 +78,7 @@ async def _run_one(workdir: Path, workers: int, args: argparse.Namespace) -> dic
                     )
                 )
         for handle in handles:
-            await handle.followup(timeout=RESULT_TIMEOUT_S * 4)
+            await result_of(world, handle, timeout=RESULT_TIMEOUT_S * 4)
         await _all_done(world, len(handles))
         cpu_after = cpu_seconds(pid)
         busy = machine_busy_seconds()

@@ -44,7 +44,10 @@ _GAIN_SUFFIX = re.compile(r"^(?P<text>.*?)\s*:\s*(?P<gain>[-+]?[\d.,]+%?)$")
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
 # "…~60s" — an event's mean interval, at the very end of the layer.
 _EVENT_SUFFIX = re.compile(r"^(?P<rest>.*?)\s*~\s*(?P<every>[^~\s]*?)\s*s?$")
-_EVENT_AT_END = re.compile(r"~\s*[\d.]+\s*s?\s*$")
+# What reads as an attempt at one (so a typo gets the event's help, not silence): a last word
+# glued to its "~" ("thunder~often") or a number after it. A "~" standing apart ("waves ~ calm")
+# or a run of them ("~~~") is just text.
+_EVENT_ATTEMPT = re.compile(r"(?:[^\s~]~|~\s*[\d.])[^~\s]*\s*$")
 # "…@tiny-sao" — a model name right after the "@" (no space), at the end of the layer.
 _MODEL_SUFFIX = re.compile(r"^(?P<rest>.*?)\s*@(?P<model>[^\s@:]+)$")
 # "…@tiny-sao:0.8" — the model before the level.
@@ -75,12 +78,12 @@ class LayerSpec:
 def is_layered(text: str) -> bool:
     """Whether ``text`` asks for a layered scene: it contains ``+``, or ends in an event's
     ``~<seconds>s`` (a ``~`` elsewhere, as in "waves ~ calm", is just text)."""
-    return LAYER_SEPARATOR in text or _EVENT_AT_END.search(text) is not None
+    return LAYER_SEPARATOR in text or _EVENT_ATTEMPT.search(text) is not None
 
 
 def _split_event(part: str, position: int) -> tuple[str, float | None]:
-    """``"thunder:0.5~60s"`` → ``("thunder:0.5", 60.0)``; a layer without ``~`` is a bed."""
-    if EVENT_MARK not in part:
+    """``"thunder:0.5~60s"`` → ``("thunder:0.5", 60.0)``; a layer that does not end in an event is a bed."""
+    if _EVENT_ATTEMPT.search(part) is None:
         return part, None
     match = _EVENT_SUFFIX.match(part)
     every = match.group("every") if match is not None else ""

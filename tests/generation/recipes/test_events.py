@@ -9,7 +9,13 @@ import pytest
 
 from generation.errors import RequestError
 from generation.recipes.events import MAX_SHOT_S, next_gap, one_shots, scatter
-from generation.recipes.layers import describe_layers, layer_from_dict, layer_to_dict, parse_layers
+from generation.recipes.layers import (
+    describe_layers,
+    is_layered,
+    layer_from_dict,
+    layer_to_dict,
+    parse_layers,
+)
 from generation.recipes.mixing import Mix
 from generation.request import GenerationRequest
 
@@ -51,6 +57,16 @@ def test_the_event_syntax_is_read_written_and_stored() -> None:
 def test_bad_events_say_how_to_write_them(text: str, message: str) -> None:
     with pytest.raises(RequestError, match=message):
         parse_layers(text)
+
+
+def test_a_tilde_that_is_no_event_stays_words() -> None:
+    """Only a layer ending in an event (or a typo of one) is an event: a "~" standing apart or a
+    run of them is part of the words, in a scene and alone."""
+    layers = parse_layers("rain + waves ~ calm + " + "~" * 40)
+    assert [layer.text for layer in layers] == ["rain", "waves ~ calm", "~" * 40]
+    assert all(layer.every_s is None for layer in layers)
+    assert not is_layered("waves ~ calm") and not is_layered("~" * 40)
+    assert is_layered("thunder~often") and is_layered("thunder:0.5 ~ 60s")
 
 
 def test_one_shots_are_the_loud_moments_trimmed_and_faded() -> None:
