@@ -44,10 +44,10 @@ _GAIN_SUFFIX = re.compile(r"^(?P<text>.*?)\s*:\s*(?P<gain>[-+]?[\d.,]+%?)$")
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)$")
 # "…~60s" — an event's mean interval, at the very end of the layer.
 _EVENT_SUFFIX = re.compile(r"^(?P<rest>.*?)\s*~\s*(?P<every>[^~\s]*?)\s*s?$")
-# What reads as an attempt at one (so a typo gets the event's help, not silence): a last word
-# glued to its "~" ("thunder~often") or a number after it. A "~" standing apart ("waves ~ calm")
-# or a run of them ("~~~") is just text.
-_EVENT_ATTEMPT = re.compile(r"(?:[^\s~]~|~\s*[\d.])[^~\s]*\s*$")
+# What reads as an attempt at one (so a typo gets the event's help, not silence): a last word of
+# letters, digits or dots glued to its "~" ("thunder~often") or a number after it. A "~" standing
+# apart ("waves ~ calm"), a run of them ("~~~") or one inside other text is just text.
+_EVENT_ATTEMPT = re.compile(r"(?:[^\s~]~|~\s*[\d.])[\w.]*\s*$")
 # "…@tiny-sao" — a model name right after the "@" (no space), at the end of the layer.
 _MODEL_SUFFIX = re.compile(r"^(?P<rest>.*?)\s*@(?P<model>[^\s@:]+)$")
 # "…@tiny-sao:0.8" — the model before the level.

@@ -66,6 +66,7 @@ def test_a_tilde_that_is_no_event_stays_words() -> None:
     assert [layer.text for layer in layers] == ["rain", "waves ~ calm", "~" * 40]
     assert all(layer.every_s is None for layer in layers)
     assert not is_layered("waves ~ calm") and not is_layered("~" * 40)
+    assert not is_layered("a*~水é*[a](http://b)/*@here")  # inside other text, no spaces around
     assert is_layered("thunder~often") and is_layered("thunder:0.5 ~ 60s")
 
 
