@@ -202,7 +202,13 @@ PENDING_SECTIONS = {"metrics", "logging"}
 
 def test_the_variables_in_the_docs_name_real_keys() -> None:
     root = Path(__file__).resolve().parents[2]
-    for doc in ("README.md", "docs/deploy.md", "config.example.toml"):
+    docs = [
+        "README.md",
+        "config.example.toml",
+        *(str(p.relative_to(root)) for p in (root / "docs").rglob("*.md")),
+    ]
+    assert "docs/deploy.md" in docs and "docs/running/configuration.md" in docs
+    for doc in docs:
         text = (root / doc).read_text(encoding="utf-8")
         for section, key in re.findall(r"AMBIENTGEN_([A-Z0-9]+)__([A-Z0-9_]+)", text):
             section, key = section.lower(), key.lower()

@@ -127,12 +127,14 @@ async def test_an_unreachable_redis_is_one_line() -> None:
     assert "fix: start redis-server" in result.line()
 
 
-def test_the_readme_invite_asks_for_the_permissions_the_doctor_checks() -> None:
-    readme = " ".join((Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8").split())
-    assert f"permissions={INVITE_PERMISSIONS}" in readme
-    assert f"(permission integer `{INVITE_PERMISSIONS}`)" in readme
-    for name in PERMISSIONS:
-        assert name in readme, name
+def test_the_invites_in_the_docs_ask_for_the_permissions_the_doctor_checks() -> None:
+    root = Path(__file__).resolve().parents[3]
+    for doc in ("README.md", "docs/running/setup.md"):
+        text = " ".join((root / doc).read_text(encoding="utf-8").split())
+        assert f"permissions={INVITE_PERMISSIONS}" in text, doc
+        assert f"permission integer `{INVITE_PERMISSIONS}`" in text, doc
+        for name in PERMISSIONS:
+            assert name in text, (doc, name)
 
 
 async def test_a_worker_needs_the_redis_executor() -> None:
