@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
 TEST_REF = re.compile(r"`(tests/[\w/]+\.py)::(test_\w+)`")
-PATH_REF = re.compile(r"`((?:bot|generation|tests|tools|bench)/[\w/]+\.py)`")
+PATH_REF = re.compile(r"`((?:bot|generation|tests|bench)/[\w/]+\.py)`")
 
 
 def _tests_in(path: Path) -> set[str]:

@@ -1,16 +1,16 @@
 """The generated pages (command reference, configuration reference, example outputs) are what
-the code generates now: regenerate them with ``python -m tools.docs_reference``."""
+the code generates now: regenerate them with ``python -m bot.reference``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tools import config_reference
-from tools.docs_reference import PAGES, ROOT, stale
+from bot.reference import config_reference
+from bot.reference.pages import PAGES, ROOT, stale
 
 
 def test_generated_pages_match_the_code() -> None:
-    assert stale() == [], "stale generated docs: run python -m tools.docs_reference"
+    assert stale() == [], "stale generated docs: run python -m bot.reference"
 
 
 def test_every_config_key_and_variable_is_in_the_reference() -> None:

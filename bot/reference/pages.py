@@ -1,7 +1,7 @@
 """Write (or check) the generated documentation pages.
 
-    python -m tools.docs_reference           # rewrite the pages listed in PAGES
-    python -m tools.docs_reference --check   # exit 1, naming each stale page, when one differs
+    python -m bot.reference           # rewrite the pages listed in PAGES
+    python -m bot.reference --check   # exit 1, naming each stale page, when one differs
 
 ``tests/docs/test_references.py`` runs the same comparison, so a command, option, config key or
 user-facing text changed without regenerating fails the suite.
@@ -15,9 +15,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tools import command_reference, config_reference, example_outputs
+from bot.reference import command_reference, config_reference, example_outputs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository (a developer tool: run from a checkout)
 
 #: Page (relative to the repository) -> how to make it.
 PAGES: dict[str, Callable[[], str]] = {
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         pages = stale()
         for page in pages:
-            print(f"{page} is stale: run python -m tools.docs_reference", file=sys.stderr)
+            print(f"{page} is stale: run python -m bot.reference", file=sys.stderr)
         return 1 if pages else 0
     for page, make in PAGES.items():
         path = ROOT / page
@@ -52,7 +52,3 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(make(), encoding="utf-8")
         print(f"wrote {page}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

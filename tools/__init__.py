@@ -1,1 +1,0 @@
-"""Developer tools run from the repository root (not installed with the package)."""
