@@ -282,7 +282,10 @@ def describe(
     """
     if state is None:
         state = "waiting for a GPU worker" if not fleet.online else "generating" if out else "ready"
-    serving = [f"{model} ×{len(fleet.serving(frozenset([model])))}" for model in fleet.models]
+    # The models on offer in their order, then any other a worker serves: the same line whichever
+    # worker announced itself first.
+    shown = [m for m in offered if m in fleet.models] + sorted(m for m in fleet.models if m not in offered)
+    serving = [f"{model} ×{len(fleet.serving(frozenset([model])))}" for model in shown]
     workers = f"{fleet.online} online · {', '.join(serving)}" if fleet.online else "none online"
     details = {"GPU workers": workers[:1000]}
     missing = [model for model in offered if model not in fleet.models]

@@ -54,14 +54,14 @@ async def test_loop_flows_from_its_end_into_its_start(world: World) -> None:
 
 
 async def test_long_render_shows_segments_and_lands_at_the_exact_length(world: World) -> None:
+    world.bot.hold("crackling campfire")  # held after its first step until the segment line is seen
     handle = await ambient(
         world, world.bob, prompt="crackling campfire at night", length="1:10", quality="fast"
     )
+    segment = re.compile(r"^Generating segment 1 of 3 — \d+ % \(step 1/25\)$")
+    await handle.wait_original(lambda m: bool(segment.match(m.get("content") or "")), timeout=60)
+    world.bot.release()
     result = await rerollable(world, await result_of(world, handle))
-    statuses = [edit.payload.get("content") or "" for edit in handle.edits]
-    assert any(re.match(r"^Generating segment 2 of 3 — \d+ % \(step \d+/25\)$", s) for s in statuses), (
-        statuses
-    )
     (attachment,) = mp3s(result)
     frames, rate = decode(world, attachment)
     assert frames == 70 * rate

@@ -24,12 +24,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::pytest.Pytest
 async def test_the_studio_renders_on_a_gpu_worker(redis_server: RedisServer, tmp_path: Path) -> None:  # noqa: F811
     worker = WorkerProcess(tmp_path / "worker", redis_server.url, "w1")
     await worker.start()
-    remote = engine_from_config(
-        Config(model=ModelConfig(id="tiny"), executor=ExecutorConfig(kind="redis", redis_url=redis_server.url,
-                                                                     heartbeat_s=1))
-    )  # fmt: skip
-    local = engine_from_config(Config(model=ModelConfig(id="tiny")))
-    try:
+    engines = []
+    try:  # whatever fails from here on, the worker process is stopped
+        executor = ExecutorConfig(kind="redis", redis_url=redis_server.url, heartbeat_s=1)
+        remote = engine_from_config(Config(model=ModelConfig(id="tiny"), executor=executor))
+        engines.append(remote)
+        local = engine_from_config(Config(model=ModelConfig(id="tiny")))
+        engines.append(local)
         assert isinstance(remote.executor, StudioRemoteExecutor) and not remote.local
         await asyncio.gather(asyncio.to_thread(remote.open), asyncio.to_thread(local.open))
         job = create_order(remote.catalog, prompt="rain on a tin roof", seed="5", duration="2.5", steps="10")
@@ -45,6 +46,6 @@ async def test_the_studio_renders_on_a_gpu_worker(redis_server: RedisServer, tmp
         done = await worker.wait_for_log(r"jobs (\d+): done on")
         assert int(done[1]) >= JOB_ID_BASE  # the studio's job ids never meet the bot's
     finally:
-        await asyncio.gather(asyncio.to_thread(remote.shutdown), asyncio.to_thread(local.shutdown))
+        await asyncio.gather(*(asyncio.to_thread(engine.shutdown) for engine in engines))
         await worker.stop()
     assert not worker.unexpected_errors()
