@@ -124,6 +124,7 @@ def test_tiny_sa3_long_looping_render(tmp_path: Path) -> None:
     out = tmp_path / "long.mp3"
     result = _ambientgen(
         "generate", "deep space drone", "--model", "tiny-sa3", "--length", "40", "--loop", "--steps", "10",
+        "--seed", "7",  # fixed: with a random seed the tiny model's noise made the seam measure a coin toss
         "-o", str(out), cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
