@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,25 +19,6 @@ from bot.remote.executor import RemoteExecutor
 from generation.errors import Cancelled
 from tests.bot.remote.test_executor import FakeWorker, key_of, remote_executor, rendered, until, work
 from tests.redis_server import RedisServer, fill, make_room, running_redis
-
-
-@pytest.fixture
-async def executor(redis_server: RedisServer) -> AsyncIterator[RemoteExecutor]:
-    remote = remote_executor(redis_server)
-    await remote.start()
-    try:
-        yield remote
-    finally:
-        await remote.close()
-
-
-@pytest.fixture
-async def worker(redis_server: RedisServer) -> AsyncIterator[FakeWorker]:
-    fake = FakeWorker(redis_server)
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 def errors(caplog: pytest.LogCaptureFixture) -> list[str]:

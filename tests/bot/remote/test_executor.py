@@ -7,7 +7,7 @@ not at all), so every branch of the bot's books can be produced exactly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -110,25 +110,6 @@ class FakeWorker:
 
     async def close(self) -> None:
         await self.client.aclose()
-
-
-@pytest.fixture
-async def executor(redis_server: RedisServer) -> AsyncIterator[RemoteExecutor]:
-    remote = remote_executor(redis_server)
-    await remote.start()
-    try:
-        yield remote
-    finally:
-        await remote.close()
-
-
-@pytest.fixture
-async def worker(redis_server: RedisServer) -> AsyncIterator[FakeWorker]:
-    fake = FakeWorker(redis_server)
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 async def test_an_unreachable_redis_is_one_clear_line() -> None:
